@@ -1,0 +1,53 @@
+# caseverify: two commands on a fresh machine.
+#   make run   start the portal (sandbox: SQLite file, provider emulators, outbox)
+#   make test  install what the tests need and run every test
+GO ?= go
+export CGO_ENABLED := 1
+
+.PHONY: run build test test-deps check-generated generate fmt vet bench vendor clean
+
+run: ## build and start the portal; prints the URL and the sign-in
+	$(GO) run ./web
+
+build: ## a binary in bin/
+	$(GO) build -trimpath -o bin/caseverify ./web
+
+test: test-deps check-generated vet ## every test, with the race detector
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+# What the tests need that a fresh machine may lack: Debian's Chromium for the
+# browser tests, and the Go tools pinned in go.mod (templ, mailpit), built once.
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (Debian package) for the browser tests"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@$(GO) tool -n templ >/dev/null
+	@$(GO) tool -n mailpit >/dev/null
+
+# Generated templ code is committed; fail when regenerating changes it.
+check-generated:
+	@before=$$(find . -name '*_templ.go' -not -path './.git/*' | sort | xargs cat 2>/dev/null | sha256sum); \
+	$(GO) tool templ generate >/dev/null; \
+	after=$$(find . -name '*_templ.go' -not -path './.git/*' | sort | xargs cat 2>/dev/null | sha256sum); \
+	if [ "$$before" != "$$after" ]; then echo "generated templ files were stale: regenerated them; commit the *_templ.go changes"; exit 1; fi
+
+generate: ## regenerate templ code
+	$(GO) tool templ generate
+
+fmt:
+	gofmt -w $$(git ls-files '*.go' | grep -v '_templ.go$$')
+	$(GO) tool templ fmt views
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); echo "gofmt needed"; exit 1; }
+
+bench: ## benchmarks (timings live here, not in tests)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+vendor: ## refresh static/vendor from the pinned npm packages (needs npm)
+	.ci/vendor-static.sh
+
+clean:
+	rm -rf bin data

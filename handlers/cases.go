@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+func (h *Handler) caseList(c echo.Context) error {
+	f := store.CaseFilter{Status: store.CaseStatus(c.QueryParam("status"))}
+	f.AssignedUserID, _ = strconv.ParseInt(c.QueryParam("worker"), 10, 64)
+	f.Page, _ = strconv.Atoi(c.QueryParam("page"))
+	return h.renderCaseList(c, f, false)
+}
+
+// caseSearch answers the search form. It is a POST so that what was typed
+// (which can be an email or phone number) never lands in a URL, a proxy log
+// or the browser history (reliability.md X9).
+func (h *Handler) caseSearch(c echo.Context) error {
+	f := store.CaseFilter{Query: strings.TrimSpace(c.FormValue("q")), Status: store.CaseStatus(c.FormValue("status"))}
+	f.AssignedUserID, _ = strconv.ParseInt(c.FormValue("worker"), 10, 64)
+	f.Page, _ = strconv.Atoi(c.FormValue("page"))
+	if f.Query == "" {
+		// Nothing private to hide: use the bookmarkable list.
+		return c.Redirect(http.StatusSeeOther, views.CaseList{Filter: f}.PageURL(1))
+	}
+	return h.renderCaseList(c, f, true)
+}
+
+func (h *Handler) renderCaseList(c echo.Context, f store.CaseFilter, searched bool) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	if !isCaseStatus(f.Status) {
+		f.Status = ""
+	}
+	f.PerPage = 25
+	cases, total, err := h.store.Cases(ctx, u.AgencyID, f)
+	if err != nil {
+		return err
+	}
+	workers, err := h.store.Users(ctx, u.AgencyID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.CaseListPage(views.CaseList{Filter: f, Cases: cases, Total: total,
+		Workers: workers, Searched: searched}))
+}
+
+func isCaseStatus(s store.CaseStatus) bool {
+	for _, o := range store.CaseStatuses {
+		if o.Value == string(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) caseNew(c echo.Context) error {
+	u := currentUser(c)
+	workers, err := h.store.Users(c.Request().Context(), u.AgencyID)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.CaseFormPage(views.CaseForm{AssignedUserID: fmt.Sprint(u.ID), Workers: workers}))
+}
+
+func caseFormFrom(c echo.Context) (views.CaseForm, store.CaseInput) {
+	f := views.CaseForm{Number: c.FormValue("case_number"), Program: c.FormValue("program"),
+		AssignedUserID: c.FormValue("assigned_user_id"), RecertDue: c.FormValue("recert_due")}
+	in := store.CaseInput{Number: f.Number, Program: f.Program, RecertDue: f.RecertDue}
+	in.AssignedUserID, _ = strconv.ParseInt(f.AssignedUserID, 10, 64)
+	return f, in
+}
+
+func (h *Handler) caseCreate(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	f, in := caseFormFrom(c)
+	cs, err := h.store.CreateCase(ctx, u.AgencyID, u.ID, in)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		return h.renderCaseForm(c, f, problems)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Case "+cs.Number+" created. Add the household members next."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", cs.ID))
+}
+
+// renderCaseForm re-renders the form with what was typed and the problems
+// next to the fields (422).
+func (h *Handler) renderCaseForm(c echo.Context, f views.CaseForm, problems store.ValidationError) error {
+	workers, err := h.store.Users(c.Request().Context(), currentUser(c).AgencyID)
+	if err != nil {
+		return err
+	}
+	f.Workers, f.Problems = workers, problems
+	return render(c, http.StatusUnprocessableEntity, views.CaseFormPage(f))
+}
+
+func (h *Handler) caseEdit(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	workers, err := h.store.Users(ctx, u.AgencyID)
+	if err != nil {
+		return err
+	}
+	f := views.CaseForm{ID: cs.ID, Number: cs.Number, Program: cs.Program, RecertDue: cs.RecertDue, Workers: workers}
+	if cs.AssignedUserID != 0 {
+		f.AssignedUserID = fmt.Sprint(cs.AssignedUserID)
+	}
+	return render(c, http.StatusOK, views.CaseFormPage(f))
+}
+
+func (h *Handler) caseUpdate(c echo.Context) error {
+	u := currentUser(c)
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	f, in := caseFormFrom(c)
+	f.ID = id
+	err = h.store.UpdateCase(c.Request().Context(), u.AgencyID, id, in)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		return h.renderCaseForm(c, f, problems)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Case saved."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", id))
+}
+
+func (h *Handler) caseShow(c echo.Context) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	return h.renderCase(c, id, http.StatusOK, 0, views.NoteForm{})
+}
+
+// renderCase renders the case page; revealed is the member shown unmasked.
+func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed int64, note views.NoteForm) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	members, err := h.store.Members(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	notes, err := h.store.Notes(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.CaseShowPage(views.CaseView{Case: cs, Members: members, Notes: notes,
+		Revealed: revealed, NoteForm: note}))
+}
+
+func (h *Handler) noteCreate(c echo.Context) error {
+	u := currentUser(c)
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	body := c.FormValue("body")
+	_, err = h.store.AddNote(c.Request().Context(), u.AgencyID, id, u.ID, body)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		return h.renderCase(c, id, http.StatusUnprocessableEntity, 0, views.NoteForm{Body: body, Error: problems["body"]})
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Note added."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#notes-heading", id))
+}

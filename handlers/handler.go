@@ -1,0 +1,56 @@
+// Package handlers is the portal's HTTP layer: routes, middleware (security
+// headers, sessions, CSRF, sign-in), page handlers, webhook receivers and the
+// live-status stream. Handlers parse input, call the store or a workflow,
+// and render views; the rules live in store and the workflows.
+package handlers
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// Config is what the handlers need to know about the deployment.
+type Config struct {
+	// Sandbox shows the sandbox banner, the outbox and the demo accounts.
+	Sandbox bool
+	// Secure is true when BASE_URL is https: cookies get Secure and the
+	// __Host- prefix, and HSTS is sent.
+	Secure bool
+	// CSRFKey signs the per-session CSRF tokens (derived from SESSION_KEY).
+	CSRFKey []byte
+	// Zone is the agency's time zone for displayed times.
+	Zone *time.Location
+	// DemoAccounts are listed on the sign-in page in sandbox mode.
+	DemoAccounts []views.DemoAccount
+}
+
+// Handler serves the portal.
+type Handler struct {
+	store   *store.Store
+	log     *slog.Logger
+	cookies sessions.Store
+	cfg     Config
+}
+
+// New returns a Handler. cookies is the gorilla session store built in web/
+// from SESSION_KEY; it holds only an opaque session token and a CSRF seed.
+func New(s *store.Store, log *slog.Logger, cookies sessions.Store, cfg Config) *Handler {
+	if cfg.Zone == nil {
+		cfg.Zone = time.Local
+	}
+	return &Handler{store: s, log: log, cookies: cookies, cfg: cfg}
+}
+
+// CookieName is the session cookie's name: with the __Host- prefix when
+// served over https (the browser then insists on Secure, Path=/ and no Domain).
+func CookieName(secure bool) string {
+	if secure {
+		return "__Host-caseverify"
+	}
+	return "caseverify"
+}

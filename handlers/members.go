@@ -1,0 +1,180 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+func (h *Handler) memberNew(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	members, err := h.store.Members(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	f := views.MemberForm{CaseID: cs.ID, CaseNumber: cs.Number, Language: "en", First: len(members) == 0}
+	if f.First {
+		f.Relationship = "self"
+	}
+	return render(c, http.StatusOK, views.MemberFormPage(f))
+}
+
+func memberFormFrom(c echo.Context) (views.MemberForm, store.MemberInput) {
+	f := views.MemberForm{FirstName: c.FormValue("first_name"), LastName: c.FormValue("last_name"),
+		Relationship: c.FormValue("relationship"), Email: c.FormValue("email"), Phone: c.FormValue("phone"),
+		DateOfBirth: c.FormValue("date_of_birth"), SSNLast4: c.FormValue("ssn_last4"), Language: c.FormValue("language")}
+	return f, store.MemberInput{FirstName: f.FirstName, LastName: f.LastName, Relationship: f.Relationship,
+		Email: f.Email, Phone: f.Phone, DateOfBirth: f.DateOfBirth, SSNLast4: f.SSNLast4, Language: f.Language}
+}
+
+func (h *Handler) memberCreate(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	f, in := memberFormFrom(c)
+	f.CaseID, f.CaseNumber = cs.ID, cs.Number
+	m, err := h.store.AddMember(ctx, u.AgencyID, id, in)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		f.Problems = problems
+		return render(c, http.StatusUnprocessableEntity, views.MemberFormPage(f))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, m.FullName()+" added to the household."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#member-%d", id, m.ID))
+}
+
+func (h *Handler) memberEdit(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	memberID, err := paramID(c, "mid")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
+	if err != nil {
+		return err
+	}
+	// The edit form shows the stored values: opening it is a reveal.
+	if err := h.audit(c, store.AuditRevealPII, caseID, memberID, "edit form"); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.MemberFormPage(views.MemberForm{CaseID: cs.ID, CaseNumber: cs.Number, ID: m.ID,
+		FirstName: m.FirstName, LastName: m.LastName, Relationship: m.Relationship, Email: m.Email,
+		Phone: views.Phone(m.Phone), DateOfBirth: m.DateOfBirth, SSNLast4: m.SSNLast4, Language: m.Language}))
+}
+
+func (h *Handler) memberUpdate(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	memberID, err := paramID(c, "mid")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	f, in := memberFormFrom(c)
+	f.CaseID, f.CaseNumber, f.ID = cs.ID, cs.Number, memberID
+	err = h.store.UpdateMember(ctx, u.AgencyID, caseID, memberID, in)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		f.Problems = problems
+		return render(c, http.StatusUnprocessableEntity, views.MemberFormPage(f))
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Member saved."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#member-%d", caseID, memberID))
+}
+
+func (h *Handler) memberRemove(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	memberID, err := paramID(c, "mid")
+	if err != nil {
+		return err
+	}
+	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
+	if err != nil {
+		return err
+	}
+	err = h.store.RemoveMember(ctx, u.AgencyID, caseID, memberID)
+	msg := m.FullName() + " removed from the household."
+	if errors.Is(err, store.ErrConflict) {
+		msg = m.FullName() + " has verifications on record and stays in the household for the history."
+	} else if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, msg); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", caseID))
+}
+
+// memberReveal shows one member's contact and identity details unmasked,
+// after writing an audit row (who, which member, when; no values).
+func (h *Handler) memberReveal(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	memberID, err := paramID(c, "mid")
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.Member(ctx, u.AgencyID, caseID, memberID); err != nil {
+		return err
+	}
+	if err := h.audit(c, store.AuditRevealPII, caseID, memberID, "case page"); err != nil {
+		return err
+	}
+	return h.renderCase(c, caseID, http.StatusOK, memberID, views.NoteForm{})
+}

@@ -1,0 +1,203 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// contentSecurityPolicy allows only the portal's own scripts, styles and
+// images: no inline script or style anywhere (htmx's indicator style is
+// turned off in the layout's htmx-config).
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// securityHeaders sets the headers every answer carries (reliability.md X5).
+func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		hd := c.Response().Header()
+		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if h.cfg.Secure {
+			hd.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			// Pages show personal data: never keep them in a shared office
+			// browser's cache, so the back button after sign-out shows nothing.
+			hd.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// requestLog logs one line per request with ids only: the path (never the
+// query string, which could carry a token), status and latency.
+func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		status := c.Response().Status
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		route := c.Path() // the route template, e.g. /cases/:id: no ids of people
+		if route == "" {
+			route = "(unmatched)"
+		}
+		h.log.LogAttrs(c.Request().Context(), level, "request",
+			slog.String("method", c.Request().Method), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("latency", time.Since(start)),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+		return nil
+	}
+}
+
+type ctxKey int
+
+const userKey ctxKey = 1
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(c echo.Context) *store.User {
+	u, _ := c.Request().Context().Value(userKey).(*store.User)
+	return u
+}
+
+// session loads the cookie session and the signed-in user, and puts the
+// page chrome (user, CSRF token, flash) into the request context.
+func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		sess, _ := h.cookies.Get(r, CookieName(h.cfg.Secure)) // a bad cookie just starts a new session
+		dirty := false
+		if _, ok := sess.Values["anon"].(string); !ok {
+			sess.Values["anon"] = randomToken()
+			dirty = true
+		}
+		var user *store.User
+		if sid, ok := sess.Values["sid"].(string); ok && sid != "" {
+			u, err := h.store.SessionUser(r.Context(), sid)
+			switch {
+			case err == nil:
+				user = u
+			case errors.Is(err, store.ErrNotFound):
+				delete(sess.Values, "sid") // expired, signed out elsewhere, or disabled
+				dirty = true
+			default:
+				return err
+			}
+		}
+		flash, _ := sess.Values["flash"].(string)
+		if flash != "" {
+			delete(sess.Values, "flash")
+			dirty = true
+		}
+		if dirty {
+			if err := sess.Save(r, c.Response()); err != nil {
+				return err
+			}
+		}
+		ch := views.Chrome{CSRFToken: h.csrfToken(sess.Values), Flash: flash, Sandbox: h.cfg.Sandbox,
+			Path: r.URL.Path, Zone: h.cfg.Zone}
+		ctx := r.Context()
+		if user != nil {
+			ch.SignedIn, ch.UserName, ch.UserRole, ch.AgencyName, ch.IsAdmin =
+				true, user.Name, string(user.Role), user.AgencyName, user.IsAdmin()
+			ctx = context.WithValue(ctx, userKey, user)
+		}
+		c.SetRequest(r.WithContext(views.WithChrome(ctx, ch)))
+		return next(c)
+	}
+}
+
+// csrfToken ties the form token to the server-side session (or, before
+// sign-in, to a random seed in the cookie): a token from another session
+// never matches.
+func (h *Handler) csrfToken(values map[any]any) string {
+	seed, _ := values["sid"].(string)
+	if seed == "" {
+		seed, _ = values["anon"].(string)
+	}
+	m := hmac.New(sha256.New, h.cfg.CSRFKey)
+	m.Write([]byte("csrf:" + seed))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// csrf refuses a state-changing request without this session's token
+// (reliability.md X1). Cross-origin requests were already refused by
+// net/http's CrossOriginProtection; this is the second layer.
+func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		want := views.ChromeFrom(c.Request().Context()).CSRFToken
+		got := c.Request().Header.Get("X-CSRF-Token")
+		if got == "" {
+			got = c.FormValue("_csrf")
+		}
+		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			h.log.Warn("csrf token mismatch", "route", c.Path())
+			return echo.NewHTTPError(http.StatusForbidden, "This form has expired. Go back, reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+// requireUser sends visitors who are not signed in to the sign-in page.
+func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if currentUser(c) != nil {
+			return next(c)
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", "/login")
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		target := "/login"
+		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(c.Request().URL.Path)
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+}
+
+// requireAdmin allows administrators only.
+func (h *Handler) requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !currentUser(c).IsAdmin() {
+			return echo.NewHTTPError(http.StatusForbidden, "Only administrators can manage users.")
+		}
+		return next(c)
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

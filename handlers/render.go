@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// render writes a component with status, buffered so that a rendering error
+// becomes a clean error page instead of half a page.
+func render(c echo.Context, status int, cmp templ.Component) error {
+	buf := templ.GetBuffer()
+	defer templ.ReleaseBuffer(buf)
+	if err := cmp.Render(c.Request().Context(), buf); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// handleError is Echo's error handler: it maps an error to a status and a
+// plain page. It never shows err.Error(): no stack trace, SQL or path reaches
+// a page. Only server errors are logged, by request id.
+func (h *Handler) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	heading, msg := "Something went wrong", "The portal could not finish this request. Try again; if it keeps happening, tell your administrator the time and the error number below."
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		switch status {
+		case http.StatusNotFound:
+			heading, msg = "Page not found", "There is nothing here, or you do not have access to it. Check the address, or go back to your cases."
+		case http.StatusForbidden:
+			heading = "Not allowed"
+			msg = "You cannot do that here."
+			if s, ok := he.Message.(string); ok {
+				msg = s
+			}
+		case http.StatusRequestEntityTooLarge:
+			heading, msg = "Too much data", "What was sent is larger than the portal accepts."
+		case http.StatusMethodNotAllowed:
+			heading, msg = "Not allowed", "That action is not available at this address."
+		case http.StatusTooManyRequests:
+			heading, msg = "Too many requests", "Wait a minute and try again."
+		default:
+			if status < 500 {
+				heading, msg = "Request not understood", "The portal could not read this request."
+			}
+		}
+	case errors.Is(err, store.ErrNotFound):
+		status = http.StatusNotFound
+		heading, msg = "Page not found", "There is nothing here, or you do not have access to it. Check the address, or go back to your cases."
+	}
+	if status >= 500 {
+		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
+			slog.String("route", c.Path()), slog.String("error", err.Error()),
+			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if rerr := render(c, status, views.ErrorPage(status, heading, msg)); rerr != nil {
+		_ = c.String(status, heading)
+	}
+}
+
+// notFound is the one answer for an unknown id and another agency's id.
+var errNotFound = echo.NewHTTPError(http.StatusNotFound)
+
+// paramID parses a numeric path parameter; anything else is "not found".
+func paramID(c echo.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errNotFound
+	}
+	return id, nil
+}
+
+// setFlash stores a one-time message shown on the next page.
+func (h *Handler) setFlash(c echo.Context, msg string) error {
+	sess, _ := h.cookies.Get(c.Request(), CookieName(h.cfg.Secure))
+	sess.Values["flash"] = msg
+	return sess.Save(c.Request(), c.Response())
+}
+
+// audit records an audit entry; a failure to audit fails the request, since
+// an unaudited PII reveal must not happen.
+func (h *Handler) audit(c echo.Context, action string, caseID, memberID int64, subject string) error {
+	u := currentUser(c)
+	return h.store.Audit(c.Request().Context(), store.AuditEntry{AgencyID: u.AgencyID, UserID: u.ID, Action: action,
+		CaseID: caseID, MemberID: memberID, Subject: subject, IP: c.RealIP()})
+}

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"caseverify/static"
+)
+
+// Register mounts every route and the middleware on e.
+//
+// Order matters: recover and request ids first, then security headers (on
+// every answer, errors included), the body limit, cross-origin protection,
+// then the session (which sets the CSRF token), the CSRF check, and finally
+// the sign-in requirement on the staff group.
+func (h *Handler) Register(e *echo.Echo) {
+	e.HTTPErrorHandler = h.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestID())
+	e.Use(h.securityHeaders)
+	e.Use(h.requestLog)
+	e.Use(middleware.BodyLimit("1M"))
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+	}))
+	e.Use(echo.WrapMiddleware(cop.Handler))
+
+	e.StaticFS("/static", static.FS)
+	e.GET("/healthz", h.health)
+
+	// Pages: a session on every one, CSRF on every state change.
+	pages := e.Group("", h.session, h.csrf)
+	pages.GET("/login", h.loginForm)
+	pages.POST("/login", h.login)
+
+	staff := pages.Group("", h.requireUser)
+	staff.POST("/logout", h.logout)
+	staff.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/cases") })
+	staff.GET("/cases", h.caseList)
+	staff.POST("/cases/search", h.caseSearch)
+	staff.GET("/cases/new", h.caseNew)
+	staff.POST("/cases", h.caseCreate)
+	staff.GET("/cases/:id", h.caseShow)
+	staff.GET("/cases/:id/edit", h.caseEdit)
+	staff.POST("/cases/:id", h.caseUpdate)
+	staff.POST("/cases/:id/notes", h.noteCreate)
+	staff.GET("/cases/:id/members/new", h.memberNew)
+	staff.POST("/cases/:id/members", h.memberCreate)
+	staff.GET("/cases/:id/members/:mid/edit", h.memberEdit)
+	staff.POST("/cases/:id/members/:mid", h.memberUpdate)
+	staff.POST("/cases/:id/members/:mid/remove", h.memberRemove)
+	staff.POST("/cases/:id/members/:mid/reveal", h.memberReveal)
+
+	admin := staff.Group("/admin", h.requireAdmin)
+	admin.GET("/users", h.userList)
+	admin.POST("/users", h.userCreate)
+	admin.POST("/users/:uid/disable", h.userDisable)
+	admin.POST("/users/:uid/enable", h.userEnable)
+}

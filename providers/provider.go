@@ -1,0 +1,401 @@
+// Package providers holds the provider-neutral contract that every verification
+// provider adapter implements (Truv, Truework, Payscore, AccountChek, Truuth),
+// and the types that cross it. The sub-packages talk to the outside world:
+// one package per provider (API client, webhook authentication and parsing,
+// status mapping, and a local emulator of that provider), plus email/ and sms/.
+//
+// This package imports no other package of ours and knows nothing of HTTP
+// pages, templates or the database: adapters turn provider wire formats into
+// these types, and the portal's store decides what a change means.
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// Product is a kind of verification a caseworker can request.
+type Product string
+
+// The products the portal offers. Not every provider supports every product:
+// see Verifier.Products.
+const (
+	ProductIncome     Product = "income"     // income and employment (VOIE)
+	ProductEmployment Product = "employment" // employment only (VOE)
+	ProductAssets     Product = "assets"     // bank accounts and balances (VOA)
+	ProductIdentity   Product = "identity"   // identity proofing (KYC)
+)
+
+// Status is the normalized lifecycle status of an order or of one of its
+// sub-items. The portal's store owns the rules for moving between them
+// (design.md "Order lifecycle"); adapters only map provider values onto them.
+type Status string
+
+// The normalized statuses, in lifecycle order.
+const (
+	StatusCreated        Status = "created"
+	StatusSent           Status = "sent"
+	StatusInProgress     Status = "in_progress"
+	StatusActionRequired Status = "action_required"
+	StatusCompleted      Status = "completed"
+	StatusCanceled       Status = "canceled"
+	StatusExpired        Status = "expired"
+	StatusFailed         Status = "failed"
+)
+
+// Outcome qualifies a final status, kept apart from it: a completed identity
+// check can still be a fail, a completed income check can have no data.
+type Outcome string
+
+// Outcomes used across providers. Adapters may use others; the portal shows
+// unknown outcomes verbatim.
+const (
+	OutcomeNone       Outcome = ""
+	OutcomeVerified   Outcome = "verified"    // data returned
+	OutcomeNoData     Outcome = "no_data"     // connected, nothing usable
+	OutcomePass       Outcome = "pass"        // identity approved
+	OutcomeReview     Outcome = "review"      // identity: a check warned
+	OutcomeFail       Outcome = "fail"        // identity: a check failed
+	OutcomeNoIncome   Outcome = "no_income"   // Payscore NO_INCOME
+	OutcomeNoBank     Outcome = "no_bank"     // Payscore NO_BANK
+	OutcomeSharedBank Outcome = "shared_bank" // Payscore SHARE_BANK
+)
+
+// Applicant is the person who verifies: one household member. Personal data
+// here is in the clear because the provider needs it; adapters must never log it.
+type Applicant struct {
+	Ref         string // the portal's member reference, stable and PII-free
+	FirstName   string
+	LastName    string
+	Email       string // may be empty
+	Phone       string // E.164, may be empty
+	DateOfBirth string // YYYY-MM-DD, may be empty
+	SSN         string // full SSN, digits only; only when the provider needs it, never stored by the portal
+	SSNLast4    string
+	Language    string // BCP 47 base language: "en", "es", ...
+}
+
+// OrderRequest asks a provider to create one verification order.
+type OrderRequest struct {
+	// Reference is the portal's own order reference. It is unique per order and
+	// is the idempotency key: an adapter that retries a create after a timeout
+	// must first look the order up by it (Truv order_number, Truuth
+	// externalRefId) instead of creating a second one.
+	Reference  string
+	CaseNumber string // the agency's case number (Truv external_user_id, AccountChek referenceNumber)
+	AgencyName string // shown to the applicant (Payscore decision_maker_display_name)
+	Program    string // SNAP, Medicaid, housing, ...
+	Products   []Product
+	// Applicants is usually one member; Payscore takes a whole household.
+	Applicants []Applicant
+	// Employers the caseworker listed (Truework companies to verify). Optional.
+	Employers []string
+	// ProviderNotifies asks the provider to send the link itself (Truv sends
+	// email/SMS); false means the portal delivers the link (agency-managed).
+	ProviderNotifies bool
+	// WebhookURL is where this order's webhooks should go, for providers that
+	// take a per-order URL (Payscore webhook_url, AccountChek notificationUrl).
+	WebhookURL string
+	// MonthlyRentCents is sent to Payscore when the program is housing.
+	MonthlyRentCents int64
+	// Options carries provider-specific settings by name (e.g. Truv
+	// "template_id", AccountChek "voa_request_type"). Unknown keys are ignored.
+	Options map[string]string
+}
+
+// Order is what a provider returns when an order is created (or refreshed).
+type Order struct {
+	OrderID string // the provider's order id (Payscore: screening group id)
+	UserID  string // the provider's user id where it has one (Truv)
+	Status  Status
+	// Links holds one entry per applicant, in request order.
+	Links     []ApplicantLink
+	ExpiresAt time.Time // zero when unknown
+	// RefreshOf is the provider order id this order refreshes (Truv
+	// initial_order, Truework reverification parent), empty otherwise.
+	RefreshOf string
+}
+
+// ApplicantLink is how one applicant reaches the provider's hosted flow.
+type ApplicantLink struct {
+	ApplicantRef string
+	SubID        string // the provider's id for this applicant's sub-item (screening, target), if any
+	URL          string // hosted link, for email and QR
+	ShortURL     string // short link for SMS, empty if the provider has none
+	// WidgetToken is set instead of URL for widget providers (Truework Direct
+	// session token): the portal serves its own page that opens the widget.
+	WidgetToken string
+}
+
+// OrderRef identifies an order at its provider for follow-up calls.
+type OrderRef struct {
+	OrderID string
+	UserID  string
+	// Secret is a per-order secret the portal generated at creation (the
+	// AccountChek notification URL token); empty for other providers.
+	Secret string
+}
+
+// Update is one provider-neutral change parsed from a webhook delivery or
+// read back from the provider's API. The portal applies it through the
+// store's status rules; a late or duplicate update never moves an order back.
+type Update struct {
+	OrderID   string // the provider's order id the update is for
+	SubID     string // the sub-item it is about (employer suborder, verification request, screening, VOA/VOIE service); empty for the whole order
+	RawEvent  string // the provider's event name, e.g. "order-status-updated", "SHARE_BANK"
+	RawStatus string // the provider's status value, e.g. "completed", "507"
+	// Status is the normalized status the raw value maps to; empty means the
+	// update is informational (timeline only, no status change) or the raw
+	// value is unknown (then the previous status is kept and RawStatus logged).
+	Status  Status
+	Outcome Outcome
+	// Detail is a short, PII-free sentence for the caseworker, e.g. "Bank not
+	// supported: Chase". Bank and employer names are not PII.
+	Detail string
+	At     time.Time // when the provider says it happened; zero if unknown
+	// Refetch asks the portal to fetch the authoritative state from the
+	// provider (Truework order.completed, Payscore re-fires, AccountChek
+	// postbacks, which are unauthenticated hints).
+	Refetch bool
+	// ReportReady says a report can now be fetched (ReportID when known).
+	ReportReady bool
+	ReportID    string
+	// ReportExpired says the provider's report is gone (Payscore REPORT_EXPIRED).
+	ReportExpired bool
+	// ReportExpiresSoon flags a report about to expire (REPORT_SOON_TO_EXPIRE).
+	ReportExpiresSoon bool
+}
+
+// Delivery is one webhook request as received, before authentication.
+type Delivery struct {
+	Header     http.Header
+	Body       []byte // raw bytes, at most the portal's body limit
+	Path       string // the part of the URL path after /webhooks/{provider}, e.g. "/3f9a…"
+	RemoteAddr string // the client address as the portal sees it
+}
+
+// Verifier is the contract every provider adapter implements.
+//
+// Every method makes real HTTP calls with a timeout (the adapter's
+// *http.Client has one). Errors that a caseworker should read are
+// *ProviderError; ErrNotSupported means the provider lacks the operation.
+type Verifier interface {
+	// Name is the provider slug: "truv", "truework", "payscore", "accountchek", "truuth".
+	Name() string
+	// Products lists the products this provider can verify.
+	Products() []Product
+	// CreateOrder creates the order at the provider. It is idempotent on
+	// req.Reference where the provider allows a lookup.
+	CreateOrder(ctx context.Context, req OrderRequest) (*Order, error)
+	// FetchStatus reads the authoritative state of an order and returns it as
+	// updates (one per sub-item, plus one for the order where it has a status
+	// of its own), so the portal applies it through the same path as webhooks.
+	FetchStatus(ctx context.Context, ref OrderRef) ([]Update, error)
+	// FetchReport fetches and normalizes the order's report. reportID may be
+	// empty when the provider creates the report on demand (Truv).
+	FetchReport(ctx context.Context, ref OrderRef, reportID string) (*Report, error)
+	// FetchReportPDF returns the PDF of a report fetched before.
+	FetchReportPDF(ctx context.Context, ref OrderRef, reportID string) ([]byte, error)
+	// Refresh asks for fresh data on a completed order without a new link
+	// (Truv order refresh, Truework reverification, AccountChek report
+	// refresh). It returns the new order, or ErrNotSupported.
+	Refresh(ctx context.Context, ref OrderRef, req RefreshRequest) (*Order, error)
+	// Cancel cancels the order at the provider.
+	Cancel(ctx context.Context, ref OrderRef) error
+}
+
+// WebhookReceiver authenticates and parses the provider's webhook deliveries.
+// It is separate from Verifier so the request path only needs these two.
+type WebhookReceiver interface {
+	// Authenticate checks a delivery on its raw bytes in constant time. It
+	// returns ErrUnauthenticated (wrapped) when it fails; it never logs the body.
+	Authenticate(d Delivery) error
+	// Parse turns an authenticated delivery into updates. A well-formed
+	// delivery of an event the portal does not use returns no updates and no
+	// error. A malformed one returns an error wrapping ErrMalformed.
+	Parse(d Delivery) ([]Update, error)
+	// DedupeKey returns the key under which a delivery is stored once; two
+	// deliveries with the same key are the same delivery. Providers whose
+	// legitimate re-fires are byte-identical (Payscore) return "" so that
+	// nothing is thrown away.
+	DedupeKey(d Delivery) string
+}
+
+// RefreshRequest asks for a data refresh of a completed order.
+type RefreshRequest struct {
+	Reference string    // the portal's reference for the new order
+	Product   Product   // one product per request (Truv)
+	ReportID  string    // the completed report to reverify (Truework)
+	Employers []string  // provider employer ids to refresh; empty means all
+	Now       time.Time // for limit checks
+}
+
+// Cents is an amount of money in US cents.
+type Cents int64
+
+// String formats c as dollars, e.g. "$1,234.56".
+func (c Cents) String() string {
+	neg := c < 0
+	if neg {
+		c = -c
+	}
+	d := int64(c) / 100
+	s := fmt.Sprintf("%d", d)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	out := fmt.Sprintf("$%s.%02d", s, int64(c)%100)
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+// ReportKind says which part of a Report is filled.
+type ReportKind string
+
+// Report kinds.
+const (
+	ReportIncome   ReportKind = "income"   // employments with pay (Truv, Truework, AccountChek VOIE)
+	ReportAssets   ReportKind = "assets"   // bank accounts (AccountChek VOA, Truv assets)
+	ReportBank     ReportKind = "bank"     // bank-transaction income (Payscore)
+	ReportIdentity ReportKind = "identity" // proofing checks (Truuth)
+)
+
+// Report is a provider's report, normalized. Raw keeps the provider's JSON for
+// support; it holds PII and is purged with the report.
+type Report struct {
+	ReportID  string
+	Kind      ReportKind
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero when the provider sets no expiry
+
+	Employments []Employment    // income/employment
+	Accounts    []BankAccount   // assets and bank income
+	BankIncome  *BankIncome     // Payscore household income summary
+	Identity    *IdentityResult // identity
+
+	Raw json.RawMessage
+}
+
+// Employment is one job with its pay history.
+type Employment struct {
+	Employer     string
+	JobTitle     string
+	Active       bool
+	StartDate    string // YYYY-MM-DD
+	EndDate      string // YYYY-MM-DD, empty while employed
+	PayRate      Cents
+	PayUnit      string // "hourly", "yearly", "monthly", ...
+	PayFrequency string // "weekly", "biweekly", "semimonthly", "monthly", ...
+	AnnualIncome []AnnualIncome
+	Paystubs     []Paystub // newest first
+}
+
+// AnnualIncome is one year's totals.
+type AnnualIncome struct {
+	Year  int
+	Gross Cents
+	Net   Cents
+}
+
+// Paystub is one pay statement.
+type Paystub struct {
+	PayDate     string // YYYY-MM-DD
+	PeriodStart string
+	PeriodEnd   string
+	Hours       float64
+	Gross       Cents
+	Net         Cents
+}
+
+// BankAccount is one account at a financial institution.
+type BankAccount struct {
+	Institution      string
+	Name             string
+	Type             string // checking, savings, credit, ...
+	Mask             string // last 4 of the account number, if any
+	Balance          Cents
+	AvailableBalance Cents
+	BalanceDate      string
+	MonthlyIncome    Cents          // income found in this account, per month
+	IncomeStreams    []IncomeStream // Payscore
+}
+
+// IncomeStream is a recurring or non-recurring source of deposits.
+type IncomeStream struct {
+	Name         string
+	Recurring    bool
+	Transactions []Transaction
+}
+
+// Transaction is one deposit.
+type Transaction struct {
+	Date   string // YYYY-MM-DD
+	Name   string
+	Amount Cents
+}
+
+// BankIncome is a household's bank-based income summary (Payscore).
+type BankIncome struct {
+	TotalNet        Cents
+	AvgMonthlyNet2  Cents
+	AvgMonthlyNet3  Cents
+	AvgMonthlyNet6  Cents
+	AvgMonthlyNet12 Cents
+	Recurring       Cents
+	NonRecurring    Cents
+	TimespanDays    int
+}
+
+// IdentityResult is an identity verification outcome with its checks.
+type IdentityResult struct {
+	Outcome Outcome // pass, review or fail
+	Checks  []IdentityCheck
+}
+
+// IdentityCheck is one proofing check and its result.
+type IdentityCheck struct {
+	Name   string // e.g. "Document", "Face match", "Address"
+	Result string // "Pass", "Warning", "Fail"
+}
+
+// Errors shared by all adapters. Test with errors.Is.
+var (
+	ErrUnauthenticated = errors.New("webhook not authenticated")
+	ErrMalformed       = errors.New("malformed webhook delivery")
+	ErrNotSupported    = errors.New("not supported by this provider")
+	ErrNotFound        = errors.New("not found at the provider")
+	ErrLimitReached    = errors.New("provider limit reached")
+)
+
+// ProviderError is an error answer from a provider, translated into words a
+// caseworker understands. Message never contains PII.
+type ProviderError struct {
+	Provider   string
+	HTTPStatus int    // 0 when the call did not get an answer
+	Code       string // the provider's error code, if any
+	Message    string // plain-language sentence for the caseworker
+	// Fields maps a request field (e.g. "email") to a problem, when the
+	// provider names them (AccountChek 422 properties, Truv invalid-params).
+	Fields map[string]string
+	// Retryable says a later retry may succeed (429, 5xx, timeouts).
+	Retryable  bool
+	RetryAfter time.Duration
+	Err        error // the underlying error, for errors.Is/As
+}
+
+// Error implements error.
+func (e *ProviderError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s: %s (%d %s)", e.Provider, e.Message, e.HTTPStatus, e.Code)
+	}
+	return fmt.Sprintf("%s: %s (%d)", e.Provider, e.Message, e.HTTPStatus)
+}
+
+// Unwrap returns the underlying error.
+func (e *ProviderError) Unwrap() error { return e.Err }

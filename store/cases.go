@@ -1,0 +1,252 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Case is an agency's case: a household applying for a program.
+type Case struct {
+	ID             int64
+	AgencyID       int64
+	Number         string
+	Program        string
+	AssignedUserID int64
+	AssignedName   string
+	RecertDue      string // YYYY-MM-DD, may be empty
+	Status         CaseStatus
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	// Filled by Cases (the list): the primary applicant's name and the count.
+	PrimaryName string
+	MemberCount int
+}
+
+// CaseInput is what a caseworker types to create or edit a case.
+type CaseInput struct {
+	Number         string
+	Program        string
+	AssignedUserID int64
+	RecertDue      string
+}
+
+var caseNumberRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,39}$`)
+
+func (in *CaseInput) normalize() ValidationError {
+	p := ValidationError{}
+	in.Number = strings.TrimSpace(in.Number)
+	switch {
+	case in.Number == "":
+		p["case_number"] = "Enter the agency's case number."
+	case !caseNumberRE.MatchString(in.Number):
+		p["case_number"] = "Use up to 40 letters, numbers, spaces, dots, dashes or slashes."
+	}
+	if !isOption(Programs, in.Program) {
+		p["program"] = "Choose the program."
+	}
+	in.RecertDue = strings.TrimSpace(in.RecertDue)
+	if in.RecertDue != "" {
+		if _, err := time.Parse("2006-01-02", in.RecertDue); err != nil {
+			p["recert_due"] = "Enter the date as YYYY-MM-DD, for example 2027-03-31."
+		}
+	}
+	return p
+}
+
+// CreateCase adds a case to an agency. The case number is unique within the
+// agency: a duplicate returns a ValidationError on case_number.
+func (s *Store) CreateCase(ctx context.Context, agencyID, createdBy int64, in CaseInput) (*Case, error) {
+	if p := in.normalize(); len(p) > 0 {
+		return nil, p
+	}
+	now := s.Now()
+	c := &Case{AgencyID: agencyID, Number: in.Number, Program: in.Program, AssignedUserID: in.AssignedUserID,
+		RecertDue: in.RecertDue, Status: CaseNew, CreatedAt: now, UpdatedAt: now}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkAssignee(ctx, tx, agencyID, in.AssignedUserID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
+			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			agencyID, c.Number, c.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
+			fmtTime(now), fmtTime(now))
+		if err != nil {
+			return formatError(err)
+		}
+		c.ID, err = res.LastInsertId()
+		return err
+	})
+	if errors.Is(err, ErrConflict) {
+		return nil, ValidationError{"case_number": "Case " + in.Number + " already exists in this agency. Search for it instead."}
+	}
+	return c, err
+}
+
+// UpdateCase changes a case's program, worker and recertification date.
+// The case number can change too, and stays unique.
+func (s *Store) UpdateCase(ctx context.Context, agencyID, caseID int64, in CaseInput) error {
+	if p := in.normalize(); len(p) > 0 {
+		return p
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := checkAssignee(ctx, tx, agencyID, in.AssignedUserID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE cases SET case_number = ?, program = ?, assigned_user_id = ?, recert_due = ?,
+			updated_at = ? WHERE agency_id = ? AND id = ?`, in.Number, in.Program, nullID(in.AssignedUserID),
+			nullString(in.RecertDue), fmtTime(s.Now()), agencyID, caseID)
+		if err != nil {
+			return formatError(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
+		return ValidationError{"case_number": "Case " + in.Number + " already exists in this agency."}
+	}
+	return err
+}
+
+func checkAssignee(ctx context.Context, tx *sql.Tx, agencyID, userID int64) error {
+	if userID == 0 {
+		return nil
+	}
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE agency_id = ? AND id = ? AND disabled_at IS NULL`, agencyID, userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ValidationError{"assigned_user_id": "Choose a worker of this agency."}
+	}
+	return err
+}
+
+const caseColumns = `c.id, c.agency_id, c.case_number, c.program, COALESCE(c.assigned_user_id, 0), COALESCE(u.name, ''),
+	COALESCE(c.recert_due, ''), c.status, c.created_at, c.updated_at`
+
+func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) {
+	var c Case
+	var status, created, updated string
+	dest := append([]any{&c.ID, &c.AgencyID, &c.Number, &c.Program, &c.AssignedUserID, &c.AssignedName,
+		&c.RecertDue, &status, &created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, formatError(err)
+	}
+	c.Status = CaseStatus(status)
+	c.CreatedAt, c.UpdatedAt = parseTime(created), parseTime(updated)
+	return &c, nil
+}
+
+// Case returns one case of an agency, or ErrNotFound (also for another
+// agency's case: the caller cannot tell the difference).
+func (s *Store) Case(ctx context.Context, agencyID, caseID int64) (*Case, error) {
+	return scanCase(s.read.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases c
+		LEFT JOIN users u ON u.id = c.assigned_user_id WHERE c.agency_id = ? AND c.id = ?`, agencyID, caseID))
+}
+
+// CaseFilter selects cases for the list. Zero values mean "any".
+type CaseFilter struct {
+	Query          string // case number, member name, email or phone
+	Status         CaseStatus
+	AssignedUserID int64
+	Page           int // from 1
+	PerPage        int
+}
+
+// Cases lists an agency's cases matching f, most recently updated first,
+// and the total number of matches.
+func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Case, int, error) {
+	if f.PerPage <= 0 || f.PerPage > 100 {
+		f.PerPage = 25
+	}
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	where := []string{"c.agency_id = ?"}
+	args := []any{agencyID}
+	if f.Status != "" {
+		where = append(where, "c.status = ?")
+		args = append(args, string(f.Status))
+	}
+	if f.AssignedUserID != 0 {
+		where = append(where, "c.assigned_user_id = ?")
+		args = append(args, f.AssignedUserID)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		// One search box for everything a caseworker might know: the case
+		// number, part of a member's name, or their exact email or phone
+		// (matched through the blind indexes; those fields are encrypted).
+		conds := []string{"c.case_number = ? COLLATE NOCASE", "c.case_number LIKE ? ESCAPE '\\'"}
+		args = append(args, q, likePrefix(q))
+		sub := []string{"m.name_search LIKE ? ESCAPE '\\'"}
+		subArgs := []any{likeContains(strings.ToLower(q))}
+		if email, err := NormalizeEmail(q); err == nil {
+			sub = append(sub, "m.email_idx = ?")
+			subArgs = append(subArgs, s.crypt.Index("email", email))
+		}
+		if phone, err := NormalizePhone(q); err == nil {
+			sub = append(sub, "m.phone_idx = ?")
+			subArgs = append(subArgs, s.crypt.Index("phone", phone))
+		}
+		conds = append(conds, "EXISTS (SELECT 1 FROM members m WHERE m.case_id = c.id AND m.agency_id = c.agency_id AND ("+
+			strings.Join(sub, " OR ")+"))")
+		args = append(args, subArgs...)
+		where = append(where, "("+strings.Join(conds, " OR ")+")")
+	}
+	w := strings.Join(where, " AND ")
+	var total int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+w, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+caseColumns+`,
+		COALESCE((SELECT m.first_name || ' ' || m.last_name FROM members m WHERE m.case_id = c.id ORDER BY m.position LIMIT 1), ''),
+		(SELECT count(*) FROM members m WHERE m.case_id = c.id)
+		FROM cases c LEFT JOIN users u ON u.id = c.assigned_user_id
+		WHERE `+w+` ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
+		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []*Case
+	for rows.Next() {
+		var name string
+		var count int
+		c, err := scanCase(rows, &name, &count)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.PrimaryName, c.MemberCount = name, count
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func likePrefix(s string) string   { return likeEscaper.Replace(s) + "%" }
+func likeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// touchCase marks a case updated (lists sort by it).
+func touchCase(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE agency_id = ? AND id = ?`, fmtTime(now), agencyID, caseID)
+	return err
+}

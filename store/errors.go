@@ -1,0 +1,45 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Errors returned by the store. Handlers map them to pages: ErrNotFound to
+// 404 (the same page for another agency's ids), ErrConflict to a form message.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// ValidationError says which fields of an input are wrong, in words a
+// caseworker understands. The key is the form field name.
+type ValidationError map[string]string
+
+// Error implements error.
+func (v ValidationError) Error() string {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	return "store: invalid " + strings.Join(keys, ", ")
+}
+
+// formatError maps driver errors onto the store's sentinels.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		return ErrConflict
+	}
+	return err
+}

@@ -1,0 +1,149 @@
+package views
+
+import (
+	"fmt"
+	"net/url"
+
+	"caseverify/store"
+)
+
+// CaseList is the case list page's state.
+type CaseList struct {
+	Filter  store.CaseFilter
+	Cases   []*store.Case
+	Total   int
+	Workers []*store.User
+	// Searched is true when the list answers a search (POST): the query is
+	// then carried in the form, never in a URL.
+	Searched bool
+}
+
+// Pages returns the number of pages.
+func (l CaseList) Pages() int {
+	per := l.Filter.PerPage
+	if per <= 0 {
+		per = 25
+	}
+	return (l.Total + per - 1) / per
+}
+
+// PageURL returns the GET URL of page n with the current filters. Only
+// status, worker and page go in URLs: they are not personal data.
+func (l CaseList) PageURL(n int) string {
+	v := url.Values{}
+	if l.Filter.Status != "" {
+		v.Set("status", string(l.Filter.Status))
+	}
+	if l.Filter.AssignedUserID != 0 {
+		v.Set("worker", fmt.Sprint(l.Filter.AssignedUserID))
+	}
+	if n > 1 {
+		v.Set("page", fmt.Sprint(n))
+	}
+	if len(v) == 0 {
+		return "/cases"
+	}
+	return "/cases?" + v.Encode()
+}
+
+// Showing says "Showing 1–25 of 40 cases".
+func (l CaseList) Showing() string {
+	if l.Total == 0 {
+		return "No cases"
+	}
+	per := l.Filter.PerPage
+	if per <= 0 {
+		per = 25
+	}
+	page := max(l.Filter.Page, 1)
+	from := (page-1)*per + 1
+	to := min(page*per, l.Total)
+	return fmt.Sprintf("Showing %d–%d of %s", from, to, Plural(l.Total, "case", "cases"))
+}
+
+// WorkerChoices lists workers for the filter and forms.
+func WorkerChoices(users []*store.User) []Choice {
+	out := make([]Choice, 0, len(users))
+	for _, u := range users {
+		if u.Disabled {
+			continue
+		}
+		out = append(out, Choice{Value: fmt.Sprint(u.ID), Label: u.Name})
+	}
+	return out
+}
+
+// CaseForm is the create/edit case form's state.
+type CaseForm struct {
+	ID             int64 // 0 when creating
+	Number         string
+	Program        string
+	AssignedUserID string
+	RecertDue      string
+	Problems       map[string]string
+	Workers        []*store.User
+}
+
+// CaseFormOrder is the order of the fields for the error summary.
+var CaseFormOrder = []string{"case_number", "program", "assigned_user_id", "recert_due"}
+
+// Action is where the form posts.
+func (f CaseForm) Action() string {
+	if f.ID == 0 {
+		return "/cases"
+	}
+	return fmt.Sprintf("/cases/%d", f.ID)
+}
+
+// CaseView is the case page's state.
+type CaseView struct {
+	Case     *store.Case
+	Members  []*store.Member
+	Notes    []*store.Note
+	Revealed int64 // the member whose details are shown unmasked, if any
+	NoteForm NoteForm
+}
+
+// NoteForm is the add-note form's state.
+type NoteForm struct {
+	Body  string
+	Error string
+}
+
+// MemberForm is the add/edit member form's state.
+type MemberForm struct {
+	CaseID       int64
+	CaseNumber   string
+	ID           int64 // 0 when adding
+	FirstName    string
+	LastName     string
+	Relationship string
+	Email        string
+	Phone        string
+	DateOfBirth  string
+	SSNLast4     string
+	Language     string
+	Problems     map[string]string
+	First        bool // the case has no member yet: this one is the primary applicant
+}
+
+// MemberFormOrder is the order of the fields for the error summary.
+var MemberFormOrder = []string{"first_name", "last_name", "relationship", "email", "phone", "date_of_birth", "ssn_last4", "language"}
+
+// Action is where the form posts.
+func (f MemberForm) Action() string {
+	if f.ID == 0 {
+		return fmt.Sprintf("/cases/%d/members", f.CaseID)
+	}
+	return fmt.Sprintf("/cases/%d/members/%d", f.CaseID, f.ID)
+}
+
+func caseURL(id int64) string { return fmt.Sprintf("/cases/%d", id) }
+
+func memberURL(caseID, memberID int64, suffix string) string {
+	return fmt.Sprintf("/cases/%d/members/%d%s", caseID, memberID, suffix)
+}
+
+func statusTagClass(s store.CaseStatus) string {
+	return "usa-tag cv-tag cv-tag--" + string(s)
+}

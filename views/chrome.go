@@ -1,0 +1,40 @@
+// Package views holds the portal's templ components and the small view
+// models and formatting helpers they use. Components render; they do not
+// fetch data or decide anything. Generated *_templ.go files are committed.
+package views
+
+import (
+	"context"
+	"time"
+)
+
+// Chrome is what every page's frame needs: who is signed in, the CSRF token
+// for forms, a flash message and the mode. Handlers put it in the request
+// context once (middleware) so page components take only their own data.
+type Chrome struct {
+	UserName   string
+	UserRole   string
+	AgencyName string
+	IsAdmin    bool
+	SignedIn   bool
+	CSRFToken  string
+	Flash      string
+	Sandbox    bool
+	Path       string         // the request path, to mark the current nav item
+	Zone       *time.Location // the agency's time zone for displayed times
+}
+
+type chromeKey struct{}
+
+// WithChrome returns ctx carrying ch.
+func WithChrome(ctx context.Context, ch Chrome) context.Context {
+	return context.WithValue(ctx, chromeKey{}, ch)
+}
+
+// ChromeFrom returns the Chrome in ctx (zero if none).
+func ChromeFrom(ctx context.Context) Chrome {
+	ch, _ := ctx.Value(chromeKey{}).(Chrome)
+	return ch
+}
+
+func csrfToken(ctx context.Context) string { return ChromeFrom(ctx).CSRFToken }

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting, read once from the environment at start and
+// validated: a bad value stops the start with a message naming the variable.
+// README.md lists them all.
+type Config struct {
+	Addr           string         // ADDR
+	BaseURL        string         // BASE_URL: the public URL of the portal (links in messages, webhook URLs)
+	DatabaseURL    string         // DATABASE_URL: the SQLite file
+	Sandbox        bool           // SANDBOX: demo data, emulated providers, outbox
+	SessionKey     []byte         // SESSION_KEY: 64 hex chars (32 bytes) or more
+	DataKey        []byte         // DATA_KEY: 64 hex chars (32 bytes), encrypts PII at rest
+	LogFormat      string         // LOG_FORMAT: text or json
+	LogLevel       string         // LOG_LEVEL: debug, info, warn, error
+	TrustedProxies []*net.IPNet   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+	TimeZone       *time.Location // TZ_DISPLAY: zone for displayed times
+}
+
+// Secure reports whether the portal is served over https.
+func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+func loadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:        envOr(getenv, "ADDR", ":8080"),
+		DatabaseURL: envOr(getenv, "DATABASE_URL", "data/caseverify.db"),
+		LogFormat:   envOr(getenv, "LOG_FORMAT", "text"),
+		LogLevel:    envOr(getenv, "LOG_LEVEL", "info"),
+	}
+	var problems []string
+	sandbox, err := strconv.ParseBool(envOr(getenv, "SANDBOX", "true"))
+	if err != nil {
+		problems = append(problems, "SANDBOX must be true or false")
+	}
+	c.Sandbox = sandbox
+	c.BaseURL = strings.TrimRight(getenv("BASE_URL"), "/")
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + localhost(c.Addr)
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		problems = append(problems, "BASE_URL must be an absolute http(s) URL such as https://verify.agency.gov")
+	} else if !c.Sandbox && u.Scheme != "https" {
+		problems = append(problems, "BASE_URL must be https outside sandbox mode")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		problems = append(problems, "LOG_FORMAT must be text or json")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		problems = append(problems, "LOG_LEVEL must be debug, info, warn or error")
+	}
+	for _, cidr := range strings.FieldsFunc(getenv("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			problems = append(problems, "TRUSTED_PROXIES must be a comma-separated list of CIDRs such as 10.0.0.0/8")
+			break
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	c.TimeZone = time.Local
+	if tz := getenv("TZ_DISPLAY"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			problems = append(problems, "TZ_DISPLAY must be an IANA zone such as America/Chicago")
+		}
+		c.TimeZone = loc
+	}
+	// Keys: required outside sandbox. In sandbox mode a missing key is made
+	// once and kept beside the database, so restarts keep sessions and the
+	// encrypted data readable (never a fresh random key at every start).
+	var kerr error
+	if c.SessionKey, kerr = loadKey(getenv, "SESSION_KEY", 32, c.Sandbox, c.keyFile("session.key")); kerr != nil {
+		problems = append(problems, kerr.Error())
+	}
+	if c.DataKey, kerr = loadKey(getenv, "DATA_KEY", 32, c.Sandbox, c.keyFile("data.key")); kerr != nil {
+		problems = append(problems, kerr.Error())
+	} else if len(c.DataKey) != 32 {
+		problems = append(problems, "DATA_KEY must be exactly 64 hex characters (32 bytes)")
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+func (c Config) keyFile(name string) string {
+	return filepath.Join(filepath.Dir(strings.TrimPrefix(c.DatabaseURL, "file:")), name)
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := strings.TrimSpace(getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func localhost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// loadKey reads a hex key of at least min bytes from the environment, or in
+// sandbox mode from (or into) file.
+func loadKey(getenv func(string) string, name string, min int, sandbox bool, file string) ([]byte, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" && sandbox {
+		if b, err := os.ReadFile(file); err == nil {
+			v = strings.TrimSpace(string(b))
+		} else {
+			k := make([]byte, 32)
+			if _, err := rand.Read(k); err != nil {
+				return nil, err
+			}
+			v = hex.EncodeToString(k)
+			if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+				return nil, fmt.Errorf("%s: cannot create %s: %v", name, filepath.Dir(file), err)
+			}
+			if err := os.WriteFile(file, []byte(v+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("%s: cannot write %s: %v", name, file, err)
+			}
+		}
+	}
+	if v == "" {
+		return nil, fmt.Errorf("%s is required outside sandbox mode (generate one with: openssl rand -hex 32)", name)
+	}
+	k, err := hex.DecodeString(v)
+	if err != nil || len(k) < min {
+		return nil, fmt.Errorf("%s must be at least %d hex characters", name, 2*min)
+	}
+	return k, nil
+}
