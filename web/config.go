@@ -28,6 +28,8 @@ type Config struct {
 	LogLevel       string         // LOG_LEVEL: debug, info, warn, error
 	TrustedProxies []*net.IPNet   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	TimeZone       *time.Location // TZ_DISPLAY: zone for displayed times
+
+	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
 
 // Secure reports whether the portal is served over https.
@@ -48,7 +50,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c.Sandbox = sandbox
 	c.BaseURL = strings.TrimRight(getenv("BASE_URL"), "/")
 	if c.BaseURL == "" {
-		c.BaseURL = "http://" + localhost(c.Addr)
+		c.BaseURL, c.baseURLDefaulted = "http://"+localhost(c.Addr), true
 	}
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, "BASE_URL must be an absolute http(s) URL such as https://verify.agency.gov")

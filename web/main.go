@@ -50,6 +50,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // receives the listening address (tests use port 0).
 func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, ready chan<- string) error {
 	log := newLogger(cfg, stderr)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.baseURLDefaulted {
+		// No BASE_URL: the portal is where it listens (port 0 in tests).
+		cfg.BaseURL = "http://" + localhost(ln.Addr().String())
+	}
 	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey})
 	if err != nil {
 		return err
@@ -82,10 +91,6 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, ready chan
 	})
 	h.Register(e)
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
-	}
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,

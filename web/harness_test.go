@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// portal is a running caseverify started through the same serve() as
+// `make run`, on a free port with its own SQLite file.
+type portal struct {
+	URL    string
+	Dir    string
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startPortal runs the portal in sandbox mode until the test ends. env
+// overrides settings.
+func startPortal(t testing.TB, env map[string]string) *portal {
+	t.Helper()
+	dir := t.TempDir()
+	vars := map[string]string{
+		"ADDR":         "127.0.0.1:0",
+		"DATABASE_URL": filepath.Join(dir, "caseverify.db"),
+		"SANDBOX":      "true",
+		"LOG_LEVEL":    "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() { p.done <- serve(ctx, cfg, io.Discard, p.logs, ready) }()
+	select {
+	case addr := <-ready:
+		p.URL = "http://" + addr
+	case err := <-p.done:
+		t.Fatalf("portal did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("portal did not start within 30s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-p.done; err != nil {
+			t.Errorf("portal stopped with: %v", err)
+		}
+	})
+	return p
+}
+
+// syncBuffer collects the portal's log for assertions (no PII in logs).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// chromiumPath finds Debian's Chromium; `make test` installs it.
+func chromiumPath(t testing.TB) string {
+	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("Chromium not found: run `make test` (it installs Debian's chromium) or set CHROMIUM_PATH")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile for one test.
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox, // root in CI: Chromium refuses to start otherwise
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// shotDir is where screenshots go, to look at after a run (kept out of git).
+func shotDir(t testing.TB) string {
+	dir := filepath.Join("testdata", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// screenshot saves a full-page PNG named after the test and step.
+func screenshot(t testing.TB, ctx context.Context, step string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", step, err)
+	}
+	name := unsafeName.ReplaceAllString(t.Name()+"_"+step, "_") + ".png"
+	if err := os.WriteFile(filepath.Join(shotDir(t), name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// axeViolation is what axe-core reports for one rule.
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// checkA11y runs axe-core on the current page and fails the test on any
+// WCAG 2.1 A or AA violation.
+func checkA11y(t testing.TB, ctx context.Context, page string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "axe-4.14.1.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src)+";0")); err != nil {
+		t.Fatalf("inject axe: %v", err)
+	}
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => JSON.stringify(r.violations))`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("run axe on %s: %v", page, err)
+	}
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		var where []string
+		for _, n := range v.Nodes {
+			where = append(where, fmt.Sprint(n.Target)+" "+n.HTML)
+		}
+		t.Errorf("axe on %s: %s (%s): %s\n  %s", page, v.ID, v.Impact, v.Help, strings.Join(where, "\n  "))
+	}
+}
+
+// textOf returns the text of the first element matching css.
+func textOf(t testing.TB, ctx context.Context, css string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", css, err)
+	}
+	return s
+}
+
+// do runs steps and fails the test with the step's name on error.
+func do(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		screenshot(t, ctx, "failed_"+what)
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// get fetches a URL without a browser (no cookies).
+func get(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
