@@ -1,0 +1,444 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"caseverify/store"
+)
+
+// clock is an injected, settable time.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+var testKey = bytes.Repeat([]byte{7}, 32)
+
+// mustOpen opens a store on a fresh SQLite file with a test clock.
+func mustOpen(tb testing.TB) (*store.Store, *clock, string) {
+	tb.Helper()
+	clk := &clock{t: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}
+	path := filepath.Join(tb.TempDir(), "test.db")
+	s, err := store.Open(context.Background(), path, store.Options{DataKey: testKey, Now: clk.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s, clk, path
+}
+
+type fixture struct {
+	agencyA, agencyB *store.Agency
+	userA, userB     *store.User
+}
+
+func mustFixture(tb testing.TB, s *store.Store) fixture {
+	tb.Helper()
+	ctx := context.Background()
+	var f fixture
+	var err error
+	if f.agencyA, err = s.CreateAgency(ctx, "Agency A"); err != nil {
+		tb.Fatal(err)
+	}
+	if f.agencyB, err = s.CreateAgency(ctx, "Agency B"); err != nil {
+		tb.Fatal(err)
+	}
+	if f.userA, err = s.CreateUser(ctx, f.agencyA.ID, store.NewUser{Email: "a1@a.gov", Name: "A One", Role: store.RoleCaseworker, Password: "correct horse battery"}); err != nil {
+		tb.Fatal(err)
+	}
+	if f.userB, err = s.CreateUser(ctx, f.agencyB.ID, store.NewUser{Email: "b1@b.gov", Name: "B One", Role: store.RoleCaseworker, Password: "correct horse battery"}); err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+func TestOpen_Pragmas(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	got, err := s.Pragmas(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"journal_mode": "wal", "synchronous": "2", "foreign_keys": "1", "busy_timeout": "5000", "secure_delete": "1"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("PRAGMA %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestOpen_BadKey(t *testing.T) {
+	_, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "x.db"), store.Options{DataKey: []byte("short")})
+	if err == nil || !strings.Contains(err.Error(), "DATA_KEY") {
+		t.Fatalf("err = %v, want a DATA_KEY error", err)
+	}
+}
+
+func TestCreateCase(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	in := store.CaseInput{Number: " 2026-001 ", Program: "snap", AssignedUserID: f.userA.ID, RecertDue: "2027-01-31"}
+	c, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Number != "2026-001" || c.Status != store.CaseNew {
+		t.Fatalf("case = %+v", c)
+	}
+	t.Run("duplicate in the same agency", func(t *testing.T) {
+		_, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, in)
+		var v store.ValidationError
+		if !errors.As(err, &v) || !strings.Contains(v["case_number"], "already exists") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("same number in another agency", func(t *testing.T) {
+		if _, err := s.CreateCase(ctx, f.agencyB.ID, f.userB.ID, store.CaseInput{Number: "2026-001", Program: "snap"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("worker of another agency", func(t *testing.T) {
+		_, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "2026-002", Program: "snap", AssignedUserID: f.userB.ID})
+		var v store.ValidationError
+		if !errors.As(err, &v) || v["assigned_user_id"] == "" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		_, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "<script>", Program: "x", RecertDue: "31/01/2027"})
+		var v store.ValidationError
+		if !errors.As(err, &v) || len(v) != 3 {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestAgencyScoping(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	cb, err := s.CreateCase(ctx, f.agencyB.ID, f.userB.ID, store.CaseInput{Number: "B-1", Program: "snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.AddMember(ctx, f.agencyB.ID, cb.ID, store.MemberInput{FirstName: "Bee", LastName: "Canary", Relationship: "self", Email: "bee@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Case(ctx, f.agencyA.ID, cb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Case across agencies: %v", err)
+	}
+	if _, err := s.Member(ctx, f.agencyA.ID, cb.ID, mb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Member across agencies: %v", err)
+	}
+	if ms, _ := s.Members(ctx, f.agencyA.ID, cb.ID); len(ms) != 0 {
+		t.Errorf("Members across agencies: %d", len(ms))
+	}
+	if err := s.UpdateMember(ctx, f.agencyA.ID, cb.ID, mb.ID, store.MemberInput{FirstName: "X", LastName: "Y", Relationship: "self"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateMember across agencies: %v", err)
+	}
+	if err := s.RemoveMember(ctx, f.agencyA.ID, cb.ID, mb.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RemoveMember across agencies: %v", err)
+	}
+	if _, err := s.AddMember(ctx, f.agencyA.ID, cb.ID, store.MemberInput{FirstName: "X", LastName: "Y", Relationship: "self"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AddMember to another agency's case: %v", err)
+	}
+	if _, err := s.AddNote(ctx, f.agencyA.ID, cb.ID, f.userA.ID, "hi"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("AddNote across agencies: %v", err)
+	}
+	if err := s.UpdateCase(ctx, f.agencyA.ID, cb.ID, store.CaseInput{Number: "B-1", Program: "snap"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("UpdateCase across agencies: %v", err)
+	}
+	for _, q := range []string{"B-1", "canary", "bee@example.org"} {
+		cs, n, err := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{Query: q})
+		if err != nil || n != 0 || len(cs) != 0 {
+			t.Errorf("search %q in agency A found %d (%v)", q, n, err)
+		}
+		if _, n, _ := s.Cases(ctx, f.agencyB.ID, store.CaseFilter{Query: q}); n != 1 {
+			t.Errorf("search %q in agency B found %d, want 1", q, n)
+		}
+	}
+	if err := s.SetUserDisabled(ctx, f.agencyA.ID, f.userB.ID, true); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("disable another agency's user: %v", err)
+	}
+}
+
+func TestMembers_PIIEncryptedAndSearchable(t *testing.T) {
+	s, _, path := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	c, _ := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "A-1", Program: "medicaid"})
+	m, err := s.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: "Zqxwv", LastName: "Canarytest",
+		Relationship: "self", Email: "Canary+PII@Example.test", Phone: "(555) 555-0123", DateOfBirth: "1911-11-11", SSNLast4: "9731", Language: "es"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Member(ctx, f.agencyA.ID, c.ID, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Email != "canary+pii@example.test" || got.Phone != "+15555550123" || got.DateOfBirth != "1911-11-11" || got.SSNLast4 != "9731" || got.Language != "es" {
+		t.Fatalf("member = %+v", got)
+	}
+	// The database files hold none of it in the clear (names aside).
+	if _, err := s.Pragmas(ctx); err != nil { // touch the connection
+		t.Fatal(err)
+	}
+	raw := readAll(t, path, path+"-wal")
+	for _, secret := range []string{"canary+pii@example.test", "+15555550123", "1911-11-11", "9731"} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Errorf("database file contains %q in the clear", secret)
+		}
+	}
+	for _, q := range []string{"canary+pii@example.test", "555-555-0123", "+1 555 555 0123", "zqxwv", "Canarytest", "A-1"} {
+		if _, n, err := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{Query: q}); err != nil || n != 1 {
+			t.Errorf("search %q found %d (%v)", q, n, err)
+		}
+	}
+	if _, n, _ := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{Query: "canary@example.test"}); n != 0 {
+		t.Errorf("a different email matched")
+	}
+}
+
+func readAll(t *testing.T, paths ...string) []byte {
+	var out []byte
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+func TestMembers_ValidationAndRemoval(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	c, _ := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "A-2", Program: "snap"})
+	_, err := s.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: " ", LastName: "X", Relationship: "cousin",
+		Email: "not-an-email", Phone: "12", DateOfBirth: "2099-01-01", SSNLast4: "12a4", Language: "xx"})
+	var v store.ValidationError
+	if !errors.As(err, &v) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, field := range []string{"first_name", "relationship", "email", "phone", "date_of_birth", "ssn_last4", "language"} {
+		if v[field] == "" {
+			t.Errorf("no problem reported for %s", field)
+		}
+	}
+	a, _ := s.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: "Ann", LastName: "A", Relationship: "self"})
+	b, _ := s.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: "Ben", LastName: "A", Relationship: "child"})
+	if a.Position != 1 || b.Position != 2 {
+		t.Fatalf("positions %d %d", a.Position, b.Position)
+	}
+	if err := s.RemoveMember(ctx, f.agencyA.ID, c.ID, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ := s.Members(ctx, f.agencyA.ID, c.ID)
+	if len(ms) != 1 || ms[0].ID != b.ID || !ms[0].IsPrimary() {
+		t.Fatalf("after removing the primary: %+v", ms)
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"(555) 201-0123": "+15552010123", "555.201.0123": "+15552010123", "1-555-201-0123": "+15552010123",
+		"+44 20 7946 0958": "+442079460958", "": "", "12345": "", "055-201-0123": "", "555-201-0123 x5": "",
+	} {
+		got, err := store.NormalizePhone(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("NormalizePhone(%q) = %q, want an error", in, got)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestSessions_Timeouts(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+
+	t.Run("idle", func(t *testing.T) {
+		tok, _ := s.CreateSession(ctx, f.userA)
+		clk.Add(29*time.Minute + 59*time.Second)
+		if _, err := s.SessionUser(ctx, tok); err != nil {
+			t.Fatalf("at 29:59 idle: %v", err)
+		}
+		clk.Add(30*time.Minute + time.Second)
+		if _, err := s.SessionUser(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("at 30:01 idle: %v", err)
+		}
+		clk.Add(-time.Hour) // and the row is gone: going back in time does not revive it
+		if _, err := s.SessionUser(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired session revived: %v", err)
+		}
+	})
+	t.Run("absolute", func(t *testing.T) {
+		tok, _ := s.CreateSession(ctx, f.userA)
+		for elapsed := time.Duration(0); elapsed < 8*time.Hour-5*time.Minute; elapsed += 5 * time.Minute {
+			clk.Add(5 * time.Minute)
+			if _, err := s.SessionUser(ctx, tok); err != nil {
+				t.Fatalf("active session ended after %s: %v", elapsed+5*time.Minute, err)
+			}
+		}
+		clk.Add(5*time.Minute + time.Second)
+		if _, err := s.SessionUser(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session alive past 8h: %v", err)
+		}
+	})
+	t.Run("disable ends sessions", func(t *testing.T) {
+		tok, _ := s.CreateSession(ctx, f.userB)
+		if err := s.SetUserDisabled(ctx, f.agencyB.ID, f.userB.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SessionUser(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("disabled user's session: %v", err)
+		}
+	})
+	t.Run("sign-out", func(t *testing.T) {
+		tok, _ := s.CreateSession(ctx, f.userA)
+		if err := s.DeleteSession(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SessionUser(ctx, tok); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("after sign-out: %v", err)
+		}
+	})
+}
+
+func TestSessionToken_Entropy(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := store.NewSessionToken()
+		if len(tok) < 43 || seen[tok] {
+			t.Fatalf("weak or repeated token %q", tok)
+		}
+		seen[tok] = true
+	}
+}
+
+func TestSignIn_Throttle(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	const good = "correct horse battery"
+
+	if u, err := s.SignIn(ctx, "A1@A.GOV ", good, "10.0.0.1"); err != nil || u.ID != f.userA.ID {
+		t.Fatalf("good sign-in: %v", err)
+	}
+	// Unknown and known emails get the same error.
+	_, errUnknown := s.SignIn(ctx, "nobody@a.gov", "x", "10.0.0.1")
+	_, errKnown := s.SignIn(ctx, "a1@a.gov", "x", "10.0.0.1")
+	if !errors.Is(errUnknown, store.ErrBadCredentials) || !errors.Is(errKnown, store.ErrBadCredentials) {
+		t.Fatalf("errors: %v / %v", errUnknown, errKnown)
+	}
+	// 3 more failures (5 in all) lock the account, even with the right password.
+	for range 4 {
+		clk.Add(time.Second)
+		s.SignIn(ctx, "a1@a.gov", "wrong", "10.0.0.2")
+	}
+	var th *store.ThrottledError
+	if _, err := s.SignIn(ctx, "a1@a.gov", good, "10.0.0.3"); !errors.As(err, &th) || th.RetryAfter < 29*time.Second {
+		t.Fatalf("locked account accepted or short delay: %v", err)
+	}
+	clk.Add(31 * time.Second)
+	if _, err := s.SignIn(ctx, "a1@a.gov", good, "10.0.0.3"); err != nil {
+		t.Fatalf("after the delay: %v", err)
+	}
+	// The counter reset: one more failure does not lock.
+	s.SignIn(ctx, "a1@a.gov", "wrong", "10.0.0.4")
+	if _, err := s.SignIn(ctx, "a1@a.gov", good, "10.0.0.4"); err != nil {
+		t.Fatalf("counter not reset: %v", err)
+	}
+
+	// One address spraying many accounts is stopped after 20 failures a
+	// minute, and a real user elsewhere still signs in (no lockout DoS).
+	var throttledAt int
+	for i := range 40 {
+		_, err := s.SignIn(ctx, "user"+string(rune('a'+i%26))+"@x.gov", "wrong", "203.0.113.9")
+		if errors.As(err, &th) {
+			throttledAt = i
+			break
+		}
+	}
+	if throttledAt != 20 {
+		t.Fatalf("address throttled after %d failures, want 20", throttledAt)
+	}
+	if _, err := s.SignIn(ctx, "b1@b.gov", good, "198.51.100.7"); err != nil {
+		t.Fatalf("real user blocked: %v", err)
+	}
+	clk.Add(61 * time.Second)
+	if _, err := s.SignIn(ctx, "b1@b.gov", good, "203.0.113.9"); err != nil {
+		t.Fatalf("address still blocked after a minute: %v", err)
+	}
+}
+
+func TestPasswordPolicy(t *testing.T) {
+	for pw, ok := range map[string]bool{
+		"short12": false, "eightch!": true, strings.Repeat("a", 15): true, strings.Repeat("é", 64): true,
+		strings.Repeat("x", 129): false, "password1": false, "Caseworker": false, "abc123!!": true,
+	} {
+		if err := store.CheckPasswordPolicy(pw); (err == nil) != ok {
+			t.Errorf("CheckPasswordPolicy(%q) = %v, want ok=%v", pw, err, ok)
+		}
+	}
+	h := store.HashPassword("a long pass phrase")
+	if !strings.HasPrefix(h, "$argon2id$") || !store.CheckPassword(h, "a long pass phrase") || store.CheckPassword(h, "a long pass phrasf") {
+		t.Fatal("argon2id round trip failed")
+	}
+}
+
+func TestNotes(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	c, _ := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "A-3", Program: "wic"})
+	if _, err := s.AddNote(ctx, f.agencyA.ID, c.ID, f.userA.ID, "   "); err == nil {
+		t.Fatal("empty note accepted")
+	}
+	s.AddNote(ctx, f.agencyA.ID, c.ID, f.userA.ID, "first")
+	clk.Add(time.Minute)
+	s.AddNote(ctx, f.agencyA.ID, c.ID, f.userA.ID, "second\nline")
+	ns, err := s.Notes(ctx, f.agencyA.ID, c.ID)
+	if err != nil || len(ns) != 2 || ns[0].Body != "second\nline" || ns[0].AuthorName != "A One" {
+		t.Fatalf("notes = %+v, %v", ns, err)
+	}
+}
+
+func TestAudit_NoPII(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	if err := s.Audit(ctx, store.AuditEntry{AgencyID: f.agencyA.ID, UserID: f.userA.ID, Action: store.AuditRevealPII, CaseID: 1, MemberID: 2, IP: "10.1.1.1"}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.AuditLog(ctx, f.agencyA.ID, 10)
+	if err != nil || len(es) != 1 || es[0].UserName != "A One" || es[0].MemberID != 2 {
+		t.Fatalf("audit = %+v %v", es, err)
+	}
+	if es, _ := s.AuditLog(ctx, f.agencyB.ID, 10); len(es) != 0 {
+		t.Fatal("audit log crosses agencies")
+	}
+}
