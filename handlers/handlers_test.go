@@ -26,7 +26,7 @@ type server struct {
 	store *store.Store
 	logs  *bytes.Buffer
 	// two agencies, one caseworker and one admin in A, a caseworker in B
-	agencyA, agencyB      *store.Agency
+	agencyA, agencyB       *store.Agency
 	workerA, adminA, userB *store.User
 }
 
