@@ -176,8 +176,16 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 	if err != nil {
 		return err
 	}
+	orders, err := h.caseOrderRows(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return err
+	}
+	var all []views.OrderRow
+	for _, rs := range orders {
+		all = append(all, rs...)
+	}
 	return render(c, status, views.CaseShowPage(views.CaseView{Case: cs, Members: members, Notes: notes,
-		Revealed: revealed, NoteForm: note}))
+		Revealed: revealed, NoteForm: note, Orders: orders, RollUp: views.NewRollUp(all)}))
 }
 
 func (h *Handler) noteCreate(c echo.Context) error {

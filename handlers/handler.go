@@ -6,10 +6,12 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gorilla/sessions"
 
+	"caseverify/handlers/verify"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -27,6 +29,8 @@ type Config struct {
 	Zone *time.Location
 	// DemoAccounts are listed on the sign-in page in sandbox mode.
 	DemoAccounts []views.DemoAccount
+	// Sandboxes are the provider emulators, mounted at /sandbox/{name}/.
+	Sandboxes map[string]http.Handler
 }
 
 // Handler serves the portal.
@@ -34,16 +38,18 @@ type Handler struct {
 	store   *store.Store
 	log     *slog.Logger
 	cookies sessions.Store
+	verify  *verify.Service
 	cfg     Config
 }
 
 // New returns a Handler. cookies is the gorilla session store built in web/
 // from SESSION_KEY; it holds only an opaque session token and a CSRF seed.
-func New(s *store.Store, log *slog.Logger, cookies sessions.Store, cfg Config) *Handler {
+// svc runs the verification workflows (send, deliver, webhooks, reports).
+func New(s *store.Store, log *slog.Logger, cookies sessions.Store, svc *verify.Service, cfg Config) *Handler {
 	if cfg.Zone == nil {
 		cfg.Zone = time.Local
 	}
-	return &Handler{store: s, log: log, cookies: cookies, cfg: cfg}
+	return &Handler{store: s, log: log, cookies: cookies, verify: svc, cfg: cfg}
 }
 
 // CookieName is the session cookie's name: with the __Host- prefix when

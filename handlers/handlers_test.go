@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers"
+	"caseverify/handlers/verify"
 	"caseverify/store"
 )
 
@@ -43,7 +44,8 @@ func newServer(t *testing.T, secure bool) *server {
 	logs := &bytes.Buffer{}
 	cookies := sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32))
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 8 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-	h := handlers.New(st, slog.New(slog.NewTextHandler(logs, nil)), cookies, handlers.Config{Secure: secure, CSRFKey: []byte("k")})
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	h := handlers.New(st, log, cookies, verify.New(st, log, verify.Config{}), handlers.Config{Secure: secure, CSRFKey: []byte("k")})
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(e)
@@ -218,7 +220,7 @@ func TestCSRF_EveryStateChangingRoute(t *testing.T) {
 		if strings.HasPrefix(r.Path, "/webhooks/") || strings.HasPrefix(r.Path, "/sandbox/") {
 			continue // signed or token-checked instead; covered by the webhook tests
 		}
-		path := strings.NewReplacer(":id", "1", ":mid", "1", ":uid", "2", ":oid", "1").Replace(r.Path)
+		path := strings.NewReplacer(":id", "1", ":mid", "1", ":uid", "2", ":oid", "1", ":provider", "truv").Replace(r.Path)
 		for name, form := range map[string]url.Values{
 			"no token":            {"_csrf": {""}},
 			"other session token": {"_csrf": {b.csrf}},

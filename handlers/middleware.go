@@ -30,10 +30,16 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 func (h *Handler) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
-		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		if strings.HasPrefix(c.Request().URL.Path, "/sandbox/") {
+			// Emulated widgets (Truework.js) frame their own pages.
+			hd.Set("Content-Security-Policy", strings.Replace(contentSecurityPolicy, "frame-ancestors 'none'", "frame-ancestors 'self'", 1))
+			hd.Set("X-Frame-Options", "SAMEORIGIN")
+		} else {
+			hd.Set("Content-Security-Policy", contentSecurityPolicy)
+			hd.Set("X-Frame-Options", "DENY")
+		}
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
-		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
 		if h.cfg.Secure {
@@ -119,7 +125,7 @@ func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		ch := views.Chrome{CSRFToken: h.csrfToken(sess.Values), Flash: flash, Sandbox: h.cfg.Sandbox,
-			Path: r.URL.Path, Zone: h.cfg.Zone}
+			Path: r.URL.Path, Zone: h.cfg.Zone, Outbox: h.verify != nil && h.verify.UsesOutbox()}
 		ctx := r.Context()
 		if user != nil {
 			ch.SignedIn, ch.UserName, ch.UserRole, ch.AgencyName, ch.IsAdmin =

@@ -31,6 +31,17 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.StaticFS("/static", static.FS)
 	e.GET("/healthz", h.health)
 
+	// Provider webhooks: no session and no CSRF token; each delivery is
+	// authenticated on its raw bytes by the provider's own scheme.
+	e.POST("/webhooks/:provider", h.webhook)
+	e.POST("/webhooks/:provider/*", h.webhook)
+
+	// Provider emulators (sandbox mode): stand-ins for outside sites.
+	for name, em := range h.cfg.Sandboxes {
+		prefix := "/sandbox/" + name
+		e.Any(prefix+"/*", echo.WrapHandler(http.StripPrefix(prefix, em)))
+	}
+
 	// Pages: a session on every one, CSRF on every state change.
 	pages := e.Group("", h.session, h.csrf)
 	pages.GET("/login", h.loginForm)
@@ -53,6 +64,15 @@ func (h *Handler) Register(e *echo.Echo) {
 	staff.POST("/cases/:id/members/:mid", h.memberUpdate)
 	staff.POST("/cases/:id/members/:mid/remove", h.memberRemove)
 	staff.POST("/cases/:id/members/:mid/reveal", h.memberReveal)
+	staff.GET("/cases/:id/members/:mid/verify", h.sendForm)
+	staff.POST("/cases/:id/members/:mid/orders", h.orderCreate)
+	staff.GET("/cases/:id/events", h.caseEvents)
+	staff.GET("/cases/:id/orders/:oid", h.orderShow)
+	staff.GET("/cases/:id/orders/:oid/qr", h.orderQR)
+	staff.GET("/cases/:id/orders/:oid/qr.png", h.orderQRImage)
+	staff.GET("/cases/:id/orders/:oid/report", h.reportShow)
+	staff.GET("/cases/:id/orders/:oid/report.pdf", h.reportPDF)
+	staff.GET("/outbox", h.outbox)
 
 	admin := staff.Group("/admin", h.requireAdmin)
 	admin.GET("/users", h.userList)

@@ -35,10 +35,10 @@ type Store struct {
 	// contention into queueing in Go instead of SQLITE_BUSY errors.
 	write *sql.DB
 	// read serves queries outside write transactions, in parallel with the writer (WAL).
-	read   *sql.DB
-	crypt  *Crypt
-	now    func() time.Time
-	Events *Feed // change feed: published after commit
+	read  *sql.DB
+	crypt *Crypt
+	now   func() time.Time
+	Feed  *Feed // change feed: published after commit
 }
 
 // Options configure Open.
@@ -88,7 +88,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	read.SetMaxOpenConns(4)
-	s := &Store{write: write, read: read, crypt: crypt, now: opts.Now, Events: NewFeed()}
+	s := &Store{write: write, read: read, crypt: crypt, now: opts.Now, Feed: NewFeed()}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -102,6 +102,8 @@ type CaseView struct {
 	Notes    []*store.Note
 	Revealed int64 // the member whose details are shown unmasked, if any
 	NoteForm NoteForm
+	Orders   map[int64][]OrderRow // by member id, newest first
+	RollUp   RollUp
 }
 
 // NoteForm is the add-note form's state.

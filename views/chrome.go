@@ -22,6 +22,7 @@ type Chrome struct {
 	Sandbox    bool
 	Path       string         // the request path, to mark the current nav item
 	Zone       *time.Location // the agency's time zone for displayed times
+	Outbox     bool           // messages go to the outbox: show it in the navigation
 }
 
 type chromeKey struct{}

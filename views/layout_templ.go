@@ -173,7 +173,7 @@ func header() templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if ChromeFrom(ctx).Sandbox {
+			if ChromeFrom(ctx).Outbox {
 				templ_7745c5c3_Err = navItem("/outbox", "Outbox").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -28,6 +28,7 @@ type Config struct {
 	LogLevel       string         // LOG_LEVEL: debug, info, warn, error
 	TrustedProxies []*net.IPNet   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	TimeZone       *time.Location // TZ_DISPLAY: zone for displayed times
+	EmulatorDelay  time.Duration  // SANDBOX_DELAY: pause before each emulated webhook, to look real
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -72,6 +73,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			break
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	c.EmulatorDelay = 700 * time.Millisecond
+	if v := getenv("SANDBOX_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			problems = append(problems, "SANDBOX_DELAY must be a duration such as 500ms or 0")
+		}
+		c.EmulatorDelay = d
 	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {

@@ -34,10 +34,11 @@ func startPortal(t testing.TB, env map[string]string) *portal {
 	t.Helper()
 	dir := t.TempDir()
 	vars := map[string]string{
-		"ADDR":         "127.0.0.1:0",
-		"DATABASE_URL": filepath.Join(dir, "caseverify.db"),
-		"SANDBOX":      "true",
-		"LOG_LEVEL":    "debug",
+		"ADDR":          "127.0.0.1:0",
+		"DATABASE_URL":  filepath.Join(dir, "caseverify.db"),
+		"SANDBOX":       "true",
+		"LOG_LEVEL":     "debug",
+		"SANDBOX_DELAY": "150ms",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -49,7 +50,7 @@ func startPortal(t testing.TB, env map[string]string) *portal {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
-	go func() { p.done <- serve(ctx, cfg, io.Discard, p.logs, ready) }()
+	go func() { p.done <- serve(ctx, cfg, func(k string) string { return vars[k] }, io.Discard, p.logs, ready) }()
 	select {
 	case addr := <-ready:
 		p.URL = "http://" + addr
@@ -215,4 +216,23 @@ func get(t testing.TB, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// waitFor polls a JavaScript condition on the page until it holds, and fails
+// with a screenshot and the portal's log otherwise.
+func waitFor(t testing.TB, ctx context.Context, p *portal, what string, limit time.Duration, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			screenshot(t, ctx, "failed_"+what)
+			html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main') ? document.querySelector('main').outerHTML : ''`))
+			t.Fatalf("%s did not appear within %s (%v)\npage:\n%s\nportal log:\n%s", what, limit, err, html, p.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers"
+	"caseverify/handlers/verify"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -43,12 +45,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) > 0 {
 		return runCommand(ctx, cfg, args, stdin, stdout)
 	}
-	return serve(ctx, cfg, stdout, stderr, nil)
+	return serve(ctx, cfg, getenv, stdout, stderr, nil)
 }
 
 // serve starts the portal and blocks until ctx is done. ready, if not nil,
 // receives the listening address (tests use port 0).
-func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, ready chan<- string) error {
+func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
 	log := newLogger(cfg, stderr)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -85,11 +87,33 @@ func serve(ctx context.Context, cfg Config, stdout, stderr io.Writer, ready chan
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
-	h := handlers.New(st, log, newCookieStore(cfg), handlers.Config{
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	internalURL := "http://127.0.0.1:" + port
+	ps, err := setupProviders(cfg, getenv, internalURL, log)
+	if err != nil {
+		return err
+	}
+	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL})
+	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
-		Zone: cfg.TimeZone, DemoAccounts: demo,
+		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes,
 	})
 	h.Register(e)
+
+	// Background work: the webhook inbox and the report sweep. Both claim
+	// rows in the database, so a second process would not double them.
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); svc.RunInbox(workers) }()
+	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
+	defer func() {
+		stopWorkers()
+		wg.Wait()
+		for _, c := range ps.closers {
+			c()
+		}
+	}()
 
 	srv := &http.Server{
 		Handler:           e,
@@ -157,4 +181,18 @@ func printWelcome(w io.Writer, cfg Config, demo []views.DemoAccount) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
 }

@@ -1,0 +1,149 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"caseverify/views"
+)
+
+// ssePing keeps proxies from closing a quiet stream.
+const ssePing = 20 * time.Second
+
+// caseEvents streams a case's changes to the browser (Server-Sent Events,
+// consumed by htmx's SSE extension). Each change is sent as the same templ
+// components the page rendered: the order's row, the household roll-up and
+// the case status tag, which htmx swaps in by event name.
+func (h *Handler) caseEvents(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	// Check access before subscribing: another agency's case is "not found".
+	if _, err := h.store.Case(ctx, u.AgencyID, caseID); err != nil {
+		return err
+	}
+	sub := h.store.Feed.Subscribe(u.AgencyID, caseID)
+	defer sub.Close()
+
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no") // nginx: do not buffer
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{}) // long-lived: the server's WriteTimeout does not apply
+	w.WriteHeader(http.StatusOK)
+	// A (re)connect may have missed changes: send the current state first.
+	if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, 0); err != nil {
+		return nil
+	}
+	if err := rc.Flush(); err != nil {
+		return nil
+	}
+	ping := time.NewTicker(ssePing)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ping.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
+				return nil
+			}
+		case ch := <-sub.C:
+			// Coalesce a burst of changes into one render.
+			orderIDs := map[int64]bool{ch.OrderID: true}
+		drain:
+			for {
+				select {
+				case more := <-sub.C:
+					orderIDs[more.OrderID] = true
+				default:
+					break drain
+				}
+			}
+			for id := range orderIDs {
+				if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, id); err != nil {
+					return nil
+				}
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return nil // the browser went away
+		}
+	}
+}
+
+// sendCaseState writes the roll-up, the case status and either one order's
+// row (orderID != 0) or every order's row.
+func (h *Handler) sendCaseState(ctx context.Context, w io.Writer, agencyID, caseID, orderID int64) error {
+	cs, err := h.store.Case(ctx, agencyID, caseID)
+	if err != nil {
+		return err
+	}
+	rows, err := h.caseOrderRows(ctx, agencyID, caseID)
+	if err != nil {
+		return err
+	}
+	var all []views.OrderRow
+	for _, rs := range rows {
+		all = append(all, rs...)
+	}
+	for _, r := range all {
+		if orderID == 0 || r.ID == orderID {
+			if err := writeEvent(ctx, w, r.SSEName(), views.OrderRowBody(r)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeEvent(ctx, w, "rollup", views.RollUpText(views.NewRollUp(all))); err != nil {
+		return err
+	}
+	return writeEvent(ctx, w, "case-status", views.CaseStatusBody(cs.Status))
+}
+
+// writeEvent renders cmp and writes it as one SSE event: one data: line per
+// line of HTML.
+func writeEvent(ctx context.Context, w io.Writer, name string, cmp templ.Component) error {
+	var buf bytes.Buffer
+	if err := cmp.Render(ctx, &buf); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "event: %s\n", name)
+	for _, line := range bytes.Split(buf.Bytes(), []byte("\n")) {
+		out.WriteString("data: ")
+		out.Write(line)
+		out.WriteByte('\n')
+	}
+	out.WriteByte('\n')
+	_, err := w.Write(out.Bytes())
+	return err
+}
+
+// caseOrderRows returns the case's orders as rows, by member.
+func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (map[int64][]views.OrderRow, error) {
+	orders, err := h.store.CaseOrders(ctx, agencyID, caseID)
+	if err != nil {
+		return nil, err
+	}
+	reports, err := h.store.CaseReports(ctx, agencyID, caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]views.OrderRow{}
+	for _, o := range orders {
+		readable, has := reports[o.ID]
+		out[o.MemberID] = append(out[o.MemberID], views.NewOrderRow(o, h.providerLabel(o.Provider), has, has && !readable))
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers"
+	"caseverify/store"
+	"caseverify/views"
+)
+
+func (h *Handler) providerChoices() []views.ProviderChoice {
+	var out []views.ProviderChoice
+	for _, p := range h.verify.Providers() {
+		var prods []string
+		for _, pr := range p.Verifier.Products() {
+			prods = append(prods, string(pr))
+		}
+		out = append(out, views.ProviderChoice{Name: p.Name, Label: p.Label, Products: prods, CanNotify: p.CanNotify, Sandbox: p.Sandbox})
+	}
+	return out
+}
+
+// caseMember loads the case and member named in the path, scoped to the user's agency.
+func (h *Handler) caseMember(c echo.Context) (*store.Case, *store.Member, error) {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return nil, nil, err
+	}
+	memberID, err := paramID(c, "mid")
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cs, m, nil
+}
+
+func (h *Handler) sendForm(c echo.Context) error {
+	cs, m, err := h.caseMember(c)
+	if err != nil {
+		return err
+	}
+	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(), Products: []string{"income"}}
+	if len(f.Providers) > 0 {
+		f.Provider = f.Providers[0].Name
+	}
+	switch {
+	case m.Email != "":
+		f.Channel = verify.ChannelEmail
+	case m.Phone != "":
+		f.Channel = verify.ChannelSMS
+	default:
+		f.Channel = verify.ChannelQR
+	}
+	return render(c, http.StatusOK, views.SendFormPage(f))
+}
+
+func (h *Handler) orderCreate(c echo.Context) error {
+	cs, m, err := h.caseMember(c)
+	if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	req := verify.SendRequest{User: currentUser(c), CaseID: cs.ID, MemberID: m.ID, Provider: form.Get("provider"),
+		Products: form["products"], Channel: form.Get("channel"), SSN: digits(form.Get("ssn"))}
+	for _, e := range strings.Split(form.Get("employers"), "\n") {
+		if e = strings.TrimSpace(e); e != "" {
+			req.Employers = append(req.Employers, e)
+		}
+	}
+	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(),
+		Provider: req.Provider, Products: req.Products, Channel: req.Channel}
+	o, err := h.verify.Send(c.Request().Context(), req)
+	var problems store.ValidationError
+	var perr *providers.ProviderError
+	var derr *verify.DeliveryError
+	switch {
+	case errors.As(err, &problems):
+		f.Problems = problems
+		return render(c, http.StatusUnprocessableEntity, views.SendFormPage(f))
+	case errors.As(err, &perr):
+		// The provider's words, already made plain and PII-free by the adapter.
+		h.log.Warn("provider refused an order", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+		f.Error = perr.Message
+		f.Problems = map[string]string{}
+		for field, msg := range perr.Fields {
+			if slices.Contains(views.SendFormOrder, field) {
+				f.Problems[field] = msg
+			}
+		}
+		return render(c, http.StatusBadGateway, views.SendFormPage(f))
+	case errors.As(err, &derr):
+		if ferr := h.setFlash(c, "The order was created, but "+derr.Error()+". Resend it from the verification page."); ferr != nil {
+			return ferr
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
+	case err != nil:
+		return err
+	}
+	switch req.Channel {
+	case verify.ChannelQR:
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d/qr", o.CaseID, o.ID))
+	case verify.ChannelCopy:
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d?link=1", o.CaseID, o.ID))
+	}
+	msg := map[string]string{
+		verify.ChannelEmail: "Verification sent to " + m.FirstName + " by email.", verify.ChannelSMS: "Verification sent to " + m.FirstName + " by text message.",
+		verify.ChannelProvider: "Verification created; the provider sends " + m.FirstName + " the link.",
+	}[req.Channel]
+	if err := h.setFlash(c, msg); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#member-%d", cs.ID, m.ID))
+}
+
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// caseOrder loads the order named in the path; it must belong to the case
+// and the user's agency, or it is "not found".
+func (h *Handler) caseOrder(c echo.Context) (*store.Order, error) {
+	u := currentUser(c)
+	caseID, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	orderID, err := paramID(c, "oid")
+	if err != nil {
+		return nil, err
+	}
+	o, err := h.store.Order(c.Request().Context(), u.AgencyID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if o.CaseID != caseID || o.ProviderOrderID == "" {
+		return nil, errNotFound
+	}
+	return o, nil
+}
+
+func (h *Handler) providerLabel(name string) string {
+	if p := h.verify.Provider(name); p != nil {
+		return p.Label
+	}
+	return name
+}
+
+// orderRow builds the row view of an order, with its report state.
+func (h *Handler) orderRow(c echo.Context, o *store.Order) (views.OrderRow, error) {
+	r, err := h.store.LatestReport(c.Request().Context(), o.AgencyID, o.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return views.NewOrderRow(o, h.providerLabel(o.Provider), false, false), nil
+	}
+	if err != nil {
+		return views.OrderRow{}, err
+	}
+	return views.NewOrderRow(o, h.providerLabel(o.Provider), true, r.Purged), nil
+}
+
+func (h *Handler) orderShow(c echo.Context) error {
+	ctx := c.Request().Context()
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
+	if err != nil {
+		return err
+	}
+	row, err := h.orderRow(c, o)
+	if err != nil {
+		return err
+	}
+	deliveries, err := h.store.Deliveries(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	events, err := h.store.Events(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	showLink := c.QueryParam("link") == "1"
+	for _, d := range deliveries {
+		if d.Channel == verify.ChannelCopy {
+			showLink = true
+		}
+	}
+	return render(c, http.StatusOK, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
+		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink}))
+}
+
+func (h *Handler) orderQR(c echo.Context) error {
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	m, err := h.store.Member(c.Request().Context(), o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return err
+	}
+	if o.Link == "" || o.Status.Final() {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	return render(c, http.StatusOK, views.QRPage(views.QRView{CaseID: o.CaseID, OrderID: o.ID, FirstName: m.FirstName,
+		AgencyName: currentUser(c).AgencyName, Link: o.Link, Expires: o.LinkExpiresAt}))
+}
+
+// orderQRImage draws the QR code of the applicant's link. It is made on
+// each request and never written to disk.
+func (h *Handler) orderQRImage(c echo.Context) error {
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	if o.Link == "" || o.Status.Final() {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	png, err := qrcode.Encode(o.Link, qrcode.Medium, 512)
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+func (h *Handler) reportShow(c echo.Context) error {
+	ctx := c.Request().Context()
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	rec, err := h.store.LatestReport(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
+	if err != nil {
+		return err
+	}
+	v := views.ReportView{Order: o, CaseNumber: cs.Number, Provider: h.providerLabel(o.Provider), FetchedAt: rec.FetchedAt,
+		ExpiresAt: rec.ExpiresAt, Gone: rec.Purged}
+	if !rec.Purged {
+		var r providers.Report
+		if err := json.Unmarshal(rec.Data, &r); err != nil {
+			return fmt.Errorf("decode report %d: %w", rec.ID, err)
+		}
+		fillReportView(&v, &r)
+	}
+	if err := h.audit(c, store.AuditViewReport, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ReportPage(v))
+}
+
+// reportPDF streams the provider's PDF, fetched on demand (PDF links expire,
+// so none is ever stored). The download is audited.
+func (h *Handler) reportPDF(c echo.Context) error {
+	ctx := c.Request().Context()
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	rec, err := h.store.LatestReport(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	if rec.Purged {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	pdf, err := h.verify.ReportPDF(ctx, o, rec.ProviderReportID)
+	if err != nil {
+		h.log.Warn("report pdf", "provider", o.Provider, "order_id", o.ID, "error", err)
+		return echo.NewHTTPError(http.StatusBadGateway, "The provider did not send the PDF. Try again in a minute.")
+	}
+	if err := h.audit(c, store.AuditReportPDF, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s.pdf"`, o.Reference))
+	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+func (h *Handler) outbox(c echo.Context) error {
+	if !h.verify.UsesOutbox() {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	msgs, err := h.store.Outbox(c.Request().Context(), currentUser(c).AgencyID, 100)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.OutboxPage(msgs))
+}

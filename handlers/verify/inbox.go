@@ -1,0 +1,200 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"caseverify/providers"
+	"caseverify/store"
+)
+
+// inboxLease is how long a worker holds a claimed delivery before another
+// may take it (a crashed worker's deliveries come back after it).
+const inboxLease = time.Minute
+
+// unknownOrderGrace is how long a delivery for an order the portal does not
+// know yet is retried: a provider's "created" webhook can arrive before the
+// portal has stored the provider's order id.
+const unknownOrderGrace = 2 * time.Minute
+
+// ProcessNext processes one due webhook delivery from the inbox. It returns
+// false when nothing was due.
+func (s *Service) ProcessNext(ctx context.Context) (bool, error) {
+	it, err := s.store.ClaimInbox(ctx, inboxLease)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	errText, retryAt := s.process(ctx, it)
+	return true, s.store.FinishInbox(ctx, it.ID, errText, retryAt)
+}
+
+// process applies one delivery. It returns a reason when the delivery is
+// dropped (dead letter), or a time to try again.
+func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, time.Time) {
+	p := s.providers[it.Provider]
+	if p == nil {
+		return "provider not configured", time.Time{}
+	}
+	updates, err := p.Webhooks.Parse(providers.Delivery{Body: it.Body, Path: it.Path})
+	if err != nil {
+		// Authentic but unreadable: kept as a dead letter, never retried.
+		s.log.Warn("webhook unreadable", "provider", it.Provider, "inbox_id", it.ID)
+		return "unreadable: " + errorKind(err), time.Time{}
+	}
+	for _, u := range updates {
+		o, err := s.store.OrderByProviderID(ctx, it.Provider, u.OrderID)
+		if errors.Is(err, store.ErrNotFound) {
+			if time.Since(it.ReceivedAt) < unknownOrderGrace {
+				return "order not known yet", time.Now().Add(5 * time.Second)
+			}
+			s.log.Info("webhook for an unknown order ignored", "provider", it.Provider, "inbox_id", it.ID)
+			continue
+		}
+		if err != nil {
+			return err.Error(), time.Now().Add(10 * time.Second)
+		}
+		if err := s.Apply(ctx, o, u, "webhook"); err != nil {
+			return err.Error(), time.Now().Add(10 * time.Second)
+		}
+	}
+	return "", time.Time{}
+}
+
+func errorKind(err error) string {
+	if errors.Is(err, providers.ErrMalformed) {
+		return "malformed"
+	}
+	return "parse error"
+}
+
+// Apply applies one provider update to an order through the store's rules,
+// then does what the update asks: re-read the authoritative state, fetch
+// the report. Provider calls that fail are logged and left to the sweeps.
+func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source string) error {
+	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent,
+		RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status), Outcome: string(u.Outcome), Detail: u.Detail,
+		At: u.At, Source: source})
+	if err != nil {
+		return err
+	}
+	if u.Refetch && source != "poll" {
+		if err := s.Refetch(ctx, o); err != nil {
+			s.log.Warn("refetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		}
+	}
+	if u.ReportReady {
+		if err := s.FetchReport(ctx, o, u.ReportID); err != nil {
+			s.log.Warn("report fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		}
+	}
+	return nil
+}
+
+// Refetch reads an order's authoritative state from the provider and applies
+// it (source "poll").
+func (s *Service) Refetch(ctx context.Context, o *store.Order) error {
+	p := s.providers[o.Provider]
+	if p == nil {
+		return fmt.Errorf("provider %s not configured", o.Provider)
+	}
+	updates, err := p.Verifier.FetchStatus(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
+	if err != nil {
+		return err
+	}
+	for _, u := range updates {
+		u.Refetch = false
+		if err := s.Apply(ctx, o, u, "poll"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FetchReport fetches an order's report from the provider and stores it.
+func (s *Service) FetchReport(ctx context.Context, o *store.Order, reportID string) error {
+	p := s.providers[o.Provider]
+	if p == nil {
+		return fmt.Errorf("provider %s not configured", o.Provider)
+	}
+	r, err := p.Verifier.FetchReport(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}, reportID)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err = s.store.SaveReport(ctx, o.AgencyID, o.ID, store.Report{ProviderReportID: r.ReportID, Kind: string(r.Kind),
+		Data: data, ExpiresAt: r.ExpiresAt}); err != nil {
+		return err
+	}
+	s.log.Info("report saved", "provider", o.Provider, "order_id", o.ID)
+	return nil
+}
+
+// ReportPDF fetches a report's PDF from the provider on demand (PDF links
+// expire, so they are never stored).
+func (s *Service) ReportPDF(ctx context.Context, o *store.Order, reportID string) ([]byte, error) {
+	p := s.providers[o.Provider]
+	if p == nil {
+		return nil, fmt.Errorf("provider %s not configured", o.Provider)
+	}
+	return p.Verifier.FetchReportPDF(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}, reportID)
+}
+
+// Notify wakes the inbox worker (after a webhook was stored). It never blocks.
+func (s *Service) Notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunInbox processes deliveries until ctx ends. A wake-up
+// (Notify) starts a pass at once; otherwise it looks every second, which
+// also picks up deliveries stored by another process.
+func (s *Service) RunInbox(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		for {
+			ok, err := s.ProcessNext(ctx)
+			if err != nil {
+				s.log.Error("inbox", "error", err)
+				break
+			}
+			if !ok {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// SweepReports fetches the reports of completed orders that have none, for
+// when a fetch right after completion failed (provider briefly down).
+func (s *Service) SweepReports(ctx context.Context) {
+	orders, err := s.store.OrdersMissingReport(ctx, time.Now().Add(-30*time.Second), 20)
+	if err != nil {
+		s.log.Error("report sweep", "error", err)
+		return
+	}
+	for _, o := range orders {
+		if err := s.FetchReport(ctx, o, ""); err != nil {
+			s.log.Warn("report sweep fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+			// Touch the order so it waits before the next try.
+			_ = s.store.AddEvent(ctx, o.AgencyID, o.ID, "system", "The report could not be fetched yet; the portal will try again.")
+		}
+	}
+}

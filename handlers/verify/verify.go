@@ -1,0 +1,333 @@
+// Package verify holds the portal's verification workflows, the ones that a
+// page handler and a background worker both need: send a link, deliver it,
+// process a webhook delivery, fetch a report. They live here once; Echo
+// handlers and the workers in web/ call them. Nothing here knows HTTP pages.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"caseverify/providers"
+	"caseverify/providers/email"
+	"caseverify/providers/sms"
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// Provider is one configured verification provider.
+type Provider struct {
+	Name     string
+	Label    string // shown to staff, e.g. "Truv"
+	Verifier providers.Verifier
+	Webhooks providers.WebhookReceiver
+	// CanNotify says the provider can send the link itself (Truv).
+	CanNotify bool
+	// Sandbox says this provider is its local emulator.
+	Sandbox bool
+}
+
+// Service runs the workflows.
+type Service struct {
+	store     *store.Store
+	log       *slog.Logger
+	providers map[string]*Provider
+	order     []string // provider names in display order
+	smtp      email.Sender
+	twilio    sms.Sender
+	baseURL   string
+	wake      chan struct{}
+}
+
+// Config wires a Service.
+type Config struct {
+	Providers []*Provider
+	// SMTP and Twilio, when set, send real messages; nil means the outbox.
+	SMTP   email.Sender
+	Twilio sms.Sender
+	// BaseURL is the portal's public URL (webhook URLs for providers that
+	// take one per order).
+	BaseURL string
+}
+
+// New returns a Service.
+func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
+	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1)}
+	for _, p := range cfg.Providers {
+		s.providers[p.Name] = p
+		s.order = append(s.order, p.Name)
+	}
+	return s
+}
+
+// Providers returns the configured providers in display order.
+func (s *Service) Providers() []*Provider {
+	out := make([]*Provider, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.providers[n])
+	}
+	return out
+}
+
+// Provider returns a configured provider or nil.
+func (s *Service) Provider(name string) *Provider { return s.providers[name] }
+
+// UsesOutbox reports whether any channel goes to the outbox.
+func (s *Service) UsesOutbox() bool { return s.smtp == nil || s.twilio == nil }
+
+// Channels a link can reach the applicant by.
+const (
+	ChannelEmail    = "email"
+	ChannelSMS      = "sms"
+	ChannelQR       = "qr"
+	ChannelCopy     = "copy"
+	ChannelProvider = "provider" // the provider sends it
+)
+
+// SendRequest is a caseworker's request to send a member a verification link.
+type SendRequest struct {
+	User     *store.User
+	CaseID   int64
+	MemberID int64
+	Provider string
+	Products []string
+	Channel  string
+	// SSN is the full SSN for providers that need it (Truework), typed at
+	// send time, used for the call, never stored or logged.
+	SSN       string
+	Employers []string
+}
+
+// Problems are what is wrong with a SendRequest, by form field.
+type Problems = store.ValidationError
+
+// Send creates the order at the provider and delivers the link. Provider
+// errors come back as *providers.ProviderError and nothing is left behind.
+func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, error) {
+	u := req.User
+	cs, err := s.store.Case(ctx, u.AgencyID, req.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.Member(ctx, u.AgencyID, req.CaseID, req.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	p := s.providers[req.Provider]
+	if problems := s.check(req, p, m); len(problems) > 0 {
+		return nil, problems
+	}
+	notify := "agency"
+	if req.Channel == ChannelProvider {
+		notify = "provider"
+	}
+	ref := store.NewOrderReference()
+	o, err := s.store.CreateOrder(ctx, u.AgencyID, store.NewOrder{CaseID: cs.ID, MemberID: m.ID, Reference: ref,
+		Provider: p.Name, Products: req.Products, Notify: notify, CreatedBy: u.ID})
+	if err != nil {
+		return nil, err
+	}
+	po, err := p.Verifier.CreateOrder(ctx, providers.OrderRequest{
+		Reference: ref, CaseNumber: cs.Number, AgencyName: u.AgencyName, Program: cs.Program,
+		Products: toProducts(req.Products), Employers: req.Employers, ProviderNotifies: notify == "provider",
+		WebhookURL: s.baseURL + "/webhooks/" + p.Name,
+		Applicants: []providers.Applicant{{Ref: fmt.Sprintf("member-%d", m.ID), FirstName: m.FirstName, LastName: m.LastName,
+			Email: m.Email, Phone: m.Phone, DateOfBirth: m.DateOfBirth, SSN: req.SSN, SSNLast4: m.SSNLast4, Language: m.Language}},
+	})
+	if err != nil {
+		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
+			s.log.Error("delete refused order", "order_id", o.ID, "error", derr)
+		}
+		return nil, err
+	}
+	link := providers.ApplicantLink{}
+	if len(po.Links) > 0 {
+		link = po.Links[0]
+	}
+	status := store.StatusCreated
+	if po.Status == providers.StatusSent {
+		status = store.StatusSent
+	}
+	if err := s.store.AttachProviderOrder(ctx, u.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+		Status: status, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
+		fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name)); err != nil {
+		return nil, err
+	}
+	if o, err = s.store.Order(ctx, u.AgencyID, o.ID); err != nil {
+		return nil, err
+	}
+	if err := s.Deliver(ctx, u, o, req.Channel, "first"); err != nil {
+		// The order exists at the provider; the caseworker can resend.
+		return o, err
+	}
+	return s.store.Order(ctx, u.AgencyID, o.ID)
+}
+
+func (s *Service) check(req SendRequest, p *Provider, m *store.Member) Problems {
+	problems := Problems{}
+	if p == nil {
+		problems["provider"] = "Choose a provider."
+		return problems
+	}
+	if len(req.Products) == 0 {
+		problems["products"] = "Choose what to verify."
+	}
+	for _, prod := range req.Products {
+		if !slices.Contains(p.Verifier.Products(), providers.Product(prod)) {
+			problems["products"] = fmt.Sprintf("%s cannot verify %s.", p.Label, prod)
+		}
+	}
+	switch req.Channel {
+	case ChannelEmail:
+		if m.Email == "" {
+			problems["channel"] = m.FirstName + " has no email address. Add one to the member, or choose another way."
+		}
+	case ChannelSMS:
+		if m.Phone == "" {
+			problems["channel"] = m.FirstName + " has no mobile number. Add one to the member, or choose another way."
+		}
+	case ChannelProvider:
+		if !p.CanNotify {
+			problems["channel"] = p.Label + " cannot send the link itself. Choose another way."
+		} else if m.Email == "" && m.Phone == "" {
+			problems["channel"] = p.Label + " needs an email address or mobile number to send the link."
+		}
+	case ChannelQR, ChannelCopy:
+	default:
+		problems["channel"] = "Choose how the link reaches the applicant."
+	}
+	return problems
+}
+
+func toProducts(ps []string) []providers.Product {
+	out := make([]providers.Product, len(ps))
+	for i, p := range ps {
+		out[i] = providers.Product(p)
+	}
+	return out
+}
+
+// Deliver sends an order's link by a channel and records the delivery.
+// kind is first, reminder or resend.
+func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, channel, kind string) error {
+	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return err
+	}
+	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
+		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
+	d := store.Delivery{OrderID: o.ID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
+	var detail string
+	var sendErr error
+	switch channel {
+	case ChannelEmail:
+		d.RecipientMasked = views.MaskEmail(m.Email)
+		parts, err := views.LinkEmail(ctx, msg)
+		if err != nil {
+			return err
+		}
+		d.MessageID, sendErr = s.emailSender(o.AgencyID).Send(ctx, email.Message{To: m.Email, FromName: u.AgencyName,
+			Subject: parts.Subject, Text: parts.Text, HTML: parts.HTML})
+		detail = "Link emailed to " + d.RecipientMasked + "."
+	case ChannelSMS:
+		d.RecipientMasked = views.MaskPhone(m.Phone)
+		if o.ShortLink != "" {
+			msg.Link = o.ShortLink
+		}
+		d.MessageID, sendErr = s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: views.LinkSMS(msg)})
+		detail = "Link texted to " + d.RecipientMasked + "."
+	case ChannelQR:
+		d.Result, detail = "shown", "QR code shown for the applicant to scan."
+	case ChannelCopy:
+		d.Result, detail = "shown", "Link shown to staff to read out or paste."
+	case ChannelProvider:
+		d.Result, detail = "sent", s.providers[o.Provider].Label+" sends the link to the applicant."
+	default:
+		return fmt.Errorf("verify: unknown channel %q", channel)
+	}
+	if d.Result == "" {
+		d.Result = "sent"
+	}
+	if sendErr != nil {
+		d.Result, d.Error = "failed", messageError(sendErr)
+		detail = fmt.Sprintf("Sending by %s failed: %s", channel, d.Error)
+		s.log.Warn("delivery failed", "order_id", o.ID, "channel", channel, "error", d.Error)
+	}
+	if kind != "first" {
+		detail = strings.Replace(detail, "Link", strings.ToUpper(kind[:1])+kind[1:]+":", 1)
+	}
+	if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
+		return err
+	}
+	if sendErr != nil {
+		return &DeliveryError{Channel: channel, Reason: d.Error}
+	}
+	return nil
+}
+
+// DeliveryError says a link could not be sent; the order exists.
+type DeliveryError struct {
+	Channel string
+	Reason  string
+}
+
+// Error implements error.
+func (e *DeliveryError) Error() string { return "sending by " + e.Channel + " failed: " + e.Reason }
+
+// messageError turns a sending error into a PII-free sentence.
+func messageError(err error) string {
+	var se *sms.Error
+	switch {
+	case errors.Is(err, sms.ErrOptedOut):
+		return "the applicant replied STOP to this number and gets no more texts from it."
+	case errors.Is(err, sms.ErrInvalidNumber):
+		return "the mobile number cannot receive texts."
+	case errors.As(err, &se):
+		return "the text message service refused it (code " + fmt.Sprint(se.Code) + ")."
+	case errors.Is(err, email.ErrInvalidMessage):
+		return "the email address cannot be used."
+	}
+	return "the message service did not answer; try again shortly."
+}
+
+func (s *Service) emailSender(agencyID int64) email.Sender {
+	if s.smtp != nil {
+		return s.smtp
+	}
+	return outboxEmail{store: s.store, agencyID: agencyID}
+}
+
+func (s *Service) smsSender(agencyID int64) sms.Sender {
+	if s.twilio != nil {
+		return s.twilio
+	}
+	return outboxSMS{store: s.store, agencyID: agencyID}
+}
+
+// outboxEmail "sends" email into the database outbox (the default).
+type outboxEmail struct {
+	store    *store.Store
+	agencyID int64
+}
+
+func (o outboxEmail) Send(ctx context.Context, m email.Message) (string, error) {
+	id, err := o.store.AddOutbox(ctx, o.agencyID, store.OutboxMessage{Channel: "email", To: m.To,
+		Subject: m.Subject, Body: m.Text, HTML: m.HTML})
+	return fmt.Sprintf("outbox-%d", id), err
+}
+
+// outboxSMS "sends" text messages into the database outbox (the default).
+type outboxSMS struct {
+	store    *store.Store
+	agencyID int64
+}
+
+func (o outboxSMS) Send(ctx context.Context, m sms.Message) (string, error) {
+	id, err := o.store.AddOutbox(ctx, o.agencyID, store.OutboxMessage{Channel: "sms", To: m.To, Body: m.Body})
+	return fmt.Sprintf("outbox-%d", id), err
+}

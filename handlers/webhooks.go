@@ -1,0 +1,83 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/providers"
+)
+
+// webhookBodyLimit is the most a provider delivery may carry (reliability.md
+// W11). The global body limit enforces it too; this read is bounded again so
+// the rule holds here on its own.
+const webhookBodyLimit = 1 << 20
+
+// authFailureStatus is what a provider gets for a delivery that fails
+// authentication: Truework's own examples answer 403, the others 401.
+var authFailureStatus = map[string]int{"truework": http.StatusForbidden}
+
+// webhook receives a provider's delivery: size limit, authentication on the
+// raw bytes, then one committed insert into the inbox before the 2xx.
+// Processing happens off the request path (verify.Service.RunInbox), so the
+// answer is fast and never waits on a provider call.
+func (h *Handler) webhook(c echo.Context) error {
+	name := c.Param("provider")
+	p := h.verify.Provider(name)
+	if p == nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	r := c.Request()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, webhookBodyLimit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+	}
+	if err != nil {
+		if he, ok := err.(*echo.HTTPError); ok {
+			return he
+		}
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	d := providers.Delivery{Header: r.Header, Body: body, Path: "/" + c.Param("*"), RemoteAddr: c.RealIP()}
+	if c.Param("*") == "" {
+		d.Path = ""
+	}
+	if err := p.Webhooks.Authenticate(d); err != nil {
+		// Never log the body or the presented credential.
+		h.log.Warn("webhook rejected", "provider", name, "reason", "authentication")
+		status, ok := authFailureStatus[name]
+		if !ok {
+			status = http.StatusUnauthorized
+		}
+		return c.NoContent(status)
+	}
+	key := p.Webhooks.DedupeKey(d)
+	if key == "" {
+		// No stable id, or legitimate re-fires are byte-identical (Payscore):
+		// every delivery is kept and processed.
+		key = "unique:" + randomHex()
+	}
+	inserted, err := h.store.AddInbox(r.Context(), name, key, d.Path, body)
+	if err != nil {
+		return err // 5xx: the provider retries; nothing was acknowledged
+	}
+	if inserted {
+		h.verify.Notify()
+	} else {
+		h.log.Info("webhook duplicate", "provider", name)
+	}
+	return c.String(http.StatusOK, "ok")
+}
+
+func randomHex() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}

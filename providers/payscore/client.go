@@ -1,0 +1,630 @@
+package payscore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"caseverify/providers"
+)
+
+// Name is the provider slug the portal uses for Payscore.
+const Name = "payscore"
+
+// DefaultBaseURL is Payscore's production API host [P01]. The staging host is
+// https://staging.api.payscore.com.
+const DefaultBaseURL = "https://api.payscore.com"
+
+// DefaultApplicantURLField is the screening field read for the applicant's
+// hosted link. UNCONFIRMED: the vendor documents do not show where the create
+// response carries a link; the emulator uses this name.
+const DefaultApplicantURLField = "applicant_url"
+
+// DefaultCancelPath is the path of "Delete a Screening Group"; {id} is
+// replaced by the screening group id. UNCONFIRMED: only the page title is
+// documented [P11].
+const DefaultCancelPath = "/api/v1/screening_groups/{id}"
+
+// TokenLifetime is how long a Payscore JWT lasts [P01].
+const TokenLifetime = 30 * time.Minute
+
+// tokenRenewMargin renews a cached token this long before it expires, so a
+// call that starts just before expiry does not arrive with a dead token.
+const tokenRenewMargin = 2 * time.Minute
+
+// ReportLifetime is how long Payscore keeps a report after the group
+// completes (FCRA, payscore-webhooks.txt REPORT_EXPIRED).
+const ReportLifetime = 14 * 24 * time.Hour
+
+// InviteLifetime is how long an unfinished invite stays open
+// (payscore-webhooks.txt INVITE_EXPIRED).
+const InviteLifetime = 14 * 24 * time.Hour
+
+// Response size limits: API answers are small JSON; a PDF can be larger.
+const (
+	maxBodyBytes = 4 << 20
+	maxPDFBytes  = 20 << 20
+)
+
+// ErrReportExpired says Payscore answered 410 Gone for a report: it is past
+// its 14-day life and cannot be fetched again. It wraps providers.ErrNotFound
+// so callers that only know the shared sentinels still treat it as gone.
+var ErrReportExpired = fmt.Errorf("payscore report expired: %w", providers.ErrNotFound)
+
+// Property is the placeholder property sent with a screening group. Payscore
+// is built for rentals and requires a property; agencies verifying income for
+// other programs have none, so the agency's own name stands in for it.
+// UNCONFIRMED: the legacy field names; these are the applicant-group API's
+// names (name, street_address, city, state, zip_code, unit) [P02].
+type Property struct {
+	Name          string `json:"name"`
+	StreetAddress string `json:"street_address"`
+	City          string `json:"city"`
+	State         string `json:"state"`
+	ZipCode       string `json:"zip_code"`
+	Unit          string `json:"unit,omitempty"`
+}
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API base URL; in sandbox mode the portal passes its
+	// emulator's URL. Empty means DefaultBaseURL.
+	BaseURL string
+	// ClientID and SecretKey are the tenant credentials for
+	// POST /api/v1/tenants/auth. Both are required.
+	ClientID  string
+	SecretKey string
+	// WebhookSecret is the HMAC key of the Verification-Signature header.
+	// UNCONFIRMED: the docs only say "your secret key", which may be the API
+	// secret key or a separate one; empty means SecretKey.
+	WebhookSecret string
+	// HTTPClient makes every outbound call; nil means a client with a 15 s
+	// timeout.
+	HTTPClient *http.Client
+	// Now is the clock used for token expiry and Retry-After dates; nil
+	// means time.Now.
+	Now func() time.Time
+	// ApplicantURLField names the screening field holding the applicant link
+	// (UNCONFIRMED); empty means DefaultApplicantURLField.
+	ApplicantURLField string
+	// CancelMethod and CancelPath describe "Delete a Screening Group"
+	// (UNCONFIRMED); empty means DELETE DefaultCancelPath. CancelPath must
+	// contain "{id}".
+	CancelMethod string
+	CancelPath   string
+	// Property is the placeholder property for every group; empty fields may
+	// be overridden per order with OrderRequest.Options "property_name",
+	// "property_street_address", "property_city", "property_state",
+	// "property_zip_code" and "property_unit". An empty name falls back to
+	// the agency name.
+	Property Property
+}
+
+// Client talks to Payscore's legacy screening-group API and receives its
+// webhooks. It is safe for concurrent use.
+type Client struct {
+	baseURL       string
+	clientID      string
+	secretKey     string
+	webhookSecret []byte
+	http          *http.Client
+	now           func() time.Time
+	urlField      string
+	cancelMethod  string
+	cancelPath    string
+	property      Property
+
+	tok tokenCache
+}
+
+var (
+	_ providers.Verifier        = (*Client)(nil)
+	_ providers.WebhookReceiver = (*Client)(nil)
+)
+
+// New validates cfg and returns a Client. It returns an error naming the
+// first missing or invalid field.
+func New(cfg Config) (*Client, error) {
+	if cfg.ClientID == "" {
+		return nil, errors.New("payscore: Config.ClientID is required")
+	}
+	if cfg.SecretKey == "" {
+		return nil, errors.New("payscore: Config.SecretKey is required")
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("payscore: Config.BaseURL must be an absolute http(s) URL")
+	}
+	c := &Client{
+		baseURL:       base,
+		clientID:      cfg.ClientID,
+		secretKey:     cfg.SecretKey,
+		webhookSecret: []byte(cfg.WebhookSecret),
+		http:          cfg.HTTPClient,
+		now:           cfg.Now,
+		urlField:      cfg.ApplicantURLField,
+		cancelMethod:  strings.ToUpper(cfg.CancelMethod),
+		cancelPath:    cfg.CancelPath,
+		property:      cfg.Property,
+	}
+	if len(c.webhookSecret) == 0 {
+		c.webhookSecret = []byte(cfg.SecretKey)
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 15 * time.Second}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.urlField == "" {
+		c.urlField = DefaultApplicantURLField
+	}
+	if c.cancelMethod == "" {
+		c.cancelMethod = http.MethodDelete
+	}
+	if c.cancelPath == "" {
+		c.cancelPath = DefaultCancelPath
+	}
+	if !strings.Contains(c.cancelPath, "{id}") {
+		return nil, errors.New("payscore: Config.CancelPath must contain {id}")
+	}
+	return c, nil
+}
+
+// Name returns "payscore".
+func (c *Client) Name() string { return Name }
+
+// Products returns income and assets: Payscore reads income and balances from
+// bank transactions.
+func (c *Client) Products() []providers.Product {
+	return []providers.Product{providers.ProductIncome, providers.ProductAssets}
+}
+
+// wire types of the legacy screening-group API.
+
+type applicantIn struct {
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Email       string `json:"email,omitempty"`
+	PhoneNumber string `json:"phone_number,omitempty"`
+}
+
+type createGroupRequest struct {
+	Applicants               []applicantIn `json:"applicants"`
+	Property                 Property      `json:"property"`
+	IsDecisionMakerPaying    bool          `json:"is_decision_maker_paying"`
+	DecisionMakerDisplayName string        `json:"decision_maker_display_name"`
+	// MonthlyRent is in dollars in the legacy API (cents in the new one).
+	MonthlyRent          json.Number `json:"monthly_rent"`
+	WebhookURL           string      `json:"webhook_url,omitempty"`
+	IsInvitationDisabled bool        `json:"is_invitation_disabled"`
+}
+
+type screeningOut struct {
+	ID              string `json:"id"`
+	FirstName       string `json:"applicant_first_name"`
+	LastName        string `json:"applicant_last_name"`
+	Email           string `json:"applicant_email"`
+	ReasonCompleted string `json:"reason_completed"`
+	ScreeningStatus string `json:"screening_status"`
+}
+
+type groupOut struct {
+	ID                 string            `json:"id"`
+	Screenings         []json.RawMessage `json:"screenings"`
+	Status             string            `json:"status"`
+	IsReportExpired    *bool             `json:"is_report_expired"`
+	CreatedAtTimestamp float64           `json:"created_at_timestamp"`
+}
+
+// CreateOrder creates a screening group with one screening per applicant and
+// returns one link per applicant in request order. The legacy API has no
+// lookup by the portal's reference, so a create is not idempotent: the caller
+// must not blindly retry after a timeout (it can list the agency's groups in
+// the Payscore dashboard).
+func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	if problems := validateOrder(req); len(problems) > 0 {
+		return nil, &providers.ProviderError{
+			Provider: Name,
+			Code:     "invalid_request",
+			Message:  "The Payscore request is missing details: " + strings.Join(sortedKeys(problems), ", ") + ".",
+			Fields:   problems,
+		}
+	}
+	body := createGroupRequest{
+		Property:                 c.propertyFor(req),
+		IsDecisionMakerPaying:    true,
+		DecisionMakerDisplayName: req.AgencyName,
+		MonthlyRent:              dollars(req.MonthlyRentCents),
+		WebhookURL:               req.WebhookURL,
+		IsInvitationDisabled:     !req.ProviderNotifies,
+	}
+	for _, a := range req.Applicants {
+		body.Applicants = append(body.Applicants, applicantIn{
+			FirstName: a.FirstName, LastName: a.LastName, Email: a.Email, PhoneNumber: a.Phone,
+		})
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("payscore: encode screening group: %w", err)
+	}
+	resp, err := c.call(ctx, http.MethodPost, "/api/v1/screening_groups", raw)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
+		return nil, c.apiError(opCreate, resp)
+	}
+	var g groupOut
+	if err := json.Unmarshal(resp.body, &g); err != nil || g.ID == "" {
+		return nil, badAnswer(resp.status, err)
+	}
+	screenings, urls, err := c.decodeScreenings(g.Screenings)
+	if err != nil {
+		return nil, badAnswer(resp.status, err)
+	}
+	links, ok := matchScreenings(req.Applicants, screenings, urls)
+	if !ok {
+		return nil, &providers.ProviderError{
+			Provider: Name, HTTPStatus: resp.status, Code: "screenings_mismatch",
+			Message: "Payscore created the screening group (" + g.ID + ") but did not return a link for every household member. Delete it in Payscore and try again.",
+		}
+	}
+	created := unixFlexible(g.CreatedAtTimestamp)
+	if created.IsZero() {
+		created = c.now()
+	}
+	status := providers.StatusCreated
+	if req.ProviderNotifies {
+		// Payscore emails/texts the invite itself at creation; no event
+		// says so, hence "sent" right away (§7.3, INFERENCE).
+		status = providers.StatusSent
+	}
+	return &providers.Order{
+		OrderID:   g.ID,
+		Status:    status,
+		Links:     links,
+		ExpiresAt: created.Add(InviteLifetime),
+	}, nil
+}
+
+// validateOrder checks what Payscore would reject anyway, so the caseworker
+// gets the answer without a round trip.
+func validateOrder(req providers.OrderRequest) map[string]string {
+	problems := map[string]string{}
+	if len(req.Applicants) == 0 {
+		problems["applicants"] = "add at least one household member"
+	}
+	if strings.TrimSpace(req.AgencyName) == "" {
+		problems["decision_maker_display_name"] = "the agency name is shown to the applicant and is required"
+	}
+	for i, a := range req.Applicants {
+		if strings.TrimSpace(a.FirstName) == "" || strings.TrimSpace(a.LastName) == "" {
+			problems[fmt.Sprintf("applicants[%d].name", i)] = "first and last name are required"
+		}
+	}
+	if req.MonthlyRentCents < 0 {
+		problems["monthly_rent"] = "must not be negative"
+	}
+	return problems
+}
+
+func (c *Client) propertyFor(req providers.OrderRequest) Property {
+	p := c.property
+	set := func(dst *string, key string) {
+		if v := strings.TrimSpace(req.Options[key]); v != "" {
+			*dst = v
+		}
+	}
+	set(&p.Name, "property_name")
+	set(&p.StreetAddress, "property_street_address")
+	set(&p.City, "property_city")
+	set(&p.State, "property_state")
+	set(&p.ZipCode, "property_zip_code")
+	set(&p.Unit, "property_unit")
+	if p.Name == "" {
+		p.Name = req.AgencyName
+	}
+	return p
+}
+
+// dollars renders cents as a JSON number of dollars, exact to the cent
+// (no float rounding): 150000 → 1500, 123456 → 1234.56.
+func dollars(cents int64) json.Number {
+	if cents <= 0 {
+		return "0"
+	}
+	if cents%100 == 0 {
+		return json.Number(fmt.Sprintf("%d", cents/100))
+	}
+	return json.Number(fmt.Sprintf("%d.%02d", cents/100, cents%100))
+}
+
+// decodeScreenings reads each screening and, by the configured field name,
+// its applicant link.
+func (c *Client) decodeScreenings(raw []json.RawMessage) ([]screeningOut, []string, error) {
+	out := make([]screeningOut, 0, len(raw))
+	urls := make([]string, 0, len(raw))
+	for _, r := range raw {
+		var s screeningOut
+		if err := json.Unmarshal(r, &s); err != nil {
+			return nil, nil, err
+		}
+		var fields map[string]json.RawMessage
+		if err := json.Unmarshal(r, &fields); err != nil {
+			return nil, nil, err
+		}
+		var link string
+		if f, ok := fields[c.urlField]; ok {
+			_ = json.Unmarshal(f, &link) // a non-string link counts as missing
+		}
+		out = append(out, s)
+		urls = append(urls, link)
+	}
+	return out, urls, nil
+}
+
+// matchScreenings pairs applicants with screenings: by position first (the
+// order Payscore was given), and by email where the screening at that
+// position belongs to someone else. ok is false when an applicant has no
+// screening with a link.
+func matchScreenings(apps []providers.Applicant, ss []screeningOut, urls []string) ([]providers.ApplicantLink, bool) {
+	used := make([]bool, len(ss))
+	links := make([]providers.ApplicantLink, len(apps))
+	fits := func(a providers.Applicant, s screeningOut) bool {
+		return s.Email == "" || a.Email == "" || strings.EqualFold(strings.TrimSpace(s.Email), strings.TrimSpace(a.Email))
+	}
+	pick := func(i, j int) {
+		used[j] = true
+		links[i] = providers.ApplicantLink{ApplicantRef: apps[i].Ref, SubID: ss[j].ID, URL: urls[j]}
+	}
+	pending := []int{}
+	for i, a := range apps {
+		if i < len(ss) && fits(a, ss[i]) {
+			pick(i, i)
+			continue
+		}
+		pending = append(pending, i)
+	}
+	for _, i := range pending {
+		found := false
+		for j, s := range ss {
+			if !used[j] && apps[i].Email != "" && strings.EqualFold(strings.TrimSpace(s.Email), strings.TrimSpace(apps[i].Email)) {
+				pick(i, j)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	for _, l := range links {
+		if l.SubID == "" || l.URL == "" {
+			return nil, false
+		}
+	}
+	return links, true
+}
+
+// FetchStatus reads the screening group and returns one update per
+// screening, then one for the group (completed → ReportReady; an expired
+// report → ReportExpired).
+func (c *Client) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]providers.Update, error) {
+	if ref.OrderID == "" {
+		return nil, missingOrderID()
+	}
+	resp, err := c.call(ctx, http.MethodGet, "/api/v1/screening_groups/"+url.PathEscape(ref.OrderID), nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.apiError(opGroup, resp)
+	}
+	var g groupOut
+	if err := json.Unmarshal(resp.body, &g); err != nil {
+		return nil, badAnswer(resp.status, err)
+	}
+	ss, _, err := c.decodeScreenings(g.Screenings)
+	if err != nil {
+		return nil, badAnswer(resp.status, err)
+	}
+	updates := make([]providers.Update, 0, len(ss)+1)
+	for _, s := range ss {
+		u := mapScreening(s.ScreeningStatus, s.ReasonCompleted)
+		u.OrderID = ref.OrderID
+		u.SubID = s.ID
+		updates = append(updates, u)
+	}
+	gu := mapGroup(g.Status, g.IsReportExpired != nil && *g.IsReportExpired)
+	gu.OrderID = ref.OrderID
+	updates = append(updates, gu)
+	return updates, nil
+}
+
+// Refresh returns ErrNotSupported: Payscore has no refresh call; the
+// applicant re-opens the screening from their link instead.
+func (c *Client) Refresh(ctx context.Context, ref providers.OrderRef, req providers.RefreshRequest) (*providers.Order, error) {
+	return nil, &providers.ProviderError{
+		Provider: Name,
+		Code:     "not_supported",
+		Message:  "Payscore cannot refresh a report. The household member can re-open their screening from the same link, or send a new request.",
+		Err:      providers.ErrNotSupported,
+	}
+}
+
+// Cancel deletes the screening group ("Delete a Screening Group"; method and
+// path UNCONFIRMED, see Config.CancelMethod). A group that is already gone
+// returns an error wrapping providers.ErrNotFound.
+func (c *Client) Cancel(ctx context.Context, ref providers.OrderRef) error {
+	if ref.OrderID == "" {
+		return missingOrderID()
+	}
+	path := strings.ReplaceAll(c.cancelPath, "{id}", url.PathEscape(ref.OrderID))
+	resp, err := c.call(ctx, c.cancelMethod, path, nil)
+	if err != nil {
+		return err
+	}
+	if resp.status < 200 || resp.status > 299 {
+		return c.apiError(opGroup, resp)
+	}
+	return nil
+}
+
+func missingOrderID() error {
+	return &providers.ProviderError{Provider: Name, Code: "invalid_request", Message: "The Payscore screening group ID is missing."}
+}
+
+// response is a read API answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// call makes an authenticated API call. On a 401 it renews the token once
+// and retries once, because a token can be revoked before its 30 minutes.
+func (c *Client) call(ctx context.Context, method, path string, body []byte) (*response, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.bearer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(ctx, method, c.baseURL+path, body, tok, "application/json", maxBodyBytes)
+		if err != nil {
+			return nil, err
+		}
+		if resp.status == http.StatusUnauthorized && attempt == 0 {
+			c.invalidate(tok)
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// send makes one HTTP request through the injected client and reads at most
+// limit bytes of the answer. token is sent as a bearer token when non-empty.
+func (c *Client) send(ctx context.Context, method, target string, body []byte, token, accept string, limit int64) (*response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return nil, fmt.Errorf("payscore: build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "caseverify-payscore/1")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, transportError(err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
+	if err != nil {
+		return nil, transportError(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, &providers.ProviderError{
+			Provider: Name, HTTPStatus: res.StatusCode, Code: "response_too_large",
+			Message: "Payscore sent an answer that was too large to read.",
+		}
+	}
+	return &response{status: res.StatusCode, header: res.Header, body: data}, nil
+}
+
+// tokenCache holds the current JWT. Its mutex is held across a renewal so
+// that concurrent callers wait for one auth call instead of each making one.
+type tokenCache struct {
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+// bearer returns a token valid for at least tokenRenewMargin more, renewing
+// it if needed.
+func (c *Client) bearer(ctx context.Context) (string, error) {
+	c.tok.mu.Lock()
+	defer c.tok.mu.Unlock()
+	if c.tok.token != "" && c.now().Before(c.tok.expires.Add(-tokenRenewMargin)) {
+		return c.tok.token, nil
+	}
+	c.tok.token = ""
+	issued := c.now()
+	tok, err := c.authenticate(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.tok.token, c.tok.expires = tok, issued.Add(TokenLifetime)
+	return tok, nil
+}
+
+// invalidate drops the cached token if it is still the one that was refused,
+// so that several callers refused at once cause a single renewal.
+func (c *Client) invalidate(refused string) {
+	c.tok.mu.Lock()
+	defer c.tok.mu.Unlock()
+	if c.tok.token == refused {
+		c.tok.token = ""
+	}
+}
+
+// authenticate exchanges the client credentials for a JWT, which Payscore
+// returns in the Authorization response header with no body (200 or 204).
+func (c *Client) authenticate(ctx context.Context) (string, error) {
+	body, err := json.Marshal(map[string]string{"client_id": c.clientID, "secret_key": c.secretKey})
+	if err != nil {
+		return "", fmt.Errorf("payscore: encode credentials: %w", err)
+	}
+	resp, err := c.send(ctx, http.MethodPost, c.baseURL+"/api/v1/tenants/auth", body, "", "application/json", maxBodyBytes)
+	if err != nil {
+		return "", err
+	}
+	if resp.status != http.StatusOK && resp.status != http.StatusNoContent {
+		return "", c.apiError(opAuth, resp)
+	}
+	h := strings.TrimSpace(resp.header.Get("Authorization"))
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		tok, ok = strings.CutPrefix(h, "bearer ")
+	}
+	tok = strings.TrimSpace(tok)
+	if !ok || tok == "" {
+		return "", &providers.ProviderError{
+			Provider: Name, HTTPStatus: resp.status, Code: "no_token",
+			Message: "Payscore accepted the credentials but sent no access token.", Retryable: true,
+		}
+	}
+	return tok, nil
+}
+
+// unixFlexible reads a Unix timestamp that may be in seconds or, as in the
+// legacy group example (1574244834717.303), in milliseconds.
+func unixFlexible(v float64) time.Time {
+	if v <= 0 {
+		return time.Time{}
+	}
+	if v > 1e11 { // later than year 5138 in seconds: must be milliseconds
+		return time.UnixMilli(int64(v)).UTC()
+	}
+	sec := int64(v)
+	return time.Unix(sec, int64((v-float64(sec))*1e9)).UTC()
+}

@@ -1,0 +1,382 @@
+package payscore
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxRequestBytes bounds what the emulator reads from a request body.
+const maxRequestBytes = 1 << 20
+
+// apiErr is one entry of the emulator's error body
+// {"errors":[{"field","message"}]} (UNCONFIRMED shape, see errorBody).
+type apiErr struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...apiErr) {
+	writeJSON(w, status, map[string][]apiErr{"errors": errs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+// handleAuth is POST /api/v1/tenants/auth: credentials in a JSON body, a JWT
+// back in the Authorization header and no body [P01].
+func (e *Emulator) handleAuth(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ClientID  string `json:"client_id"`
+		SecretKey string `json:"secret_key"`
+	}
+	err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&in)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.authCalls++
+	if err != nil {
+		writeErrors(w, http.StatusBadRequest, apiErr{Message: "Body must be a JSON object with client_id and secret_key"})
+		return
+	}
+	idOK := subtle.ConstantTimeCompare([]byte(in.ClientID), []byte(e.cfg.ClientID))
+	keyOK := subtle.ConstantTimeCompare([]byte(in.SecretKey), []byte(e.cfg.SecretKey))
+	if idOK&keyOK != 1 {
+		writeErrors(w, http.StatusUnauthorized, apiErr{Message: "Invalid client credentials"})
+		return
+	}
+	w.Header().Set("Authorization", "Bearer "+e.issueJWT(e.now()))
+	w.WriteHeader(e.cfg.AuthStatus)
+}
+
+// issueJWT makes an HS256 JWT with exp, under e.mu.
+func (e *Emulator) issueJWT(now time.Time) string {
+	enc := base64.RawURLEncoding
+	head := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	claims, _ := json.Marshal(map[string]any{
+		"sub": e.cfg.ClientID, "iat": now.Unix(), "exp": now.Add(e.cfg.TokenLifetime).Unix(), "jti": randomHex(8),
+	})
+	signing := head + "." + enc.EncodeToString(claims)
+	m := hmac.New(sha256.New, e.jwtKey)
+	m.Write([]byte(signing))
+	return signing + "." + enc.EncodeToString(m.Sum(nil))
+}
+
+// checkJWT verifies the signature and exp of a bearer token, under e.mu.
+func (e *Emulator) checkJWT(tok string, now time.Time) error {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return errors.New("Malformed token")
+	}
+	enc := base64.RawURLEncoding
+	sig, err := enc.DecodeString(parts[2])
+	if err != nil {
+		return errors.New("Malformed token")
+	}
+	m := hmac.New(sha256.New, e.jwtKey)
+	m.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		return errors.New("Invalid token")
+	}
+	payload, err := enc.DecodeString(parts[1])
+	if err != nil {
+		return errors.New("Malformed token")
+	}
+	var claims struct {
+		Exp int64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || !now.Before(time.Unix(claims.Exp, 0)) {
+		return errors.New("Token expired")
+	}
+	return nil
+}
+
+// withToken answers 401 unless the request has a valid, unexpired bearer JWT.
+func (e *Emulator) withToken(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			writeErrors(w, http.StatusUnauthorized, apiErr{Message: "Missing bearer token"})
+			return
+		}
+		e.mu.Lock()
+		err := e.checkJWT(tok, e.now())
+		e.mu.Unlock()
+		if err != nil {
+			writeErrors(w, http.StatusUnauthorized, apiErr{Message: err.Error()})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// createIn is the create body; pointers tell "absent" from "zero".
+type createIn struct {
+	Applicants *[]struct {
+		FirstName   string `json:"first_name"`
+		LastName    string `json:"last_name"`
+		Email       string `json:"email"`
+		PhoneNumber string `json:"phone_number"`
+	} `json:"applicants"`
+	Property                 *Property       `json:"property"`
+	IsDecisionMakerPaying    *bool           `json:"is_decision_maker_paying"`
+	DecisionMakerDisplayName string          `json:"decision_maker_display_name"`
+	MonthlyRent              json.RawMessage `json:"monthly_rent"`
+	WebhookURL               string          `json:"webhook_url"`
+	IsInvitationDisabled     bool            `json:"is_invitation_disabled"`
+}
+
+// handleCreate is POST /api/v1/screening_groups [P06]: validates, creates
+// the group with one screening per applicant, and answers 200 with the group.
+func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
+	var in createIn
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&in); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			writeErrors(w, http.StatusBadRequest, apiErr{Field: te.Field, Message: "has the wrong type"})
+			return
+		}
+		writeErrors(w, http.StatusBadRequest, apiErr{Message: "Body must be a JSON object"})
+		return
+	}
+	var errs []apiErr
+	bad := func(field, msg string) { errs = append(errs, apiErr{Field: field, Message: msg}) }
+	if in.Applicants == nil || len(*in.Applicants) == 0 {
+		bad("applicants", "must list at least one applicant")
+	}
+	if in.Applicants != nil {
+		for i, a := range *in.Applicants {
+			f := fmt.Sprintf("applicants[%d].", i)
+			if strings.TrimSpace(a.FirstName) == "" {
+				bad(f+"first_name", "is required")
+			}
+			if strings.TrimSpace(a.LastName) == "" {
+				bad(f+"last_name", "is required")
+			}
+			switch {
+			case a.Email != "" && !looksLikeEmail(a.Email):
+				bad(f+"email", "is not a valid email address")
+			case strings.HasSuffix(strings.ToLower(a.Email), demoUndeliverable):
+				bad(f+"email", "does not exist")
+			case a.Email == "" && a.PhoneNumber == "" && !in.IsInvitationDisabled:
+				bad(f+"email", "an email or phone number is required to send the invitation")
+			}
+		}
+	}
+	if in.Property == nil || strings.TrimSpace(in.Property.Name) == "" {
+		bad("property.name", "is required")
+	}
+	if in.IsDecisionMakerPaying == nil {
+		bad("is_decision_maker_paying", "is required")
+	}
+	if strings.TrimSpace(in.DecisionMakerDisplayName) == "" {
+		bad("decision_maker_display_name", "is required")
+	}
+	var rentCents int64
+	var rent float64
+	switch {
+	case len(in.MonthlyRent) == 0 || string(in.MonthlyRent) == "null":
+		bad("monthly_rent", "is required")
+	case json.Unmarshal(in.MonthlyRent, &rent) != nil || rent < 0 || rent > 1e9:
+		bad("monthly_rent", "must be a non-negative number of dollars")
+	default:
+		rentCents = int64(math.Round(rent * 100))
+	}
+	if in.WebhookURL != "" {
+		if u, err := url.Parse(in.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("webhook_url", "must be an absolute http(s) URL")
+		}
+	}
+	if len(errs) > 0 {
+		writeErrors(w, http.StatusBadRequest, errs...)
+		return
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := &group{
+		id: newUUID(), createdAt: e.now(), decisionMaker: in.DecisionMakerDisplayName,
+		property: *in.Property, monthlyRentCents: rentCents, paying: *in.IsDecisionMakerPaying,
+		webhookURL: in.WebhookURL, invitationsDisabled: in.IsInvitationDisabled, status: "pending",
+	}
+	for _, a := range *in.Applicants {
+		e.newScreening(g, a.FirstName, a.LastName, a.Email, a.PhoneNumber)
+	}
+	e.groups[g.id] = g
+	e.log.Info("payscore emulator: screening group created", "screening_group_id", g.id, "screenings", len(g.screenings))
+	writeJSON(w, http.StatusOK, e.groupView(g))
+}
+
+func looksLikeEmail(s string) bool {
+	at := strings.LastIndex(s, "@")
+	return at > 0 && strings.Contains(s[at+1:], ".") && !strings.ContainsAny(s, " \t\r\n")
+}
+
+// groupView renders a group as GET /api/v1/screening_groups/{id} does
+// [P07], plus each screening's applicant link under the configured name.
+func (e *Emulator) groupView(g *group) map[string]any {
+	now := e.now()
+	screenings := make([]map[string]any, 0, len(g.screenings))
+	for _, s := range g.screenings {
+		screenings = append(screenings, map[string]any{
+			"id":                    s.id,
+			"applicant_first_name":  s.first,
+			"applicant_last_name":   s.last,
+			"applicant_email":       s.email,
+			"reason_completed":      s.reason,
+			"screening_status":      e.screeningStatus(s, now),
+			e.cfg.ApplicantURLField: e.applicantURL(s),
+		})
+	}
+	return map[string]any{
+		"id":                          g.id,
+		"screenings":                  screenings,
+		"status":                      g.status,
+		"approval_recommendation":     "unavailable",
+		"property_name":               g.property.Name,
+		"property_street_address":     g.property.StreetAddress,
+		"unit_number":                 g.property.Unit,
+		"monthly_rent_cents":          g.monthlyRentCents,
+		"is_decision_maker_paying":    g.paying,
+		"is_report_expired":           e.reportExpired(g, now),
+		"decision_maker_display_name": g.decisionMaker,
+		// Milliseconds, as in the legacy example (1574244834717.303).
+		"created_at_timestamp": float64(g.createdAt.UnixMicro()) / 1000,
+	}
+}
+
+// screeningStatus reports "expired" for an invite past 14 days even before
+// FireExpiryWebhooks has marked it (the emulator's own value, UNCONFIRMED).
+func (e *Emulator) screeningStatus(s *screening, now time.Time) string {
+	if e.inviteExpired(s, now) {
+		return "expired"
+	}
+	return s.status
+}
+
+// lookup finds a group by the {id} path value under e.mu, or answers 404.
+func (e *Emulator) lookup(w http.ResponseWriter, r *http.Request) *group {
+	g := e.groups[r.PathValue("id")]
+	if g == nil {
+		writeErrors(w, http.StatusNotFound, apiErr{Message: "Screening group not found"})
+	}
+	return g
+}
+
+func (e *Emulator) handleGet(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if g := e.lookup(w, r); g != nil {
+		writeJSON(w, http.StatusOK, e.groupView(g))
+	}
+}
+
+// handleDelete is "Delete a Screening Group" (path UNCONFIRMED): the group,
+// its applicant links and its PDF links stop working.
+func (e *Emulator) handleDelete(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.lookup(w, r)
+	if g == nil {
+		return
+	}
+	for _, s := range g.screenings {
+		delete(e.byID, s.id)
+		delete(e.byToken, s.token)
+	}
+	for tok, f := range e.files {
+		if f.groupID == g.id {
+			delete(e.files, tok)
+		}
+	}
+	delete(e.groups, g.id)
+	e.log.Info("payscore emulator: screening group deleted", "screening_group_id", g.id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reportReady answers 404 (never completed) or 410 (expired) and returns
+// false when there is no report to give, under e.mu.
+func (e *Emulator) reportReady(w http.ResponseWriter, g *group) bool {
+	switch now := e.now(); {
+	case g.completedAt.IsZero():
+		writeErrors(w, http.StatusNotFound, apiErr{Message: "Report not ready"})
+		return false
+	case e.reportExpired(g, now):
+		writeErrors(w, http.StatusGone, apiErr{Message: "Report expired"})
+		return false
+	}
+	return true
+}
+
+// handleReportURL is GET .../report: a pre-signed-looking PDF URL valid for
+// 2 hours [P08].
+func (e *Emulator) handleReportURL(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.lookup(w, r)
+	if g == nil || !e.reportReady(w, g) {
+		return
+	}
+	tok := randomHex(24)
+	exp := e.now().Add(2 * time.Hour)
+	e.files[tok] = &pdfLink{groupID: g.id, expires: exp}
+	u := e.cfg.PublicURL + "/files/" + tok + ".pdf?X-Amz-Date=" + exp.Add(-2*time.Hour).UTC().Format("20060102T150405Z") + "&X-Amz-Expires=7200"
+	writeJSON(w, http.StatusOK, map[string]string{"url": u})
+}
+
+// handleReportData is GET .../report/data [P09].
+func (e *Emulator) handleReportData(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.lookup(w, r)
+	if g == nil || !e.reportReady(w, g) {
+		return
+	}
+	writeJSON(w, http.StatusOK, e.reportFor(g))
+}
+
+// handleFile serves the PDF behind a link from handleReportURL: 404 for an
+// unknown link, 410 once the link (2 hours) or the report (14 days) expired.
+func (e *Emulator) handleFile(w http.ResponseWriter, r *http.Request) {
+	tok, ok := strings.CutSuffix(r.PathValue("file"), ".pdf")
+	e.mu.Lock()
+	f := e.files[tok]
+	var g *group
+	if ok && f != nil {
+		g = e.groups[f.groupID]
+	}
+	if g == nil {
+		e.mu.Unlock()
+		http.Error(w, "Not found", http.StatusNotFound)
+		return
+	}
+	now := e.now()
+	if !now.Before(f.expires) || e.reportExpired(g, now) {
+		e.mu.Unlock()
+		http.Error(w, "This link has expired", http.StatusGone)
+		return
+	}
+	data := e.reportFor(g)
+	e.mu.Unlock()
+	pdf, err := renderPDF(data)
+	if err != nil {
+		e.log.Error("payscore emulator: render PDF", "screening_group_id", g.id, "err", err)
+		http.Error(w, "Could not render the report", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
+	_, _ = w.Write(pdf)
+}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Delivery is one sending of an order's link to the applicant.
+type Delivery struct {
+	ID              int64
+	OrderID         int64
+	Channel         string // email, sms, qr, copy, provider
+	RecipientMasked string // never the full address or number
+	Language        string
+	Kind            string // first, reminder, resend
+	Result          string // sent, queued, failed, shown, copied
+	Error           string // plain-language reason when failed, PII-free
+	MessageID       string
+	CreatedBy       int64
+	CreatedAt       time.Time
+}
+
+// AddDelivery records a delivery, writes it on the timeline and publishes.
+func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, detail string) (*Delivery, error) {
+	now := s.Now()
+	d.CreatedAt = now
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, d.OrderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, channel, recipient_masked, language, kind,
+			result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			agencyID, d.OrderID, d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
+			nullID(d.CreatedBy), fmtTime(now))
+		if err != nil {
+			return err
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		// The first successful delivery marks the order sent.
+		if d.Result != "failed" {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'created'`,
+				fmtTime(now), d.OrderID); err != nil {
+				return err
+			}
+		}
+		if err := addEvent(ctx, tx, agencyID, d.OrderID, now, "system", "", "", "", detail); err != nil {
+			return err
+		}
+		return updateRollUp(ctx, tx, agencyID, caseID, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"})
+	return &d, nil
+}
+
+// Deliveries lists an order's deliveries, oldest first.
+func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Delivery, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, order_id, channel, recipient_masked, language, kind, result, error,
+		message_id, COALESCE(created_by, 0), created_at FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Delivery
+	for rows.Next() {
+		var d Delivery
+		var created string
+		if err := rows.Scan(&d.ID, &d.OrderID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
+			&d.MessageID, &d.CreatedBy, &created); err != nil {
+			return nil, err
+		}
+		d.CreatedAt = parseTime(created)
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}

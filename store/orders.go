@@ -1,0 +1,472 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Order is one verification request for one member with one provider.
+type Order struct {
+	ID              int64
+	AgencyID        int64
+	CaseID          int64
+	MemberID        int64
+	MemberName      string
+	Reference       string // the portal's own id, sent to the provider
+	Provider        string
+	Products        []string
+	Notify          string // "agency": the portal delivers the link; "provider": the provider does
+	ProviderOrderID string
+	ProviderUserID  string
+	Status          OrderStatus
+	Outcome         string
+	Detail          string // the latest plain-language detail, PII-free
+	Link            string // the applicant's hosted link (a bearer secret: encrypted at rest)
+	ShortLink       string
+	WidgetToken     string
+	LinkExpiresAt   time.Time
+	RefreshOf       int64
+	CreatedBy       int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	LastEventAt     time.Time
+	CompletedAt     time.Time
+}
+
+// NewOrderReference returns a fresh portal order reference, e.g. "CV-7K2M9QX4RT3B".
+func NewOrderReference() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "CV-" + strings.TrimRight(base32.StdEncoding.EncodeToString(b), "=")
+}
+
+// NewOrder is the input for CreateOrder.
+type NewOrder struct {
+	CaseID    int64
+	MemberID  int64
+	Reference string
+	Provider  string
+	Products  []string
+	Notify    string
+	CreatedBy int64
+	RefreshOf int64
+}
+
+// CreateOrder records an order before the provider is called, so that a
+// crash in between leaves a trace and the reference is reserved. It is not
+// shown as sent until AttachProviderOrder; DeleteOrder removes it when the
+// provider refuses.
+func (s *Store) CreateOrder(ctx context.Context, agencyID int64, in NewOrder) (*Order, error) {
+	if in.Notify != "agency" && in.Notify != "provider" {
+		return nil, errors.New("store: order notify must be agency or provider")
+	}
+	now := s.Now()
+	o := &Order{AgencyID: agencyID, CaseID: in.CaseID, MemberID: in.MemberID, Reference: in.Reference, Provider: in.Provider,
+		Products: in.Products, Notify: in.Notify, Status: StatusCreated, RefreshOf: in.RefreshOf, CreatedBy: in.CreatedBy,
+		CreatedAt: now, UpdatedAt: now, LastEventAt: now}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE agency_id = ? AND case_id = ? AND id = ?`,
+			agencyID, in.CaseID, in.MemberID).Scan(&one); err != nil {
+			return formatError(err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO orders (agency_id, case_id, member_id, reference, provider, products, notify,
+			status, refresh_of, created_by, created_at, updated_at, last_event_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?)`,
+			agencyID, in.CaseID, in.MemberID, in.Reference, in.Provider, strings.Join(in.Products, ","), in.Notify,
+			nullID(in.RefreshOf), nullID(in.CreatedBy), fmtTime(now), fmtTime(now), fmtTime(now))
+		if err != nil {
+			return formatError(err)
+		}
+		o.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// ProviderOrder is what the provider returned for a created order.
+type ProviderOrder struct {
+	OrderID     string
+	UserID      string
+	Status      OrderStatus // usually created or sent
+	Link        string
+	ShortLink   string
+	WidgetToken string
+	ExpiresAt   time.Time
+	// Secret is a per-order webhook secret (AccountChek); only its hash is kept.
+	Secret string
+}
+
+// AttachProviderOrder stores the provider's ids and the applicant's link on
+// an order created with CreateOrder, and writes the first timeline event.
+func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p ProviderOrder, detail string) error {
+	now := s.Now()
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		status := p.Status
+		if !status.Valid() {
+			status = StatusCreated
+		}
+		c := s.crypt
+		var secretHash string
+		if p.Secret != "" {
+			secretHash = hashSecret(p.Secret)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET provider_order_id = ?, provider_user_id = ?, status = ?,
+			link_enc = ?, short_link_enc = ?, widget_token_enc = ?, link_expires_at = ?, secret_hash = ?, updated_at = ?,
+			last_event_at = ? WHERE id = ?`,
+			p.OrderID, p.UserID, string(status), c.Seal(p.Link, aad("orders", "link", orderID)),
+			c.Seal(p.ShortLink, aad("orders", "short_link", orderID)), c.Seal(p.WidgetToken, aad("orders", "widget_token", orderID)),
+			nullTime(p.ExpiresAt), secretHash, fmtTime(now), fmtTime(now), orderID); err != nil {
+			return formatError(err)
+		}
+		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", string(status), detail); err != nil {
+			return err
+		}
+		return updateRollUp(ctx, tx, agencyID, caseID, now)
+	})
+	if err == nil {
+		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
+	}
+	return err
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// CheckOrderSecret reports, in constant time, whether secret is the
+// per-order webhook secret of the provider's order. It returns the order.
+func (s *Store) OrderBySecret(ctx context.Context, provider, secret string) (*Order, error) {
+	if secret == "" {
+		return nil, ErrNotFound
+	}
+	want := hashSecret(secret)
+	o, err := s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.provider = ? AND o.secret_hash = ?`, provider, want))
+	if err != nil {
+		return nil, err
+	}
+	// The lookup is by hash; compare again in constant time for the record.
+	var stored string
+	if err := s.read.QueryRowContext(ctx, `SELECT secret_hash FROM orders WHERE id = ?`, o.ID).Scan(&stored); err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
+		return nil, ErrNotFound
+	}
+	return o, nil
+}
+
+// DeleteOrder removes an order the provider never accepted.
+func (s *Store) DeleteOrder(ctx context.Context, agencyID, orderID int64) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`, agencyID, orderID)
+	return err
+}
+
+const orderColumns = `o.id, o.agency_id, o.case_id, o.member_id, m.first_name || ' ' || m.last_name, o.reference, o.provider,
+	o.products, o.notify, COALESCE(o.provider_order_id, ''), o.provider_user_id, o.status, o.outcome, o.detail, o.link_enc,
+	o.short_link_enc, o.widget_token_enc, o.link_expires_at, COALESCE(o.refresh_of, 0), COALESCE(o.created_by, 0),
+	o.created_at, o.updated_at, o.last_event_at, o.completed_at`
+
+func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+	var o Order
+	var products, status, created, updated, lastEvent string
+	var link, short, widget []byte
+	var expires, completed sql.NullString
+	if err := row.Scan(&o.ID, &o.AgencyID, &o.CaseID, &o.MemberID, &o.MemberName, &o.Reference, &o.Provider, &products,
+		&o.Notify, &o.ProviderOrderID, &o.ProviderUserID, &status, &o.Outcome, &o.Detail, &link, &short, &widget, &expires,
+		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed); err != nil {
+		return nil, formatError(err)
+	}
+	if products != "" {
+		o.Products = strings.Split(products, ",")
+	}
+	o.Status = OrderStatus(status)
+	var errs [3]error
+	o.Link, errs[0] = s.crypt.Open(link, aad("orders", "link", o.ID))
+	o.ShortLink, errs[1] = s.crypt.Open(short, aad("orders", "short_link", o.ID))
+	o.WidgetToken, errs[2] = s.crypt.Open(widget, aad("orders", "widget_token", o.ID))
+	if err := errors.Join(errs[:]...); err != nil {
+		return nil, err
+	}
+	o.LinkExpiresAt = parseNullTime(expires)
+	o.CreatedAt, o.UpdatedAt, o.LastEventAt = parseTime(created), parseTime(updated), parseTime(lastEvent)
+	o.CompletedAt = parseNullTime(completed)
+	return &o, nil
+}
+
+// Order returns one order of an agency.
+func (s *Store) Order(ctx context.Context, agencyID, orderID int64) (*Order, error) {
+	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.agency_id = ? AND o.id = ?`, agencyID, orderID))
+}
+
+// CaseOrders lists a case's orders that the provider accepted, newest first.
+func (s *Store) CaseOrders(ctx context.Context, agencyID, caseID int64) ([]*Order, error) {
+	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.agency_id = ? AND o.case_id = ? AND o.provider_order_id IS NOT NULL ORDER BY o.created_at DESC, o.id DESC`, agencyID, caseID)
+}
+
+func (s *Store) queryOrders(ctx context.Context, q string, args ...any) ([]*Order, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Order
+	for rows.Next() {
+		o, err := s.scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// OrderByProviderID finds an order by the provider's id. It is the entry
+// point of the webhook path, which knows the provider's id but not the
+// agency; everything after it uses the order's own agency.
+func (s *Store) OrderByProviderID(ctx context.Context, provider, providerOrderID string) (*Order, error) {
+	if providerOrderID == "" {
+		return nil, ErrNotFound
+	}
+	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.provider = ? AND o.provider_order_id = ?`, provider, providerOrderID))
+}
+
+// StatusUpdate is one provider-neutral change to apply to an order.
+type StatusUpdate struct {
+	SubID     string
+	RawEvent  string
+	RawStatus string
+	Status    OrderStatus // "" = informational
+	Outcome   string
+	Detail    string
+	At        time.Time // the provider's time, zero if unknown
+	Source    string    // webhook, poll, caseworker, system, applicant
+}
+
+// ApplyUpdate applies an update to an order through the status rules
+// (Transition, Derive) in one transaction, writes the timeline event and the
+// case roll-up, and publishes the change after commit. It returns the order
+// and whether its status changed. Late, duplicate or out-of-order updates
+// never move an order backwards.
+func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u StatusUpdate) (*Order, bool, error) {
+	now := s.Now()
+	at := u.At
+	if at.IsZero() {
+		at = now
+	}
+	var changed bool
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var provider, cur, outcome, lastDetail string
+		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail FROM orders WHERE agency_id = ? AND id = ?`,
+			agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail); err != nil {
+			return formatError(err)
+		}
+		reopen := IsReopener(provider, u.RawEvent, u.RawStatus)
+		candidate := u.Status
+		if u.SubID != "" && u.Status != "" {
+			itemChanged, err := applyItem(ctx, tx, orderID, u, at, reopen)
+			if err != nil {
+				return err
+			}
+			if itemChanged {
+				items, err := itemStatuses(ctx, tx, orderID)
+				if err != nil {
+					return err
+				}
+				candidate = Derive(items)
+			} else {
+				candidate = ""
+			}
+		}
+		next, ch := Transition(OrderStatus(cur), candidate, reopen)
+		changed = ch
+		if u.Outcome != "" && (next.Final() || u.SubID == "") {
+			outcome = u.Outcome
+		}
+		if changed && !next.Final() && reopen {
+			outcome = "" // reopened: the old outcome no longer holds
+		}
+		detail := lastDetail
+		if u.Detail != "" {
+			detail = u.Detail
+		}
+		var completed any
+		if changed && next == StatusCompleted {
+			completed = fmtTime(now)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, outcome = ?, detail = ?, updated_at = ?, last_event_at = ?,
+			completed_at = COALESCE(?, completed_at) WHERE id = ?`, string(next), outcome, detail, fmtTime(now), fmtTime(now),
+			completed, orderID); err != nil {
+			return err
+		}
+		// The timeline: every webhook and caseworker action; a poll only when
+		// it changed something or says something new.
+		if u.Source != "poll" || changed || (u.Detail != "" && u.Detail != lastDetail) {
+			newStatus := ""
+			if changed {
+				newStatus = string(next)
+			}
+			if err := addEvent(ctx, tx, agencyID, orderID, at, u.Source, u.RawEvent, u.RawStatus, newStatus, u.Detail); err != nil {
+				return err
+			}
+		}
+		if changed {
+			return updateRollUp(ctx, tx, agencyID, caseID, now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
+	o, err := s.Order(ctx, agencyID, orderID)
+	return o, changed, err
+}
+
+// applyItem moves one sub-item through the rules. An update older than the
+// item's last one does not move it sideways.
+func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, at time.Time, reopen bool) (bool, error) {
+	var cur, updated string
+	err := tx.QueryRowContext(ctx, `SELECT status, updated_at FROM order_items WHERE order_id = ? AND sub_id = ?`, orderID, u.SubID).
+		Scan(&cur, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (order_id, sub_id, status, outcome, raw_status, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, orderID, u.SubID, string(u.Status), u.Outcome, u.RawStatus, fmtTime(at))
+		return err == nil, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if !u.At.IsZero() && at.Before(parseTime(updated)) && rank[u.Status] == rank[OrderStatus(cur)] {
+		return false, nil // an older sideways move arriving late
+	}
+	next, changed := Transition(OrderStatus(cur), u.Status, reopen)
+	if !changed {
+		return false, nil
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE order_items SET status = ?, outcome = CASE WHEN ? != '' THEN ? ELSE outcome END,
+		raw_status = ?, updated_at = ? WHERE order_id = ? AND sub_id = ?`,
+		string(next), u.Outcome, u.Outcome, u.RawStatus, fmtTime(at), orderID, u.SubID)
+	return err == nil, err
+}
+
+func itemStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]OrderStatus, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT status FROM order_items WHERE order_id = ?`, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OrderStatus
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, OrderStatus(s))
+	}
+	return out, rows.Err()
+}
+
+func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT status FROM orders WHERE agency_id = ? AND case_id = ? AND provider_order_id IS NOT NULL
+		AND id NOT IN (SELECT refresh_of FROM orders WHERE refresh_of IS NOT NULL AND case_id = ?)`, agencyID, caseID, caseID)
+	if err != nil {
+		return err
+	}
+	var sts []OrderStatus
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		sts = append(sts, OrderStatus(s))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE cases SET status = ?, updated_at = ? WHERE agency_id = ? AND id = ?`,
+		string(RollUp(sts)), fmtTime(now), agencyID, caseID)
+	return err
+}
+
+// Event is one line of an order's timeline.
+type Event struct {
+	ID        int64
+	At        time.Time
+	Source    string
+	RawEvent  string
+	RawStatus string
+	Status    OrderStatus // the status it led to; "" when unchanged
+	Detail    string
+}
+
+func addEvent(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, at time.Time, source, rawEvent, rawStatus, status, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (agency_id, order_id, at, source, raw_event, raw_status, status, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, agencyID, orderID, fmtTime(at), source, rawEvent, rawStatus, status, detail)
+	return err
+}
+
+// AddEvent writes a timeline line without a status change (a caseworker
+// action, a delivery, a report fetched) and publishes it.
+func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source, detail string) error {
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET last_event_at = ? WHERE id = ?`, fmtTime(s.Now()), orderID); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, agencyID, orderID, s.Now(), source, "", "", "", detail)
+	})
+	if err == nil {
+		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "event"})
+	}
+	return err
+}
+
+// Events lists an order's timeline, oldest first.
+func (s *Store) Events(ctx context.Context, agencyID, orderID int64) ([]*Event, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT id, at, source, raw_event, raw_status, status, detail FROM order_events
+		WHERE agency_id = ? AND order_id = ? ORDER BY at, id`, agencyID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Event
+	for rows.Next() {
+		var e Event
+		var at, status string
+		if err := rows.Scan(&e.ID, &at, &e.Source, &e.RawEvent, &e.RawStatus, &status, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, e.Status = parseTime(at), OrderStatus(status)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}

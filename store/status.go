@@ -1,0 +1,132 @@
+package store
+
+// OrderStatus is where a verification order is in its lifecycle:
+//
+//	created → sent → in_progress ⇄ action_required → completed | canceled | expired | failed
+//
+// The rules for moving between statuses live here, in one table, so that
+// every source (webhook, poll, caseworker) goes through the same gate.
+type OrderStatus string
+
+// The order statuses.
+const (
+	StatusCreated        OrderStatus = "created"
+	StatusSent           OrderStatus = "sent"
+	StatusInProgress     OrderStatus = "in_progress"
+	StatusActionRequired OrderStatus = "action_required"
+	StatusCompleted      OrderStatus = "completed"
+	StatusCanceled       OrderStatus = "canceled"
+	StatusExpired        OrderStatus = "expired"
+	StatusFailed         OrderStatus = "failed"
+)
+
+// rank orders the statuses: a status may only move to a higher rank, or
+// sideways between in_progress and action_required.
+var rank = map[OrderStatus]int{
+	StatusCreated: 0, StatusSent: 1, StatusInProgress: 2, StatusActionRequired: 2,
+	StatusCompleted: 3, StatusCanceled: 3, StatusExpired: 3, StatusFailed: 3,
+}
+
+// Valid reports whether s is a known status.
+func (s OrderStatus) Valid() bool { _, ok := rank[s]; return ok }
+
+// Final reports whether s ends the order (no further change expected).
+func (s OrderStatus) Final() bool { return rank[s] == 3 }
+
+// reopeners are the documented ways back from a final status, by provider
+// and raw event or raw status (design.md "Order lifecycle"): a Payscore
+// re-open, an AccountChek "needs update", a Truv refresh that failed.
+// Everything else that would move an order backwards is a late or
+// duplicate event and is ignored.
+var reopeners = map[string]map[string]bool{
+	"payscore":    {"RE_OPEN_SCREENING": true},
+	"accountchek": {"509": true, "609": true},
+	"truv":        {"order-refresh-failed": true},
+	"truework":    {"order.applicant_action_required": true},
+}
+
+// Transition decides the status after an update proposes next for a thing
+// (order or sub-item) currently at cur. reopen says the update is one of the
+// documented ways back. It returns the new status and whether it changed.
+func Transition(cur, next OrderStatus, reopen bool) (OrderStatus, bool) {
+	if !next.Valid() || next == cur {
+		return cur, false
+	}
+	if !cur.Valid() {
+		return next, true
+	}
+	rc, rn := rank[cur], rank[next]
+	switch {
+	case rn > rc:
+		return next, true
+	case rn == rc && rc == 2: // in_progress ⇄ action_required
+		return next, true
+	case reopen && rn == 2 && rc == 3:
+		return next, true
+	}
+	return cur, false
+}
+
+// IsReopener reports whether a raw event or status of provider is a
+// documented way back from a final status.
+func IsReopener(provider, rawEvent, rawStatus string) bool {
+	m := reopeners[provider]
+	return m[rawEvent] || m[rawStatus]
+}
+
+// Derive computes an order's status from its sub-items (spec.md §7): any
+// action_required wins; otherwise anything still open keeps the order in
+// progress; once every item is final, any completed makes it completed, else
+// failed, then expired, then canceled.
+func Derive(items []OrderStatus) OrderStatus {
+	if len(items) == 0 {
+		return ""
+	}
+	open, any := false, map[OrderStatus]bool{}
+	for _, s := range items {
+		any[s] = true
+		if !s.Final() {
+			open = true
+		}
+	}
+	switch {
+	case any[StatusActionRequired]:
+		return StatusActionRequired
+	case open:
+		if any[StatusInProgress] || any[StatusCompleted] || any[StatusFailed] || any[StatusExpired] || any[StatusCanceled] {
+			return StatusInProgress
+		}
+		if any[StatusSent] {
+			return StatusSent
+		}
+		return StatusCreated
+	case any[StatusCompleted]:
+		return StatusCompleted
+	case any[StatusFailed]:
+		return StatusFailed
+	case any[StatusExpired]:
+		return StatusExpired
+	default:
+		return StatusCanceled
+	}
+}
+
+// RollUp computes a case's status from its orders' statuses.
+func RollUp(orders []OrderStatus) CaseStatus {
+	if len(orders) == 0 {
+		return CaseNew
+	}
+	open := false
+	for _, s := range orders {
+		if s == StatusActionRequired {
+			return CaseActionRequired
+		}
+		if !s.Final() {
+			open = true
+		}
+	}
+	if open {
+		return CasePending
+	}
+	return CaseCompleted
+}

@@ -1,0 +1,249 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"caseverify/store"
+)
+
+// OrderRow is one verification as the case page and the live stream show it.
+type OrderRow struct {
+	ID          int64
+	CaseID      int64
+	MemberName  string
+	Provider    string // label
+	Products    string
+	Status      store.OrderStatus
+	Outcome     string
+	Detail      string
+	UpdatedAt   time.Time
+	HasReport   bool
+	ReportGone  bool // expired or purged
+	Channel     string
+	LinkExpires time.Time
+}
+
+// NewOrderRow builds a row. providerLabel names the provider for people.
+func NewOrderRow(o *store.Order, providerLabel string, report, reportGone bool) OrderRow {
+	return OrderRow{ID: o.ID, CaseID: o.CaseID, MemberName: o.MemberName, Provider: providerLabel,
+		Products: ProductsLabel(o.Products), Status: o.Status, Outcome: o.Outcome, Detail: o.Detail,
+		UpdatedAt: o.UpdatedAt, HasReport: report && !reportGone, ReportGone: reportGone, LinkExpires: o.LinkExpiresAt}
+}
+
+// SSEName is the event name the live stream uses for this row.
+func (r OrderRow) SSEName() string { return fmt.Sprintf("order-%d", r.ID) }
+
+// URL is the order page.
+func (r OrderRow) URL() string { return fmt.Sprintf("/cases/%d/orders/%d", r.CaseID, r.ID) }
+
+var productLabels = map[string]string{"income": "Income", "employment": "Employment", "assets": "Assets", "identity": "Identity"}
+
+// ProductsLabel says "Income, Assets".
+func ProductsLabel(ps []string) string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if l, ok := productLabels[p]; ok {
+			out = append(out, l)
+		} else {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+var statusLabels = map[store.OrderStatus]string{
+	store.StatusCreated: "Created", store.StatusSent: "Link sent", store.StatusInProgress: "In progress",
+	store.StatusActionRequired: "Action required", store.StatusCompleted: "Completed", store.StatusCanceled: "Canceled",
+	store.StatusExpired: "Expired", store.StatusFailed: "Failed",
+}
+
+// StatusLabel names an order status for people.
+func StatusLabel(s store.OrderStatus) string {
+	if l, ok := statusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+var outcomeLabels = map[string]string{
+	"verified": "data received", "no_data": "no data found", "pass": "approved", "review": "needs review",
+	"fail": "rejected", "no_income": "no income", "no_bank": "no bank account", "shared_bank": "shares a bank account",
+}
+
+// OutcomeLabel names an outcome for people.
+func OutcomeLabel(o string) string {
+	if l, ok := outcomeLabels[o]; ok {
+		return l
+	}
+	return strings.ReplaceAll(o, "_", " ")
+}
+
+func orderTagClass(s store.OrderStatus) string { return "usa-tag cv-tag cv-tag--" + string(s) }
+
+// RollUp is the household summary line.
+type RollUp struct {
+	Total, Completed, Open, ActionRequired, Ended int
+}
+
+// NewRollUp counts a case's current orders (refreshed orders count once).
+func NewRollUp(rows []OrderRow) RollUp {
+	var r RollUp
+	for _, o := range rows {
+		r.Total++
+		switch {
+		case o.Status == store.StatusCompleted:
+			r.Completed++
+		case o.Status == store.StatusActionRequired:
+			r.ActionRequired++
+			r.Open++
+		case o.Status.Final():
+			r.Ended++
+		default:
+			r.Open++
+		}
+	}
+	return r
+}
+
+// Sentence says "2 of 3 verifications completed, 1 needs action".
+func (r RollUp) Sentence() string {
+	if r.Total == 0 {
+		return "No verifications sent yet."
+	}
+	s := fmt.Sprintf("%d of %s completed", r.Completed, Plural(r.Total, "verification", "verifications"))
+	if r.ActionRequired > 0 {
+		s += fmt.Sprintf(", %d %s action", r.ActionRequired, map[bool]string{true: "needs", false: "need"}[r.ActionRequired == 1])
+	}
+	if r.Open-r.ActionRequired > 0 {
+		s += fmt.Sprintf(", %d in progress", r.Open-r.ActionRequired)
+	}
+	if r.Ended > 0 {
+		s += fmt.Sprintf(", %d ended without data", r.Ended)
+	}
+	return s + "."
+}
+
+// SendForm is the send-a-verification form's state.
+type SendForm struct {
+	CaseID     int64
+	CaseNumber string
+	Member     *store.Member
+	Providers  []ProviderChoice
+	Provider   string
+	Products   []string
+	Channel    string
+	Problems   map[string]string
+	Error      string // the provider's answer, in plain words
+}
+
+// ProviderChoice is a provider offered on the send form.
+type ProviderChoice struct {
+	Name      string
+	Label     string
+	Products  []string
+	CanNotify bool
+	Sandbox   bool
+}
+
+// SendFormOrder orders the fields for the error summary.
+var SendFormOrder = []string{"provider", "products", "channel"}
+
+func (f SendForm) has(product string) bool {
+	for _, p := range f.Products {
+		if p == product {
+			return true
+		}
+	}
+	return false
+}
+
+// Action is where the form posts.
+func (f SendForm) Action() string {
+	return fmt.Sprintf("/cases/%d/members/%d/orders", f.CaseID, f.Member.ID)
+}
+
+// OrderView is the order page's state.
+type OrderView struct {
+	Order      *store.Order
+	CaseNumber string
+	Row        OrderRow
+	Provider   string
+	Deliveries []*store.Delivery
+	Events     []*store.Event
+	ShowLink   bool // the link is shown (copy channel, contact center)
+}
+
+// TimelineSource names an event's source for people.
+func TimelineSource(s string) string {
+	switch s {
+	case "webhook":
+		return "Provider"
+	case "poll":
+		return "Provider (checked)"
+	case "caseworker":
+		return "Staff"
+	case "applicant":
+		return "Applicant"
+	default:
+		return "Portal"
+	}
+}
+
+// ChannelLabel names a delivery channel.
+func ChannelLabel(c string) string {
+	switch c {
+	case "email":
+		return "Email"
+	case "sms":
+		return "Text message"
+	case "qr":
+		return "QR code"
+	case "copy":
+		return "Link shown"
+	case "provider":
+		return "Sent by the provider"
+	}
+	return c
+}
+
+// QRView is the full-screen QR page's state.
+type QRView struct {
+	CaseID, OrderID int64
+	FirstName       string
+	AgencyName      string
+	Link            string
+	Expires         time.Time
+}
+
+// Segment is a piece of message text: plain, or a link.
+type Segment struct {
+	Text string
+	Link bool
+}
+
+// Linkify splits text so that http(s) URLs render as links.
+func Linkify(text string) []Segment {
+	var out []Segment
+	for text != "" {
+		i := strings.Index(text, "http://")
+		if j := strings.Index(text, "https://"); j >= 0 && (i < 0 || j < i) {
+			i = j
+		}
+		if i < 0 {
+			out = append(out, Segment{Text: text})
+			break
+		}
+		if i > 0 {
+			out = append(out, Segment{Text: text[:i]})
+		}
+		end := strings.IndexAny(text[i:], " \n\t")
+		if end < 0 {
+			end = len(text) - i
+		}
+		out = append(out, Segment{Text: text[i : i+end], Link: true})
+		text = text[i+end:]
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package views
+
+import (
+	"fmt"
+	"time"
+
+	"caseverify/store"
+)
+
+// ReportView is a report as people read it: every value already formatted.
+// Handlers build it from the provider-neutral report.
+type ReportView struct {
+	Order       *store.Order
+	CaseNumber  string
+	Provider    string
+	FetchedAt   time.Time
+	ExpiresAt   time.Time
+	Gone        bool // expired or purged: nothing is shown
+	Employments []EmploymentView
+	Accounts    []AccountView
+	BankIncome  *BankIncomeView
+	Identity    *IdentityView
+}
+
+// EmploymentView is one job.
+type EmploymentView struct {
+	Employer     string
+	Title        string
+	Status       string
+	Start        string
+	End          string
+	PayRate      string
+	PayFrequency string
+	Annual       []AnnualView
+	Paystubs     []PaystubView
+}
+
+// AnnualView is one year's income.
+type AnnualView struct{ Year, Gross, Net string }
+
+// PaystubView is one pay statement.
+type PaystubView struct{ PayDate, Period, Hours, Gross, Net string }
+
+// AccountView is one bank account.
+type AccountView struct {
+	Institution, Name, Type, Balance, Available, AsOf, MonthlyIncome string
+	Streams                                                          []StreamView
+}
+
+// StreamView is one income stream.
+type StreamView struct {
+	Name      string
+	Recurring bool
+	Count     int
+	Total     string
+}
+
+// BankIncomeView is a household's bank-based income summary.
+type BankIncomeView struct {
+	TotalNet, Avg2, Avg3, Avg6, Avg12, Recurring, NonRecurring string
+	Days                                                       int
+}
+
+// IdentityView is an identity result.
+type IdentityView struct {
+	Outcome string
+	Checks  []CheckView
+}
+
+// CheckView is one identity check.
+type CheckView struct{ Name, Result string }
+
+// PDFURL is the report's PDF download.
+func (r ReportView) PDFURL() string {
+	return fmt.Sprintf("/cases/%d/orders/%d/report.pdf", r.Order.CaseID, r.Order.ID)
+}
+
+// FrequencyLabel names a pay frequency.
+func FrequencyLabel(f string) string {
+	switch f {
+	case "weekly":
+		return "Weekly"
+	case "biweekly":
+		return "Every two weeks"
+	case "semimonthly":
+		return "Twice a month"
+	case "monthly":
+		return "Monthly"
+	case "annually":
+		return "Yearly"
+	case "":
+		return "Not reported"
+	}
+	return f
+}
