@@ -24,10 +24,10 @@ type LinkMessage struct {
 // messageTexts are the sentences of an applicant message in one language.
 type messageTexts struct {
 	subject, reminderSubject, hello, why, how, button, until, unknownExpiry, unexpected, smsTmpl string
-	products                                                                                      map[string]string
-	and                                                                                           string
-	dateLayout                                                                                    string
-	months                                                                                        []string
+	products                                                                                     map[string]string
+	and                                                                                          string
+	dateLayout                                                                                   string
+	months                                                                                       []string
 }
 
 var texts = map[string]messageTexts{
