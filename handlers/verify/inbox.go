@@ -48,6 +48,9 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		return "unreadable: " + errorKind(err), time.Time{}
 	}
 	for _, u := range updates {
+		if u.OrderID == "" {
+			continue // e.g. a Truv task event without an order: nothing to attach it to
+		}
 		o, err := s.store.OrderByProviderID(ctx, it.Provider, u.OrderID)
 		if errors.Is(err, store.ErrNotFound) {
 			if time.Since(it.ReceivedAt) < unknownOrderGrace {
