@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,9 +28,12 @@ type env struct {
 	user   *store.User
 	caseID int64
 	member *store.Member
+	url    string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, truv.EmulatorConfig{}) }
+
+func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32)})
@@ -42,7 +46,9 @@ func newEnv(t *testing.T) *env {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	e.em = truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv", WebhookURL: srv.URL + "/webhooks/truv"})
+	e.url = srv.URL
+	emCfg.PublicURL, emCfg.WebhookURL = srv.URL+"/sandbox/truv", srv.URL+"/webhooks/truv"
+	e.em = truv.NewEmulator(emCfg)
 	t.Cleanup(e.em.Close)
 	c, err := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID,
 		AccessSecret: truv.SandboxAccessSecret, ReportRetryDelays: []time.Duration{0, 50 * time.Millisecond}})
@@ -135,5 +141,123 @@ func TestSend_EmailToOutboxThenCompleteAndReport(t *testing.T) {
 	cs, _ := e.st.Case(ctx, e.user.AgencyID, e.caseID)
 	if cs.Status != store.CaseCompleted {
 		t.Fatalf("case roll-up %s", cs.Status)
+	}
+}
+
+func TestSend_Channels(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	m2, err := e.st.AddMember(ctx, e.user.AgencyID, e.caseID, store.MemberInput{FirstName: "Luis", LastName: "Diaz",
+		Relationship: "spouse", Phone: "(555) 201-0456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(memberID int64, channel string) (*store.Order, error) {
+		return e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: memberID, Provider: "truv",
+			Products: []string{"income"}, Channel: channel})
+	}
+	t.Run("sms uses the short link", func(t *testing.T) {
+		o, err := send(m2.ID, verify.ChannelSMS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 1)
+		if msgs[0].Channel != "sms" || msgs[0].To != "+15552010456" || !strings.Contains(msgs[0].Body, o.ShortLink) || strings.Contains(msgs[0].Body, o.Link) {
+			t.Fatalf("sms: %+v", msgs[0])
+		}
+		ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
+		if len(ds) != 1 || ds[0].RecipientMasked != "(•••) •••-••56" || ds[0].Result != "sent" {
+			t.Fatalf("delivery: %+v", ds)
+		}
+	})
+	t.Run("qr and copy are shown, not sent", func(t *testing.T) {
+		for _, ch := range []string{verify.ChannelQR, verify.ChannelCopy} {
+			o, err := send(m2.ID, ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
+			if len(ds) != 1 || ds[0].Channel != ch || ds[0].Result != "shown" || o.Status != store.StatusSent {
+				t.Fatalf("%s: %+v %s", ch, ds, o.Status)
+			}
+		}
+	})
+	t.Run("the provider sends it", func(t *testing.T) {
+		o, err := send(m2.ID, verify.ChannelProvider)
+		if err != nil || o.Notify != "provider" {
+			t.Fatalf("%v %+v", err, o)
+		}
+	})
+	t.Run("a channel the member cannot use", func(t *testing.T) {
+		_, err := send(m2.ID, verify.ChannelEmail)
+		var p store.ValidationError
+		if !errors.As(err, &p) || !strings.Contains(p["channel"], "no email") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// A provider that refuses leaves nothing behind: no order, no delivery, no
+// message, and the caseworker reads why in plain words.
+func TestSend_ProviderRefusalLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bad, err := truv.New(truv.Config{BaseURL: e.url + "/sandbox/truv", ClientID: "wrong", AccessSecret: "wrong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Providers: []*verify.Provider{
+		{Name: "truv", Label: "Truv", Verifier: bad, Webhooks: bad}}})
+	_, err = svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: e.member.ID, Provider: "truv",
+		Products: []string{"income"}, Channel: verify.ChannelEmail})
+	var perr *providers.ProviderError
+	if !errors.As(err, &perr) || perr.HTTPStatus != http.StatusUnauthorized || !strings.Contains(perr.Message, "credentials") {
+		t.Fatalf("err = %v", err)
+	}
+	if orders, _ := e.st.CaseOrders(ctx, e.user.AgencyID, e.caseID); len(orders) != 0 {
+		t.Fatalf("%d orders left behind", len(orders))
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 10); len(msgs) != 0 {
+		t.Fatal("a message went out")
+	}
+	if err := e.st.RemoveMember(ctx, e.user.AgencyID, e.caseID, e.member.ID); err != nil {
+		t.Fatalf("a half-created order still blocks the member: %v", err)
+	}
+}
+
+// W7: every webhook delivered twice changes the state once and writes one
+// timeline line per distinct event.
+func TestInbox_DuplicatesChangeStateOnce(t *testing.T) {
+	e := newEnvWith(t, truv.EmulatorConfig{DuplicateEvery: 1})
+	ctx := context.Background()
+	o, err := e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: e.member.ID, Provider: "truv",
+		Products: []string{"income"}, Channel: verify.ChannelCopy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.em.Complete(o.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
+		t.Fatal(err)
+	}
+	e.em.Flush(ctx)
+	e.drain(t, o.ID, store.StatusCompleted)
+	total, _, _ := e.st.InboxStats(ctx, "truv")
+	events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
+	webhookLines := 0
+	for _, ev := range events {
+		if ev.Source == "webhook" {
+			webhookLines++
+		}
+	}
+	if webhookLines != total {
+		t.Fatalf("%d webhook timeline lines for %d distinct deliveries (each sent twice)", webhookLines, total)
+	}
+	var completed int
+	for _, ev := range events {
+		if ev.Status == store.StatusCompleted {
+			completed++
+		}
+	}
+	if completed != 1 {
+		t.Fatalf("the order completed %d times", completed)
 	}
 }
