@@ -47,6 +47,14 @@ func (h *Handler) webhook(c echo.Context) error {
 	if c.Param("*") == "" {
 		d.Path = ""
 	}
+	if p.PerOrderWebhook {
+		// The URL's secret names the order; compared by hash in the store
+		// and once more in constant time. An unknown URL stores nothing.
+		if _, err := h.store.OrderBySecret(r.Context(), name, c.Param("*")); err != nil {
+			h.log.Warn("webhook rejected", "provider", name, "reason", "unknown order URL")
+			return c.NoContent(http.StatusNotFound)
+		}
+	}
 	if err := p.Webhooks.Authenticate(d); err != nil {
 		// Never log the body or the presented credential.
 		h.log.Warn("webhook rejected", "provider", name, "reason", "authentication")

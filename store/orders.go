@@ -152,8 +152,8 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CheckOrderSecret reports, in constant time, whether secret is the
-// per-order webhook secret of the provider's order. It returns the order.
+// OrderBySecret returns the provider's order whose per-order webhook secret
+// is secret (compared by SHA-256, then again in constant time), or ErrNotFound.
 func (s *Store) OrderBySecret(ctx context.Context, provider, secret string) (*Order, error) {
 	if secret == "" {
 		return nil, ErrNotFound

@@ -29,6 +29,7 @@ type Config struct {
 	TrustedProxies []*net.IPNet   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 	TimeZone       *time.Location // TZ_DISPLAY: zone for displayed times
 	EmulatorDelay  time.Duration  // SANDBOX_DELAY: pause before each emulated webhook, to look real
+	ReconcileEvery time.Duration  // RECONCILE_EVERY: how often the reconciler looks for quiet orders
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -81,6 +82,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "SANDBOX_DELAY must be a duration such as 500ms or 0")
 		}
 		c.EmulatorDelay = d
+	}
+	c.ReconcileEvery = time.Minute
+	if v := getenv("RECONCILE_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			problems = append(problems, "RECONCILE_EVERY must be a duration of at least 1s, such as 1m")
+		}
+		c.ReconcileEvery = d
 	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {

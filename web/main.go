@@ -100,13 +100,15 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	})
 	h.Register(e)
 
-	// Background work: the webhook inbox and the report sweep. Both claim
+	// Background work: the webhook inbox, the report sweep and the
+	// reconciler (polls orders that have been quiet too long). They claim
 	// rows in the database, so a second process would not double them.
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); svc.RunInbox(workers) }()
 	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
+	go func() { defer wg.Done(); every(workers, cfg.ReconcileEvery, svc.Reconcile) }()
 	defer func() {
 		stopWorkers()
 		wg.Wait()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"caseverify/providers"
@@ -47,9 +48,21 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		s.log.Warn("webhook unreadable", "provider", it.Provider, "inbox_id", it.ID)
 		return "unreadable: " + errorKind(err), time.Time{}
 	}
+	// An unauthenticated provider's delivery belongs to the order whose
+	// secret URL it came to, and to nothing else.
+	var bound *store.Order
+	if p.PerOrderWebhook {
+		if bound, err = s.store.OrderBySecret(ctx, it.Provider, strings.TrimPrefix(it.Path, "/")); err != nil {
+			return "no order for this webhook URL", time.Time{}
+		}
+	}
 	for _, u := range updates {
 		if u.OrderID == "" {
 			continue // e.g. a Truv task event without an order: nothing to attach it to
+		}
+		if bound != nil && u.OrderID != bound.ProviderOrderID {
+			s.log.Warn("webhook names another order than its URL; ignored", "provider", it.Provider, "order_id", bound.ID)
+			continue
 		}
 		o, err := s.store.OrderByProviderID(ctx, it.Provider, u.OrderID)
 		if errors.Is(err, store.ErrNotFound) {

@@ -29,6 +29,10 @@ type Provider struct {
 	CanNotify bool
 	// Sandbox says this provider is its local emulator.
 	Sandbox bool
+	// PerOrderWebhook says the provider's webhooks are not authenticated
+	// (AccountChek): each order gets its own unguessable webhook URL,
+	// /webhooks/{name}/{secret}, and a delivery is bound to that order only.
+	PerOrderWebhook bool
 }
 
 // Service runs the workflows.
@@ -127,6 +131,11 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 		notify = "provider"
 	}
 	ref := store.NewOrderReference()
+	webhookURL, secret := s.baseURL+"/webhooks/"+p.Name, ""
+	if p.PerOrderWebhook {
+		secret = store.NewSessionToken() // 256 random bits
+		webhookURL += "/" + secret
+	}
 	o, err := s.store.CreateOrder(ctx, u.AgencyID, store.NewOrder{CaseID: cs.ID, MemberID: m.ID, Reference: ref,
 		Provider: p.Name, Products: req.Products, Notify: notify, CreatedBy: u.ID})
 	if err != nil {
@@ -135,7 +144,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	po, err := p.Verifier.CreateOrder(ctx, providers.OrderRequest{
 		Reference: ref, CaseNumber: cs.Number, AgencyName: u.AgencyName, Program: cs.Program,
 		Products: toProducts(req.Products), Employers: req.Employers, ProviderNotifies: notify == "provider",
-		WebhookURL: s.baseURL + "/webhooks/" + p.Name,
+		WebhookURL: webhookURL,
 		Applicants: []providers.Applicant{{Ref: fmt.Sprintf("member-%d", m.ID), FirstName: m.FirstName, LastName: m.LastName,
 			Email: m.Email, Phone: m.Phone, DateOfBirth: m.DateOfBirth, SSN: req.SSN, SSNLast4: m.SSNLast4, Language: m.Language}},
 	})
@@ -154,7 +163,8 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 		status = store.StatusSent
 	}
 	if err := s.store.AttachProviderOrder(ctx, u.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
-		Status: status, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
+		Status: status, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt,
+		Secret: secret},
 		fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name)); err != nil {
 		return nil, err
 	}

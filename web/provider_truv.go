@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"time"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers/truv"
+)
+
+// setupTruv: TRUV_BASE_URL selects the real API (with TRUV_CLIENT_ID and
+// TRUV_ACCESS_SECRET); without it, sandbox mode uses the emulator at
+// /sandbox/truv/. TRUV_ACCESS_SECRET, when set, is the secret of both the
+// emulator and the webhook check.
+func setupTruv(env providerEnv, ps *providerSet) error {
+	cfg, getenv, internalURL, client := env.cfg, env.getenv, env.internalURL, env.client
+	if base := getenv("TRUV_BASE_URL"); base != "" {
+		id, secret := getenv("TRUV_CLIENT_ID"), getenv("TRUV_ACCESS_SECRET")
+		if id == "" || secret == "" {
+			return errors.New("configuration: TRUV_BASE_URL is set, so TRUV_CLIENT_ID and TRUV_ACCESS_SECRET are required")
+		}
+		c, err := truv.New(truv.Config{BaseURL: base, ClientID: id, AccessSecret: secret, HTTPClient: client,
+			TemplateID: getenv("TRUV_TEMPLATE_ID")})
+		if err != nil {
+			return err
+		}
+		ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}, nil, nil)
+		return nil
+	}
+	if !cfg.Sandbox {
+		return nil
+	}
+	secret := getenv("TRUV_ACCESS_SECRET")
+	if secret == "" {
+		secret = truv.SandboxAccessSecret
+	}
+	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truv", WebhookURL: internalURL + "/webhooks/truv",
+		AccessSecret: secret, ClientID: truv.SandboxClientID, HTTPClient: client, Logger: env.log.With("emulator", "truv"),
+		WebhookDelay: cfg.EmulatorDelay})
+	c, err := truv.New(truv.Config{BaseURL: internalURL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: secret,
+		HTTPClient: client, ReportRetryDelays: []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second}})
+	if err != nil {
+		return err
+	}
+	ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: true}, em, em.Close)
+	return nil
+}
