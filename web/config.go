@@ -30,6 +30,7 @@ type Config struct {
 	TimeZone       *time.Location // TZ_DISPLAY: zone for displayed times
 	EmulatorDelay  time.Duration  // SANDBOX_DELAY: pause before each emulated webhook, to look real
 	ReconcileEvery time.Duration  // RECONCILE_EVERY: how often the reconciler looks for quiet orders
+	ReconcileQuiet time.Duration  // RECONCILE_QUIET: how long an open order may be quiet before it is polled
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -90,6 +91,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "RECONCILE_EVERY must be a duration of at least 1s, such as 1m")
 		}
 		c.ReconcileEvery = d
+	}
+	c.ReconcileQuiet = 15 * time.Minute
+	if v := getenv("RECONCILE_QUIET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			problems = append(problems, "RECONCILE_QUIET must be a duration of at least 1s, such as 15m")
+		}
+		c.ReconcileQuiet = d
 	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {

@@ -93,7 +93,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
-	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL})
+	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet})
 	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
 		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes,

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"caseverify/providers"
 	"caseverify/providers/email"
@@ -45,6 +46,9 @@ type Service struct {
 	twilio    sms.Sender
 	baseURL   string
 	wake      chan struct{}
+	// reconcileQuiet is how long an open order may go without news before
+	// the reconciler asks its provider.
+	reconcileQuiet time.Duration
 }
 
 // Config wires a Service.
@@ -56,12 +60,18 @@ type Config struct {
 	// BaseURL is the portal's public URL (webhook URLs for providers that
 	// take one per order).
 	BaseURL string
+	// ReconcileQuiet is how long an open order may go without news before
+	// the reconciler polls its provider (default 15 minutes).
+	ReconcileQuiet time.Duration
 }
 
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1)}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet}
+	if s.reconcileQuiet <= 0 {
+		s.reconcileQuiet = 15 * time.Minute
+	}
 	for _, p := range cfg.Providers {
 		s.providers[p.Name] = p
 		s.order = append(s.order, p.Name)
