@@ -31,6 +31,10 @@ type Config struct {
 	DemoAccounts []views.DemoAccount
 	// Sandboxes are the provider emulators, mounted at /sandbox/{name}/.
 	Sandboxes map[string]http.Handler
+	// BaseURL is the portal's public URL (Twilio signs the URL it called).
+	BaseURL string
+	// TwilioAuthToken verifies Twilio's callbacks; empty refuses them all.
+	TwilioAuthToken string
 }
 
 // Handler serves the portal.

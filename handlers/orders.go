@@ -184,35 +184,11 @@ func (h *Handler) orderRow(c echo.Context, o *store.Order) (views.OrderRow, erro
 }
 
 func (h *Handler) orderShow(c echo.Context) error {
-	ctx := c.Request().Context()
 	o, err := h.caseOrder(c)
 	if err != nil {
 		return err
 	}
-	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
-	if err != nil {
-		return err
-	}
-	row, err := h.orderRow(c, o)
-	if err != nil {
-		return err
-	}
-	deliveries, err := h.store.Deliveries(ctx, o.AgencyID, o.ID)
-	if err != nil {
-		return err
-	}
-	events, err := h.store.Events(ctx, o.AgencyID, o.ID)
-	if err != nil {
-		return err
-	}
-	showLink := c.QueryParam("link") == "1"
-	for _, d := range deliveries {
-		if d.Channel == verify.ChannelCopy {
-			showLink = true
-		}
-	}
-	return render(c, http.StatusOK, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
-		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink}))
+	return h.renderOrder(c, o, http.StatusOK, "")
 }
 
 func (h *Handler) orderQR(c echo.Context) error {

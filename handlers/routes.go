@@ -33,8 +33,14 @@ func (h *Handler) Register(e *echo.Echo) {
 
 	// Provider webhooks: no session and no CSRF token; each delivery is
 	// authenticated on its raw bytes by the provider's own scheme.
+	e.POST("/webhooks/twilio/status", h.twilioStatus)
+	e.POST("/webhooks/twilio/inbound", h.twilioInbound)
 	e.POST("/webhooks/:provider", h.webhook)
 	e.POST("/webhooks/:provider/*", h.webhook)
+
+	// The applicant's tracked link: public, the code is the secret.
+	e.GET("/l/:code", h.linkOpen)
+	e.HEAD("/l/:code", h.linkOpen)
 
 	// Provider emulators (sandbox mode): stand-ins for outside sites.
 	for name, em := range h.cfg.Sandboxes {
@@ -72,11 +78,19 @@ func (h *Handler) Register(e *echo.Echo) {
 	staff.GET("/cases/:id/orders/:oid/qr.png", h.orderQRImage)
 	staff.GET("/cases/:id/orders/:oid/report", h.reportShow)
 	staff.GET("/cases/:id/orders/:oid/report.pdf", h.reportPDF)
+	staff.GET("/cases/:id/orders/:oid/handout", h.orderHandout)
+	staff.POST("/cases/:id/orders/:oid/resend", h.orderResend)
+	staff.POST("/cases/:id/orders/:oid/cancel", h.orderCancel)
+	staff.POST("/cases/:id/orders/:oid/new-link", h.orderNewLink)
 	staff.GET("/outbox", h.outbox)
+	staff.GET("/contact", h.contactForm)
+	staff.POST("/contact", h.contactSend)
 
 	admin := staff.Group("/admin", h.requireAdmin)
 	admin.GET("/users", h.userList)
 	admin.POST("/users", h.userCreate)
 	admin.POST("/users/:uid/disable", h.userDisable)
 	admin.POST("/users/:uid/enable", h.userEnable)
+	admin.GET("/settings", h.settingsForm)
+	admin.POST("/settings", h.settingsSave)
 }

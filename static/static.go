@@ -7,5 +7,5 @@ import "embed"
 
 // FS is the embedded static tree.
 //
-//go:embed css vendor
+//go:embed css js vendor
 var FS embed.FS

@@ -17,6 +17,9 @@ type Delivery struct {
 	Result          string // sent, queued, failed, shown, copied
 	Error           string // plain-language reason when failed, PII-free
 	MessageID       string
+	MessageStatus   string // the SMS/email provider's delivery status, e.g. delivered
+	LinkCode        string // the tracked link's code, /l/{code}
+	OpenedAt        time.Time
 	CreatedBy       int64
 	CreatedAt       time.Time
 }
@@ -31,9 +34,9 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 			return formatError(err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, channel, recipient_masked, language, kind,
-			result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			agencyID, d.OrderID, d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
-			nullID(d.CreatedBy), fmtTime(now))
+			nullString(d.LinkCode), nullID(d.CreatedBy), fmtTime(now))
 		if err != nil {
 			return err
 		}
@@ -62,7 +65,8 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 // Deliveries lists an order's deliveries, oldest first.
 func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Delivery, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, order_id, channel, recipient_masked, language, kind, result, error,
-		message_id, COALESCE(created_by, 0), created_at FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
+		message_id, message_status, COALESCE(link_code, ''), opened_at, COALESCE(created_by, 0), created_at
+		FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -71,11 +75,12 @@ func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Del
 	for rows.Next() {
 		var d Delivery
 		var created string
+		var opened sql.NullString
 		if err := rows.Scan(&d.ID, &d.OrderID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
-			&d.MessageID, &d.CreatedBy, &created); err != nil {
+			&d.MessageID, &d.MessageStatus, &d.LinkCode, &opened, &d.CreatedBy, &created); err != nil {
 			return nil, err
 		}
-		d.CreatedAt = parseTime(created)
+		d.CreatedAt, d.OpenedAt = parseTime(created), parseNullTime(opened)
 		out = append(out, &d)
 	}
 	return out, rows.Err()

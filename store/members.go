@@ -141,6 +141,12 @@ func (in *MemberInput) normalize(now time.Time) ValidationError {
 	return p
 }
 
+// CheckMember validates a member's details without storing anything (for
+// screens that must check before they create the case).
+func (s *Store) CheckMember(in MemberInput) ValidationError {
+	return in.normalize(s.Now())
+}
+
 // AddMember adds a member to a case; the first member becomes the primary
 // applicant. It returns a ValidationError for bad input.
 func (s *Store) AddMember(ctx context.Context, agencyID, caseID int64, in MemberInput) (*Member, error) {

@@ -160,7 +160,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // timestamps
 
-const timeLayout = time.RFC3339Nano
+// timeLayout is fixed-width (always nine fraction digits, always UTC), so
+// that times compare correctly as text in SQL (RFC 3339 with trimmed
+// fractions does not: "…:00Z" sorts after "…:00.5Z").
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
@@ -172,7 +175,10 @@ func nullTime(t time.Time) any {
 }
 
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
 	return t
 }
 

@@ -429,3 +429,10 @@ func (s *Store) recordFailure(ctx context.Context, now time.Time, acctKey, ipKey
 		return nil
 	})
 }
+
+// AgencyName returns an agency's name.
+func (s *Store) AgencyName(ctx context.Context, agencyID int64) (string, error) {
+	var name string
+	err := s.read.QueryRowContext(ctx, `SELECT name FROM agencies WHERE id = ?`, agencyID).Scan(&name)
+	return name, formatError(err)
+}

@@ -24,6 +24,7 @@ type LinkMessage struct {
 // messageTexts are the sentences of an applicant message in one language.
 type messageTexts struct {
 	subject, reminderSubject, hello, why, how, button, until, unknownExpiry, unexpected, smsTmpl string
+	smsShort, smsShortest                                                                        string
 	products                                                                                     map[string]string
 	and                                                                                          string
 	dateLayout                                                                                   string
@@ -42,6 +43,8 @@ var texts = map[string]messageTexts{
 		unknownExpiry:   "The link works for a few days.",
 		unexpected:      "If you did not expect this message, call your caseworker before you use the link.",
 		smsTmpl:         "%s: please verify your %s for your benefits case: %s Reply STOP to opt out.",
+		smsShort:        "%s: verify your %s: %s Reply STOP to opt out.",
+		smsShortest:     "%s: verify here: %s",
 		products:        map[string]string{"income": "income", "employment": "employment", "assets": "bank accounts", "identity": "identity"},
 		and:             "and",
 		dateLayout:      "%[2]s %[1]d, %[3]d",
@@ -58,6 +61,8 @@ var texts = map[string]messageTexts{
 		unknownExpiry:   "El enlace funciona durante algunos días.",
 		unexpected:      "Si no esperaba este mensaje, llame a su trabajador social antes de usar el enlace.",
 		smsTmpl:         "%s: verifique sus %s para su caso de beneficios: %s Responda STOP para no recibir más mensajes.",
+		smsShort:        "%s: verifique sus %s: %s Responda STOP para cancelar.",
+		smsShortest:     "%s: verifique aqui: %s",
 		products:        map[string]string{"income": "ingresos", "employment": "datos de empleo", "assets": "cuentas bancarias", "identity": "datos de identidad"},
 		and:             "y",
 		dateLayout:      "%[1]d de %[2]s de %[3]d",
@@ -135,9 +140,17 @@ func LinkEmail(ctx context.Context, m LinkMessage) (EmailParts, error) {
 	return EmailParts{Subject: subject, Text: text, HTML: buf.String()}, nil
 }
 
-// LinkSMS renders the applicant's text message. link should be the short
-// link where the provider has one, to keep the message in one segment.
-func LinkSMS(m LinkMessage) string {
+// LinkSMS renders the applicant's text message, fullest wording.
+func LinkSMS(m LinkMessage) string { return LinkSMSVariants(m)[0] }
+
+// LinkSMSVariants renders the text message from the fullest wording to the
+// shortest, so the sender can pick the first that fits one SMS segment.
+func LinkSMSVariants(m LinkMessage) []string {
 	t, _ := textsFor(m.Lang)
-	return fmt.Sprintf(t.smsTmpl, m.AgencyName, t.what(m.Products), m.Link)
+	what := t.what(m.Products)
+	return []string{
+		fmt.Sprintf(t.smsTmpl, m.AgencyName, what, m.Link),
+		fmt.Sprintf(t.smsShort, m.AgencyName, what, m.Link),
+		fmt.Sprintf(t.smsShortest, m.AgencyName, m.Link),
+	}
 }

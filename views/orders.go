@@ -173,6 +173,15 @@ type OrderView struct {
 	Deliveries []*store.Delivery
 	Events     []*store.Event
 	ShowLink   bool // the link is shown (copy channel, contact center)
+	HasEmail   bool
+	HasPhone   bool
+	CanNewLink bool   // the link expired or the order ended without data
+	Problem    string // why the last action was refused
+}
+
+// Expired says the link's time is up.
+func (v OrderView) Expired(now time.Time) bool {
+	return !v.Order.LinkExpiresAt.IsZero() && !now.Before(v.Order.LinkExpiresAt)
 }
 
 // TimelineSource names an event's source for people.

@@ -93,22 +93,28 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	if err != nil {
 		return err
 	}
-	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet})
+	mail, text, twilioToken, err := messengers(getenv)
+	if err != nil {
+		return err
+	}
+	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet,
+		SMTP: mail, Twilio: text})
 	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
-		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes,
+		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes, BaseURL: cfg.BaseURL, TwilioAuthToken: twilioToken,
 	})
 	h.Register(e)
 
-	// Background work: the webhook inbox, the report sweep and the
-	// reconciler (polls orders that have been quiet too long). They claim
-	// rows in the database, so a second process would not double them.
+	// Background work: the webhook inbox, the report sweep, the reconciler
+	// (polls orders that have been quiet too long) and the reminders. They
+	// claim rows in the database, so a second process would not double them.
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); svc.RunInbox(workers) }()
 	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
 	go func() { defer wg.Done(); every(workers, cfg.ReconcileEvery, svc.Reconcile) }()
+	go func() { defer wg.Done(); every(workers, time.Minute, svc.SendReminders) }()
 	defer func() {
 		stopWorkers()
 		wg.Wait()

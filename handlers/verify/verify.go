@@ -233,7 +233,9 @@ func toProducts(ps []string) []providers.Product {
 }
 
 // Deliver sends an order's link by a channel and records the delivery.
-// kind is first, reminder or resend.
+// kind is first, reminder or resend. Email and SMS carry a tracked link of
+// the portal's own (/l/{code}) that records the first open per channel and
+// forwards to the provider.
 func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, channel, kind string) error {
 	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
 	if err != nil {
@@ -242,10 +244,17 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
 		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
 	d := store.Delivery{OrderID: o.ID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
+	if channel == ChannelEmail || channel == ChannelSMS {
+		d.LinkCode = store.NewLinkCode()
+		msg.Link = s.baseURL + "/l/" + d.LinkCode
+	}
 	var detail string
 	var sendErr error
 	switch channel {
 	case ChannelEmail:
+		if m.Email == "" {
+			return Problems{"channel": m.FirstName + " has no email address."}
+		}
 		d.RecipientMasked = views.MaskEmail(m.Email)
 		parts, err := views.LinkEmail(ctx, msg)
 		if err != nil {
@@ -255,12 +264,24 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 			Subject: parts.Subject, Text: parts.Text, HTML: parts.HTML})
 		detail = "Link emailed to " + d.RecipientMasked + "."
 	case ChannelSMS:
-		d.RecipientMasked = views.MaskPhone(m.Phone)
-		if o.ShortLink != "" {
-			msg.Link = o.ShortLink
+		if m.Phone == "" {
+			return Problems{"channel": m.FirstName + " has no mobile number."}
 		}
-		d.MessageID, sendErr = s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: views.LinkSMS(msg)})
+		d.RecipientMasked = views.MaskPhone(m.Phone)
 		detail = "Link texted to " + d.RecipientMasked + "."
+		if out, err := s.store.OptedOut(ctx, m.Phone); err != nil {
+			return err
+		} else if out {
+			sendErr = sms.ErrOptedOut
+			break
+		}
+		d.MessageID, sendErr = s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: oneSegment(views.LinkSMSVariants(msg)),
+			StatusCallback: s.smsStatusURL()})
+		if errors.Is(sendErr, sms.ErrOptedOut) {
+			if err := s.store.OptOut(ctx, m.Phone); err != nil {
+				return err
+			}
+		}
 	case ChannelQR:
 		d.Result, detail = "shown", "QR code shown for the applicant to scan."
 	case ChannelCopy:
@@ -275,11 +296,14 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	}
 	if sendErr != nil {
 		d.Result, d.Error = "failed", messageError(sendErr)
-		detail = fmt.Sprintf("Sending by %s failed: %s", channel, d.Error)
+		detail = fmt.Sprintf("Sending by %s failed: %s", ChannelWords(channel), d.Error)
 		s.log.Warn("delivery failed", "order_id", o.ID, "channel", channel, "error", d.Error)
 	}
-	if kind != "first" {
-		detail = strings.Replace(detail, "Link", strings.ToUpper(kind[:1])+kind[1:]+":", 1)
+	switch kind {
+	case "reminder":
+		detail = "Reminder: " + lowerFirst(detail)
+	case "resend":
+		detail = "Sent again: " + lowerFirst(detail)
 	}
 	if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
 		return err
@@ -287,7 +311,173 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	if sendErr != nil {
 		return &DeliveryError{Channel: channel, Reason: d.Error}
 	}
+	if kind == "first" && o.Notify == "agency" {
+		return s.scheduleReminders(ctx, o)
+	}
 	return nil
+}
+
+// scheduleReminders sets the first reminder from the agency's settings.
+// Provider-managed orders get none: the provider reminds.
+func (s *Service) scheduleReminders(ctx context.Context, o *store.Order) error {
+	set, err := s.store.Settings(ctx, o.AgencyID)
+	if err != nil {
+		return err
+	}
+	if set.ReminderCount <= 0 {
+		return nil
+	}
+	return s.store.ScheduleReminders(ctx, o.ID, s.store.Now().Add(time.Duration(set.ReminderFirstHours)*time.Hour))
+}
+
+// SendReminders sends every reminder that is due. Each is claimed in the
+// database before it is sent, so two workers never send the same one.
+func (s *Service) SendReminders(ctx context.Context) {
+	for {
+		o, n, err := s.store.ClaimReminder(ctx)
+		if errors.Is(err, store.ErrNotFound) {
+			return
+		}
+		if err != nil {
+			s.log.Error("reminders", "error", err)
+			return
+		}
+		if err := s.remind(ctx, o); err != nil {
+			var de *DeliveryError
+			if !errors.As(err, &de) {
+				s.log.Error("reminder", "order_id", o.ID, "number", n, "error", err)
+			}
+		}
+	}
+}
+
+func (s *Service) remind(ctx context.Context, o *store.Order) error {
+	set, err := s.store.Settings(ctx, o.AgencyID)
+	if err != nil {
+		return err
+	}
+	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return err
+	}
+	channel := set.ReminderChannel
+	if channel == "same" {
+		channel, err = s.firstChannel(ctx, o)
+		if err != nil {
+			return err
+		}
+	}
+	// A QR code or a link read out cannot be repeated from afar: remind by
+	// text or email, whichever the member has.
+	if channel != ChannelEmail && channel != ChannelSMS || channel == ChannelSMS && m.Phone == "" || channel == ChannelEmail && m.Email == "" {
+		switch {
+		case m.Phone != "":
+			channel = ChannelSMS
+		case m.Email != "":
+			channel = ChannelEmail
+		default:
+			return nil
+		}
+	}
+	a, err := s.agencyUser(ctx, o)
+	if err != nil {
+		return err
+	}
+	return s.Deliver(ctx, a, o, channel, "reminder")
+}
+
+func (s *Service) firstChannel(ctx context.Context, o *store.Order) (string, error) {
+	ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
+	if err != nil || len(ds) == 0 {
+		return "", err
+	}
+	return ds[0].Channel, nil
+}
+
+// agencyUser is who a system action (a reminder) is done as: the portal on
+// behalf of the agency, with the agency's name for the message.
+func (s *Service) agencyUser(ctx context.Context, o *store.Order) (*store.User, error) {
+	name, err := s.store.AgencyName(ctx, o.AgencyID)
+	if err != nil {
+		return nil, err
+	}
+	return &store.User{AgencyID: o.AgencyID, AgencyName: name}, nil
+}
+
+// Resend sends the link again by a channel (the same or another), on a
+// caseworker's request.
+func (s *Service) Resend(ctx context.Context, u *store.User, o *store.Order, channel string) error {
+	if o.Status.Final() {
+		return Problems{"channel": "This verification has ended; send a new one instead."}
+	}
+	if o.Link == "" {
+		return Problems{"channel": "This provider's link cannot be sent again from here."}
+	}
+	return s.Deliver(ctx, u, o, channel, "resend")
+}
+
+// Cancel cancels an order at the provider and in the portal, and stops its
+// reminders.
+func (s *Service) Cancel(ctx context.Context, u *store.User, o *store.Order) error {
+	if o.Status.Final() {
+		return Problems{"cancel": "This verification has already ended."}
+	}
+	p := s.providers[o.Provider]
+	if p == nil {
+		return fmt.Errorf("provider %s not configured", o.Provider)
+	}
+	err := p.Verifier.Cancel(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
+	if err != nil && !errors.Is(err, providers.ErrNotSupported) {
+		return err
+	}
+	detail := "Canceled by " + u.Name + "."
+	if errors.Is(err, providers.ErrNotSupported) {
+		detail = "Canceled in the portal by " + u.Name + " (" + p.Label + " has no cancel call; the link may still open)."
+	}
+	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{Status: store.StatusCanceled,
+		Source: "caseworker", Detail: detail}); err != nil {
+		return err
+	}
+	return s.store.StopReminders(ctx, o.ID)
+}
+
+// NewLink sends the member a new verification for the same provider and
+// products, when the old link expired or failed.
+func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, channel string) (*store.Order, error) {
+	if !o.Status.Final() && (o.LinkExpiresAt.IsZero() || s.store.Now().Before(o.LinkExpiresAt)) {
+		return nil, Problems{"channel": "The current link still works: send it again instead."}
+	}
+	return s.Send(ctx, SendRequest{User: u, CaseID: o.CaseID, MemberID: o.MemberID, Provider: o.Provider, Products: o.Products,
+		Channel: channel})
+}
+
+// ChannelWords names a channel in a sentence.
+func ChannelWords(c string) string {
+	switch c {
+	case ChannelEmail:
+		return "email"
+	case ChannelSMS:
+		return "text message"
+	case ChannelQR:
+		return "QR code"
+	case ChannelCopy:
+		return "link shown"
+	}
+	return c
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+func (s *Service) smsStatusURL() string {
+	if s.twilio == nil {
+		return ""
+	}
+	return s.baseURL + "/webhooks/twilio/status"
 }
 
 // DeliveryError says a link could not be sent; the order exists.
@@ -350,4 +540,15 @@ type outboxSMS struct {
 func (o outboxSMS) Send(ctx context.Context, m sms.Message) (string, error) {
 	id, err := o.store.AddOutbox(ctx, o.agencyID, store.OutboxMessage{Channel: "sms", To: m.To, Body: m.Body})
 	return fmt.Sprintf("outbox-%d", id), err
+}
+
+// oneSegment picks the first wording that fits one SMS segment (cheaper and
+// never split on old phones), or the shortest.
+func oneSegment(variants []string) string {
+	for _, v := range variants {
+		if _, n := sms.Segments(v); n == 1 {
+			return v
+		}
+	}
+	return variants[len(variants)-1]
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +30,21 @@ type env struct {
 	caseID int64
 	member *store.Member
 	url    string
+	clock  *testClock
+	truv   *truv.Client
+}
+
+// testClock is the store's clock in these tests.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, truv.EmulatorConfig{}) }
@@ -36,13 +52,14 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, truv.EmulatorConfig{}) }
 func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32)})
+	clk := &testClock{t: time.Now().UTC()}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &env{st: st}
+	e := &env{st: st, clock: clk}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -55,6 +72,7 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.truv = c
 	e.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}}})
 	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.em))
@@ -124,7 +142,7 @@ func TestSend_EmailToOutboxThenCompleteAndReport(t *testing.T) {
 		t.Fatalf("order after send: %+v", o)
 	}
 	msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 10)
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, o.Link) || !strings.Contains(msgs[0].Subject, "ingresos") {
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Body, e.url+"/l/") || strings.Contains(msgs[0].Body, o.Link) || !strings.Contains(msgs[0].Subject, "ingresos") {
 		t.Fatalf("outbox: %+v", msgs)
 	}
 	if err := e.em.Complete(o.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
@@ -156,13 +174,13 @@ func TestSend_Channels(t *testing.T) {
 		return e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: memberID, Provider: "truv",
 			Products: []string{"income"}, Channel: channel})
 	}
-	t.Run("sms uses the short link", func(t *testing.T) {
+	t.Run("sms uses the portal's short tracked link", func(t *testing.T) {
 		o, err := send(m2.ID, verify.ChannelSMS)
 		if err != nil {
 			t.Fatal(err)
 		}
 		msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 1)
-		if msgs[0].Channel != "sms" || msgs[0].To != "+15552010456" || !strings.Contains(msgs[0].Body, o.ShortLink) || strings.Contains(msgs[0].Body, o.Link) {
+		if msgs[0].Channel != "sms" || msgs[0].To != "+15552010456" || !strings.Contains(msgs[0].Body, e.url+"/l/") || strings.Contains(msgs[0].Body, o.Link) {
 			t.Fatalf("sms: %+v", msgs[0])
 		}
 		ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)

@@ -1,0 +1,105 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/providers/sms"
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// linkOpen is the applicant's tracked link, /l/{code}: it records the first
+// open per delivery (so staff see "sent by SMS 10:02, opened 10:04"), then
+// forwards to the provider's hosted page. Nothing about the case shows here;
+// a link whose verification has ended gets a plain page in the applicant's
+// language. Note: some mail scanners open links before the applicant does,
+// which can count as an open.
+func (h *Handler) linkOpen(c echo.Context) error {
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(http.StatusOK) // link previews do not count as opens
+	}
+	lo, err := h.store.OpenLink(c.Request().Context(), c.Param("code"))
+	if errors.Is(err, store.ErrNotFound) {
+		return render(c, http.StatusNotFound, views.LinkEndedPage("en", "your agency"))
+	}
+	if err != nil {
+		return err
+	}
+	o := lo.Order
+	expired := !o.LinkExpiresAt.IsZero() && !h.store.Now().Before(o.LinkExpiresAt)
+	if o.Status.Final() || expired || o.Link == "" {
+		name, err := h.store.AgencyName(c.Request().Context(), o.AgencyID)
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusGone, views.LinkEndedPage(lo.Language, name))
+	}
+	return c.Redirect(http.StatusFound, o.Link)
+}
+
+// twilioVerified checks X-Twilio-Signature over the public URL Twilio called
+// and the posted form (HMAC-SHA1, compared in constant time).
+func (h *Handler) twilioVerified(c echo.Context) (url.Values, bool) {
+	if h.cfg.TwilioAuthToken == "" {
+		return nil, false
+	}
+	r := c.Request()
+	if err := r.ParseForm(); err != nil {
+		return nil, false
+	}
+	full := h.cfg.BaseURL + r.URL.RequestURI()
+	if !sms.VerifySignature(h.cfg.TwilioAuthToken, full, r.PostForm, r.Header.Get(sms.SignatureHeader)) {
+		h.log.Warn("twilio callback rejected", "reason", "signature")
+		return nil, false
+	}
+	return r.PostForm, true
+}
+
+// twilioStatus records a text message's delivery status (Twilio's status
+// callback).
+func (h *Handler) twilioStatus(c echo.Context) error {
+	form, ok := h.twilioVerified(c)
+	if !ok {
+		return c.NoContent(http.StatusForbidden)
+	}
+	u, err := sms.ParseStatusCallback(form)
+	if err != nil {
+		return c.NoContent(http.StatusBadRequest)
+	}
+	errText := ""
+	if u.ErrorCode != 0 {
+		errText = sms.ErrorText(u.ErrorCode)
+	}
+	if err := h.store.SetMessageStatus(c.Request().Context(), u.MessageSID, string(u.Status), errText); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// twilioInbound handles replies: STOP opts the number out of texts, START
+// opts it back in. Twilio blocks texts to opted-out numbers too; the portal
+// records it so staff see why a text was not sent.
+func (h *Handler) twilioInbound(c echo.Context) error {
+	form, ok := h.twilioVerified(c)
+	if !ok {
+		return c.NoContent(http.StatusForbidden)
+	}
+	from, body := form.Get("From"), form.Get("Body")
+	phone, err := store.NormalizePhone(from)
+	if err == nil {
+		switch {
+		case sms.IsOptOut(body):
+			err = h.store.OptOut(c.Request().Context(), phone)
+		case sms.IsOptIn(body):
+			err = h.store.OptIn(c.Request().Context(), phone)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return c.Blob(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response/>`))
+}

@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers"
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// orderAction runs a caseworker's action on an order and answers like a
+// form: back to the order page with a flash, or the page with the problem.
+func (h *Handler) orderAction(c echo.Context, act func(u *store.User, o *store.Order) (string, string, error)) error {
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	msg, next, err := act(currentUser(c), o)
+	var problems store.ValidationError
+	var perr *providers.ProviderError
+	var derr *verify.DeliveryError
+	switch {
+	case errors.As(err, &problems):
+		for _, p := range problems {
+			return h.renderOrder(c, o, http.StatusUnprocessableEntity, p)
+		}
+	case errors.As(err, &perr):
+		h.log.Warn("provider refused an action", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+		return h.renderOrder(c, o, http.StatusBadGateway, perr.Message)
+	case errors.As(err, &derr):
+		return h.renderOrder(c, o, http.StatusBadGateway, "The link was not sent: "+derr.Reason)
+	case err != nil:
+		return err
+	}
+	if err := h.setFlash(c, msg); err != nil {
+		return err
+	}
+	if next == "" {
+		next = fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID)
+	}
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (h *Handler) orderResend(c echo.Context) error {
+	return h.orderAction(c, func(u *store.User, o *store.Order) (string, string, error) {
+		ch := c.FormValue("channel")
+		err := h.verify.Resend(c.Request().Context(), u, o, ch)
+		switch ch {
+		case verify.ChannelQR:
+			return "QR code ready.", fmt.Sprintf("/cases/%d/orders/%d/qr", o.CaseID, o.ID), err
+		case verify.ChannelCopy:
+			return "Here is the link.", fmt.Sprintf("/cases/%d/orders/%d?link=1", o.CaseID, o.ID), err
+		}
+		return "Link sent again by " + verify.ChannelWords(ch) + ".", "", err
+	})
+}
+
+func (h *Handler) orderCancel(c echo.Context) error {
+	return h.orderAction(c, func(u *store.User, o *store.Order) (string, string, error) {
+		return "Verification canceled.", "", h.verify.Cancel(c.Request().Context(), u, o)
+	})
+}
+
+func (h *Handler) orderNewLink(c echo.Context) error {
+	return h.orderAction(c, func(u *store.User, o *store.Order) (string, string, error) {
+		n, err := h.verify.NewLink(c.Request().Context(), u, o, c.FormValue("channel"))
+		if err != nil || n == nil {
+			return "", "", err
+		}
+		return "A new link was sent.", fmt.Sprintf("/cases/%d/orders/%d", n.CaseID, n.ID), nil
+	})
+}
+
+// renderOrder renders the order page, with a problem to show if any.
+func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, problem string) error {
+	ctx := c.Request().Context()
+	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
+	if err != nil {
+		return err
+	}
+	m, err := h.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return err
+	}
+	row, err := h.orderRow(c, o)
+	if err != nil {
+		return err
+	}
+	deliveries, err := h.store.Deliveries(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	events, err := h.store.Events(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	showLink := c.QueryParam("link") == "1"
+	for _, d := range deliveries {
+		if d.Channel == verify.ChannelCopy {
+			showLink = true
+		}
+	}
+	expired := !o.LinkExpiresAt.IsZero() && !h.store.Now().Before(o.LinkExpiresAt)
+	canNew := (expired && !o.Status.Final()) || o.Status == store.StatusExpired || o.Status == store.StatusFailed
+	return render(c, status, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
+		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink,
+		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "", Problem: problem}))
+}
+
+func (h *Handler) orderHandout(c echo.Context) error {
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	if o.Link == "" || o.Status.Final() {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	m, err := h.store.Member(c.Request().Context(), o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return err
+	}
+	base := fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID)
+	return render(c, http.StatusOK, views.HandoutPage(views.HandoutView{Lang: m.Language, FirstName: m.FirstName,
+		AgencyName: currentUser(c).AgencyName, Products: o.Products, QRURL: base + "/qr.png", Link: o.Link,
+		Expires: o.LinkExpiresAt, BackURL: base}))
+}

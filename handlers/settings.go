@@ -1,0 +1,73 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/store"
+	"caseverify/views"
+)
+
+func (h *Handler) settingsForm(c echo.Context) error {
+	u := currentUser(c)
+	s, err := h.store.Settings(c.Request().Context(), u.AgencyID)
+	if err != nil {
+		return err
+	}
+	f := views.SettingsForm{FirstHours: fmt.Sprint(s.ReminderFirstHours), EveryHours: fmt.Sprint(s.ReminderEveryHours),
+		Count: fmt.Sprint(s.ReminderCount), Channel: s.ReminderChannel, Provider: s.DefaultProvider, Program: s.DefaultProgram,
+		Products: s.DefaultProducts}
+	return h.renderSettings(c, http.StatusOK, f)
+}
+
+func (h *Handler) renderSettings(c echo.Context, status int, f views.SettingsForm) error {
+	stats, err := h.store.ChannelStats(c.Request().Context(), currentUser(c).AgencyID)
+	if err != nil {
+		return err
+	}
+	f.Stats, f.Providers = stats, h.providerChoices()
+	return render(c, status, views.SettingsPage(f))
+}
+
+func (h *Handler) settingsSave(c echo.Context) error {
+	u := currentUser(c)
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	f := views.SettingsForm{FirstHours: form.Get("reminder_first_hours"), EveryHours: form.Get("reminder_every_hours"),
+		Count: form.Get("reminder_count"), Channel: form.Get("reminder_channel"), Provider: form.Get("default_provider"),
+		Program: form.Get("default_program"), Products: form["default_products"]}
+	s := store.AgencySettings{ReminderChannel: f.Channel, DefaultProvider: f.Provider, DefaultProgram: f.Program,
+		DefaultProducts: f.Products}
+	var perr error
+	if s.ReminderFirstHours, perr = strconv.Atoi(f.FirstHours); perr != nil {
+		s.ReminderFirstHours = -1
+	}
+	if s.ReminderEveryHours, perr = strconv.Atoi(f.EveryHours); perr != nil {
+		s.ReminderEveryHours = -1
+	}
+	if s.ReminderCount, perr = strconv.Atoi(f.Count); perr != nil {
+		s.ReminderCount = -1
+	}
+	if h.verify.Provider(s.DefaultProvider) == nil {
+		s.DefaultProvider = ""
+	}
+	err = h.store.UpdateSettings(c.Request().Context(), u.AgencyID, s)
+	var problems store.ValidationError
+	if errors.As(err, &problems) {
+		f.Problems = problems
+		return h.renderSettings(c, http.StatusUnprocessableEntity, f)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Settings saved."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/settings")
+}

@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"math/big"
+	"time"
+)
+
+// NewLinkCode returns a random code for a tracked link, /l/{code}: 10
+// characters of [A-Za-z0-9], about 59 bits, unguessable for a link that is
+// personal and short-lived.
+func NewLinkCode() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	b := make([]byte, 10)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err)
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+// SetDeliveryLinkCode stores the tracked-link code of a delivery.
+func (s *Store) SetDeliveryLinkCode(ctx context.Context, deliveryID int64, code string) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE deliveries SET link_code = ? WHERE id = ?`, code, deliveryID)
+	return err
+}
+
+// LinkOpen is what the tracked-link redirect needs.
+type LinkOpen struct {
+	Order     *Order
+	Delivery  *Delivery
+	Language  string
+	FirstOpen bool
+}
+
+// OpenLink finds the delivery of a tracked-link code (across agencies: the
+// applicant has no session; the code is the secret) and records its first
+// open, with a timeline line. It returns ErrNotFound for an unknown code.
+func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
+	if code == "" {
+		return nil, ErrNotFound
+	}
+	var d Delivery
+	var agencyID int64
+	var created string
+	var opened sql.NullString
+	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, channel, language, kind, created_at, opened_at
+		FROM deliveries WHERE link_code = ?`, code).Scan(&d.ID, &agencyID, &d.OrderID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	d.CreatedAt, d.OpenedAt = parseTime(created), parseNullTime(opened)
+	lo := &LinkOpen{Delivery: &d, Language: d.Language}
+	if !opened.Valid {
+		now := s.Now()
+		var caseID int64
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, fmtTime(now), d.ID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // another request got there first
+			}
+			lo.FirstOpen, d.OpenedAt = true, now
+			if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE id = ?`, d.OrderID).Scan(&caseID); err != nil {
+				return err
+			}
+			return addEvent(ctx, tx, agencyID, d.OrderID, now, "applicant", "", "", "",
+				"The applicant opened the link from the "+channelWords(d.Channel)+".")
+		})
+		if err != nil {
+			return nil, err
+		}
+		if lo.FirstOpen {
+			s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"})
+		}
+	}
+	if lo.Order, err = s.Order(ctx, agencyID, d.OrderID); err != nil {
+		return nil, err
+	}
+	return lo, nil
+}
+
+func channelWords(ch string) string {
+	switch ch {
+	case "sms":
+		return "text message"
+	case "email":
+		return "email"
+	case "qr":
+		return "QR code"
+	}
+	return "link shown by staff"
+}
+
+// SetMessageStatus records the SMS or email provider's delivery status of a
+// message (e.g. Twilio's delivered, undelivered). It returns ErrNotFound for
+// an unknown message id.
+func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText string) error {
+	if messageID == "" {
+		return ErrNotFound
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE deliveries SET message_status = ?,
+		error = CASE WHEN ? != '' THEN ? ELSE error END,
+		result = CASE WHEN ? IN ('failed', 'undelivered') THEN 'failed' ELSE result END
+		WHERE message_id = ?`, status, errText, errText, status, messageID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OptOut records that a phone number answered STOP; OptIn removes it.
+func (s *Store) OptOut(ctx context.Context, phone string) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sms_optouts (phone_idx, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		s.crypt.Index("phone", phone), fmtTime(s.Now()))
+	return err
+}
+
+// OptIn forgets an opt-out (the applicant answered START).
+func (s *Store) OptIn(ctx context.Context, phone string) error {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM sms_optouts WHERE phone_idx = ?`, s.crypt.Index("phone", phone))
+	return err
+}
+
+// OptedOut reports whether a phone number answered STOP.
+func (s *Store) OptedOut(ctx context.Context, phone string) (bool, error) {
+	var one int
+	err := s.read.QueryRowContext(ctx, `SELECT 1 FROM sms_optouts WHERE phone_idx = ?`, s.crypt.Index("phone", phone)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ScheduleReminders sets when an order's first reminder is due (or none).
+func (s *Store) ScheduleReminders(ctx context.Context, orderID int64, first time.Time) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = ? WHERE id = ?`, nullTime(first), orderID)
+	return err
+}
+
+// ClaimReminder takes one order whose reminder is due, in one statement:
+// the reminder count goes up and the next one is scheduled (or none when
+// the agency's count is reached) before anything is sent, so two workers
+// (or two processes) never send the same reminder. Orders that ended or
+// whose provider sends the link are never claimed. It returns the order and
+// the reminder's number, or ErrNotFound when none is due.
+func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
+	now := s.Now()
+	var orderID, agencyID int64
+	var n int
+	// The write transaction takes SQLite's lock up front (_txlock=immediate),
+	// so the read and the update below are one step for every other writer.
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var count, every int
+		err := tx.QueryRowContext(ctx, `SELECT o.id, o.agency_id, o.reminders_sent, a.reminder_count, a.reminder_every_hours
+			FROM orders o JOIN agencies a ON a.id = o.agency_id
+			WHERE o.next_reminder_at IS NOT NULL AND o.next_reminder_at <= ?
+			AND o.status IN ('created', 'sent', 'in_progress', 'action_required') AND o.notify = 'agency'
+			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
+		if err != nil {
+			return formatError(err)
+		}
+		n++
+		var next any
+		if n < count {
+			next = fmtTime(now.Add(time.Duration(every) * time.Hour))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE orders SET reminders_sent = ?, next_reminder_at = ? WHERE id = ?`, n, next, orderID)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	o, err := s.Order(ctx, agencyID, orderID)
+	return o, n, err
+}
+
+// StopReminders cancels an order's pending reminders (it ended, or staff
+// resent by hand).
+func (s *Store) StopReminders(ctx context.Context, orderID int64) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = NULL WHERE id = ?`, orderID)
+	return err
+}
+
+// ChannelStat is how one channel did for an agency.
+type ChannelStat struct {
+	Channel   string
+	Sent      int
+	Opened    int
+	Completed int
+}
+
+// ChannelStats counts, per channel, first sendings, their opens and the
+// orders that completed: which channel works for this agency.
+func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.opened_at),
+		count(CASE WHEN o.status = 'completed' THEN 1 END)
+		FROM deliveries d JOIN orders o ON o.id = d.order_id
+		WHERE d.agency_id = ? AND d.kind = 'first' AND d.result != 'failed'
+		GROUP BY d.channel ORDER BY count(*) DESC`, agencyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ChannelStat
+	for rows.Next() {
+		var c ChannelStat
+		if err := rows.Scan(&c.Channel, &c.Sent, &c.Opened, &c.Completed); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
