@@ -222,3 +222,33 @@ func TestReminders_AgencyCountAndProviderManaged(t *testing.T) {
 		t.Errorf("provider-managed: %d reminders, want 0 (the provider reminds)", n)
 	}
 }
+
+// Issue 8: a new link when the old one expired, and not before.
+func TestNewLink_AfterExpiry(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o, err := e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: e.member.ID, Provider: "truv",
+		Products: []string{"income"}, Channel: verify.ChannelEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.LinkExpiresAt.IsZero() {
+		t.Fatal("the order does not say when its link expires")
+	}
+	var p store.ValidationError
+	if _, err := e.svc.NewLink(ctx, e.user, o, verify.ChannelEmail); !errors.As(err, &p) {
+		t.Fatalf("new link while the old one works: %v", err)
+	}
+	e.clock.Add(o.LinkExpiresAt.Sub(e.clock.Now()) + time.Minute)
+	n, err := e.svc.NewLink(ctx, e.user, o, verify.ChannelEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.ID == o.ID || n.Link == o.Link || n.Status != store.StatusSent {
+		t.Fatalf("new order %+v", n)
+	}
+	msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want the first and the new link", len(msgs))
+	}
+}
