@@ -310,7 +310,9 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 			outcome = "" // reopened: the old outcome no longer holds
 		}
 		detail := lastDetail
-		if u.Detail != "" {
+		// An informational note (e.g. Truuth's Biopass provisioning) after the
+		// order ended goes on the timeline but keeps the order's own summary.
+		if u.Detail != "" && !(u.Status == "" && OrderStatus(cur).Final()) {
 			detail = u.Detail
 		}
 		var completed any

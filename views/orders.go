@@ -82,9 +82,23 @@ func OutcomeLabel(o string) string {
 
 func orderTagClass(s store.OrderStatus) string { return "usa-tag cv-tag cv-tag--" + string(s) }
 
+// outcomeClass colours a row and its tag by what the verification found: a
+// rejected identity is not a success, a check that needs review needs action.
+func (r OrderRow) tagClass() string {
+	if r.Status == store.StatusCompleted {
+		switch r.Outcome {
+		case "fail":
+			return orderTagClass(store.StatusFailed)
+		case "review":
+			return orderTagClass(store.StatusActionRequired)
+		}
+	}
+	return orderTagClass(r.Status)
+}
+
 // RollUp is the household summary line.
 type RollUp struct {
-	Total, Completed, Open, ActionRequired, Ended int
+	Total, Completed, Open, ActionRequired, Review, Rejected, Ended int
 }
 
 // NewRollUp counts a case's current orders (refreshed orders count once).
@@ -93,6 +107,10 @@ func NewRollUp(rows []OrderRow) RollUp {
 	for _, o := range rows {
 		r.Total++
 		switch {
+		case o.Status == store.StatusCompleted && o.Outcome == "review":
+			r.Review++
+		case o.Status == store.StatusCompleted && o.Outcome == "fail":
+			r.Rejected++
 		case o.Status == store.StatusCompleted:
 			r.Completed++
 		case o.Status == store.StatusActionRequired:
@@ -119,8 +137,14 @@ func (r RollUp) Sentence() string {
 	if r.Open-r.ActionRequired > 0 {
 		s += fmt.Sprintf(", %d in progress", r.Open-r.ActionRequired)
 	}
+	if r.Review > 0 {
+		s += fmt.Sprintf(", %d %s review", r.Review, map[bool]string{true: "needs", false: "need"}[r.Review == 1])
+	}
+	if r.Rejected > 0 {
+		s += fmt.Sprintf(", %d rejected", r.Rejected)
+	}
 	if r.Ended > 0 {
-		s += fmt.Sprintf(", %d ended without data", r.Ended)
+		s += fmt.Sprintf(", %d ended without a result", r.Ended)
 	}
 	return s + "."
 }

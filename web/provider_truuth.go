@@ -1,5 +1,173 @@
 package main
 
-// setupTruuth wires the truuth provider (issue 7). Until it is wired, the
-// provider is not offered.
-func setupTruuth(env providerEnv, ps *providerSet) error { return nil }
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers/truuth"
+)
+
+// truuthVars are Truuth's settings; any of them without TRUUTH_API_KEY is a
+// half-done configuration (except TRUUTH_WEBHOOK_AUTH and TRUUTH_CONTRACT in
+// sandbox mode, where they configure the emulator).
+var truuthVars = []string{"TRUUTH_API_SECRET", "TRUUTH_TENANT", "TRUUTH_REGION", "TRUUTH_BASE_URL"}
+
+// setupTruuth wires Truuth identity verification (issue 7).
+//
+//   - TRUUTH_API_KEY set: the real API, with TRUUTH_API_SECRET, TRUUTH_TENANT
+//     and TRUUTH_REGION (au or eu; optional when TRUUTH_BASE_URL is set).
+//     TRUUTH_WEBHOOK_AUTH is then required in every mode and must pass
+//     truuth.ValidateWebhookAuth: Truuth's webhooks carry no signature, and an
+//     unauthenticated identity webhook could mark anyone approved
+//     (reliability.md W14).
+//   - otherwise, in sandbox mode: the emulator at /sandbox/truuth/ with the
+//     sandbox credentials; its callbacks go to the portal's own
+//     /webhooks/truuth with TRUUTH_WEBHOOK_AUTH, or the sandbox default.
+//   - otherwise, outside sandbox mode: Truuth is not offered. A Truuth
+//     setting without TRUUTH_API_KEY is refused as a half-done configuration.
+//
+// TRUUTH_CONTRACT optionally names a JSON file that overrides paths and field
+// names of Truuth's REST contract, which is largely UNCONFIRMED (see
+// truuth.Contract); the emulator follows the same overrides.
+func setupTruuth(env providerEnv, ps *providerSet) error {
+	cfg, getenv := env.cfg, env.getenv
+	contract, err := truuthContract(getenv("TRUUTH_CONTRACT"))
+	if err != nil {
+		return err
+	}
+	webhookAuth := strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH"))
+	if key := getenv("TRUUTH_API_KEY"); key != "" {
+		return setupTruuthAPI(env, ps, key, webhookAuth, contract)
+	}
+	for _, v := range truuthVars {
+		if getenv(v) != "" {
+			return fmt.Errorf("configuration: %s is set but TRUUTH_API_KEY is not; set TRUUTH_API_KEY to use Truuth, or remove the TRUUTH_ settings", v)
+		}
+	}
+	if !cfg.Sandbox {
+		if webhookAuth != "" {
+			return errors.New("configuration: TRUUTH_WEBHOOK_AUTH is set but TRUUTH_API_KEY is not; set TRUUTH_API_KEY to use Truuth, or remove the TRUUTH_ settings")
+		}
+		return nil // Truuth is not configured: it is not offered.
+	}
+	if webhookAuth == "" {
+		webhookAuth = truuth.SandboxWebhookAuth
+	} else if err := truuth.ValidateWebhookAuth(webhookAuth); err != nil {
+		return webhookAuthError(err)
+	}
+	em, err := newTruuthEmulator(truuth.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truuth",
+		WebhookURL: env.internalURL + "/webhooks/truuth", WebhookAuth: webhookAuth, HTTPClient: env.client,
+		Logger: env.log.With("emulator", "truuth"), WebhookDelay: cfg.EmulatorDelay, Contract: contract})
+	if err != nil {
+		return err
+	}
+	c, err := truuth.New(truuth.Config{BaseURL: env.internalURL + "/sandbox/truuth", Region: "au", Tenant: truuth.SandboxTenant,
+		APIKey: truuth.SandboxAPIKey, APISecret: truuth.SandboxAPISecret, WebhookAuth: webhookAuth, Contract: contract,
+		HTTPClient: env.client})
+	if err != nil {
+		em.Close()
+		return err
+	}
+	ps.add(truuthProvider(c, true), em, em.Close)
+	return nil
+}
+
+// setupTruuthAPI wires the real Truuth API.
+func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, contract truuth.Contract) error {
+	getenv := env.getenv
+	var missing []string
+	secret, tenant := getenv("TRUUTH_API_SECRET"), strings.TrimSpace(getenv("TRUUTH_TENANT"))
+	region, base := strings.ToLower(strings.TrimSpace(getenv("TRUUTH_REGION"))), strings.TrimSpace(getenv("TRUUTH_BASE_URL"))
+	if secret == "" {
+		missing = append(missing, "TRUUTH_API_SECRET")
+	}
+	if tenant == "" {
+		missing = append(missing, "TRUUTH_TENANT")
+	}
+	if region == "" && base == "" {
+		missing = append(missing, "TRUUTH_REGION")
+	}
+	if webhookAuth == "" {
+		missing = append(missing, "TRUUTH_WEBHOOK_AUTH")
+	}
+	if len(missing) > 0 {
+		msg := "configuration: TRUUTH_API_KEY is set, so " + strings.Join(missing, ", ") + " "
+		if len(missing) == 1 {
+			msg += "is required"
+		} else {
+			msg += "are required"
+		}
+		if webhookAuth == "" {
+			msg += ` (TRUUTH_WEBHOOK_AUTH is the Authorization value Truuth's webhooks send, "Basic <base64>" or "Bearer <token>", as set in the Truuth portal; without it anyone could mark an identity approved)`
+		}
+		return errors.New(msg)
+	}
+	if region != "" && region != "au" && region != "eu" {
+		return errors.New("configuration: TRUUTH_REGION must be au or eu")
+	}
+	if base != "" {
+		u, err := url.Parse(base)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(env.cfg.Sandbox && u.Scheme == "http")) {
+			return errors.New("configuration: TRUUTH_BASE_URL must be an absolute https URL such as https://portal.api.au.truuth.id/kyc")
+		}
+	}
+	if err := truuth.ValidateWebhookAuth(webhookAuth); err != nil {
+		return webhookAuthError(err)
+	}
+	c, err := truuth.New(truuth.Config{BaseURL: base, Region: region, Tenant: tenant, APIKey: key, APISecret: secret,
+		WebhookAuth: webhookAuth, Contract: contract, HTTPClient: env.client})
+	if err != nil {
+		// truuth.New names its Config field and never repeats a secret.
+		return fmt.Errorf("configuration: Truuth settings: %w", err)
+	}
+	ps.add(truuthProvider(c, false), nil, nil)
+	return nil
+}
+
+func truuthProvider(c *truuth.Client, sandbox bool) *verify.Provider {
+	// CanNotify: Truuth emails the invite itself (Send Verification Invite).
+	return &verify.Provider{Name: truuth.Name, Label: "Truuth", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: sandbox}
+}
+
+// webhookAuthError names the variable; the validator never repeats the value.
+func webhookAuthError(err error) error {
+	return fmt.Errorf("configuration: TRUUTH_WEBHOOK_AUTH is not usable: %w", err)
+}
+
+// truuthContract reads the optional TRUUTH_CONTRACT file: a JSON object whose
+// keys are truuth.Contract field names, e.g. {"CreateInvitePath":
+// "/v2/tenants/{tenant}/invites", "InviteURLField": "url"}. Unknown keys are
+// refused, so a typo cannot silently keep a default.
+func truuthContract(file string) (truuth.Contract, error) {
+	var c truuth.Contract
+	if strings.TrimSpace(file) == "" {
+		return c, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return c, errors.New("configuration: TRUUTH_CONTRACT names a file that cannot be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("configuration: TRUUTH_CONTRACT must be a JSON object of truuth.Contract fields: %v", err)
+	}
+	return c, nil
+}
+
+// newTruuthEmulator builds the emulator, turning its panic on a contract
+// path that is not a valid route pattern into a configuration error.
+func newTruuthEmulator(ec truuth.EmulatorConfig) (em *truuth.Emulator, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			em, err = nil, fmt.Errorf("configuration: TRUUTH_CONTRACT has a path the sandbox emulator cannot serve: %v", r)
+		}
+	}()
+	return truuth.NewEmulator(ec), nil
+}
