@@ -191,6 +191,12 @@ func checkA11y(t testing.TB, ctx context.Context, page string) {
 func textOf(t testing.TB, ctx context.Context, css string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil && strings.Contains(err.Error(), "No node with given id") {
+		// The document was replaced between the query and the read (a
+		// navigation finishing): read again from the new document.
+		time.Sleep(200 * time.Millisecond)
+		s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	}
 	if err != nil {
 		t.Fatalf("text of %s: %v", css, err)
 	}

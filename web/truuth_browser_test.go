@@ -280,7 +280,7 @@ func TestBrowser_TruuthOutcomes(t *testing.T) {
 		screenshot(t, ctx, "report_"+tc.scenario)
 		do(t, ctx, "back to the case", chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS(`[data-testid=household]`)))
 	}
-	if got := textOf(t, ctx, `[data-testid=rollup]`); got != "2 of 3 verifications completed, 1 ended without data." {
+	if got := textOf(t, ctx, `[data-testid=rollup]`); got != "0 of 3 verifications completed, 1 needs review, 1 rejected, 1 ended without a result." {
 		t.Errorf("roll-up = %q", got)
 	}
 }
