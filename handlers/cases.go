@@ -185,7 +185,8 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 		all = append(all, rs...)
 	}
 	return render(c, status, views.CaseShowPage(views.CaseView{Case: cs, Members: members, Notes: notes,
-		Revealed: revealed, NoteForm: note, Orders: orders, RollUp: views.NewRollUp(all)}))
+		Revealed: revealed, NoteForm: note, Orders: orders, RollUp: views.NewRollUp(all),
+		Household: len(h.householdChoices()) > 0}))
 }
 
 func (h *Handler) noteCreate(c echo.Context) error {

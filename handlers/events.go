@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -143,7 +144,21 @@ func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (ma
 	out := map[int64][]views.OrderRow{}
 	for _, o := range orders {
 		readable, has := reports[o.ID]
-		out[o.MemberID] = append(out[o.MemberID], views.NewOrderRow(o, h.providerLabel(o.Provider), has, has && !readable))
+		row := views.NewOrderRow(o, h.providerLabel(o.Provider), has, has && !readable)
+		if p := h.verify.Provider(o.Provider); p != nil && p.Household {
+			ms, err := h.store.OrderMembers(ctx, agencyID, o.ID)
+			if err != nil {
+				return nil, err
+			}
+			if len(ms) > 1 {
+				names := make([]string, len(ms))
+				for i, m := range ms {
+					names[i] = m.Name
+				}
+				row.Household = "For " + strings.Join(names, ", ")
+			}
+		}
+		out[o.MemberID] = append(out[o.MemberID], row)
 	}
 	return out, nil
 }

@@ -70,26 +70,12 @@ func (h *Handler) memberCreate(c echo.Context) error {
 }
 
 func (h *Handler) memberEdit(c echo.Context) error {
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	caseID, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	memberID, err := paramID(c, "mid")
-	if err != nil {
-		return err
-	}
-	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
-	if err != nil {
-		return err
-	}
-	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
+	cs, m, err := h.caseMember(c)
 	if err != nil {
 		return err
 	}
 	// The edit form shows the stored values: opening it is a reveal.
-	if err := h.audit(c, store.AuditRevealPII, caseID, memberID, "edit form"); err != nil {
+	if err := h.audit(c, store.AuditRevealPII, cs.ID, m.ID, "edit form"); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.MemberFormPage(views.MemberForm{CaseID: cs.ID, CaseNumber: cs.Number, ID: m.ID,
@@ -99,22 +85,14 @@ func (h *Handler) memberEdit(c echo.Context) error {
 
 func (h *Handler) memberUpdate(c echo.Context) error {
 	u := currentUser(c)
-	ctx := c.Request().Context()
-	caseID, err := paramID(c, "id")
+	cs, m, err := h.caseMember(c)
 	if err != nil {
 		return err
 	}
-	memberID, err := paramID(c, "mid")
-	if err != nil {
-		return err
-	}
-	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
-	if err != nil {
-		return err
-	}
+	caseID, memberID := cs.ID, m.ID
 	f, in := memberFormFrom(c)
 	f.CaseID, f.CaseNumber, f.ID = cs.ID, cs.Number, memberID
-	err = h.store.UpdateMember(ctx, u.AgencyID, caseID, memberID, in)
+	err = h.store.UpdateMember(c.Request().Context(), u.AgencyID, caseID, memberID, in)
 	var problems store.ValidationError
 	if errors.As(err, &problems) {
 		f.Problems = problems
@@ -131,20 +109,12 @@ func (h *Handler) memberUpdate(c echo.Context) error {
 
 func (h *Handler) memberRemove(c echo.Context) error {
 	u := currentUser(c)
-	ctx := c.Request().Context()
-	caseID, err := paramID(c, "id")
+	cs, m, err := h.caseMember(c)
 	if err != nil {
 		return err
 	}
-	memberID, err := paramID(c, "mid")
-	if err != nil {
-		return err
-	}
-	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
-	if err != nil {
-		return err
-	}
-	err = h.store.RemoveMember(ctx, u.AgencyID, caseID, memberID)
+	caseID := cs.ID
+	err = h.store.RemoveMember(c.Request().Context(), u.AgencyID, caseID, m.ID)
 	msg := m.FullName() + " removed from the household."
 	if errors.Is(err, store.ErrConflict) {
 		msg = m.FullName() + " has verifications on record and stays in the household for the history."
@@ -160,21 +130,12 @@ func (h *Handler) memberRemove(c echo.Context) error {
 // memberReveal shows one member's contact and identity details unmasked,
 // after writing an audit row (who, which member, when; no values).
 func (h *Handler) memberReveal(c echo.Context) error {
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	caseID, err := paramID(c, "id")
+	cs, m, err := h.caseMember(c)
 	if err != nil {
 		return err
 	}
-	memberID, err := paramID(c, "mid")
-	if err != nil {
+	if err := h.audit(c, store.AuditRevealPII, cs.ID, m.ID, "case page"); err != nil {
 		return err
 	}
-	if _, err := h.store.Member(ctx, u.AgencyID, caseID, memberID); err != nil {
-		return err
-	}
-	if err := h.audit(c, store.AuditRevealPII, caseID, memberID, "case page"); err != nil {
-		return err
-	}
-	return h.renderCase(c, caseID, http.StatusOK, memberID, views.NoteForm{})
+	return h.renderCase(c, cs.ID, http.StatusOK, m.ID, views.NoteForm{})
 }

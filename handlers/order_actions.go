@@ -107,9 +107,13 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 	}
 	expired := !o.LinkExpiresAt.IsZero() && !h.store.Now().Before(o.LinkExpiresAt)
 	canNew := (expired && !o.Status.Final()) || o.Status == store.StatusExpired || o.Status == store.StatusFailed
+	widget, err := h.widgetActions(ctx, o) // Truework: fresh page, reverify (applicant.go)
+	if err != nil {
+		return err
+	}
 	return render(c, status, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
 		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink,
-		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "", Problem: problem}))
+		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "", Problem: problem, Widget: widget}))
 }
 
 func (h *Handler) orderHandout(c echo.Context) error {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
@@ -240,6 +241,16 @@ func (h *Handler) reportShow(c echo.Context) error {
 	}
 	v := views.ReportView{Order: o, CaseNumber: cs.Number, Provider: h.providerLabel(o.Provider), FetchedAt: rec.FetchedAt,
 		ExpiresAt: rec.ExpiresAt, Gone: rec.Purged}
+	v.ExpiresSoon = !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Sub(h.store.Now()) < 48*time.Hour
+	if ms, err := h.store.OrderMembers(ctx, o.AgencyID, o.ID); err != nil {
+		return err
+	} else if len(ms) > 1 {
+		names := make([]string, len(ms))
+		for i, m := range ms {
+			names[i] = m.Name
+		}
+		v.Household = strings.Join(names, ", ")
+	}
 	if !rec.Purged {
 		var r providers.Report
 		if err := json.Unmarshal(rec.Data, &r); err != nil {

@@ -61,8 +61,8 @@ func fillReportView(v *views.ReportView, r *providers.Report) {
 	}
 	if b := r.BankIncome; b != nil {
 		v.BankIncome = &views.BankIncomeView{TotalNet: b.TotalNet.String(), Avg2: b.AvgMonthlyNet2.String(), Avg3: b.AvgMonthlyNet3.String(),
-			Avg6: b.AvgMonthlyNet6.String(), Avg12: b.AvgMonthlyNet12.String(), Recurring: b.Recurring.String(),
-			NonRecurring: b.NonRecurring.String(), Days: b.TimespanDays}
+			Avg6: history(b.AvgMonthlyNet6, b.TimespanDays, 180), Avg12: history(b.AvgMonthlyNet12, b.TimespanDays, 365),
+			Recurring: b.Recurring.String(), NonRecurring: b.NonRecurring.String(), Days: b.TimespanDays}
 	}
 	if id := r.Identity; id != nil {
 		iv := &views.IdentityView{Outcome: views.OutcomeLabel(string(id.Outcome))}
@@ -95,4 +95,13 @@ func shortDate(ymd string) string {
 		return ymd
 	}
 	return t.Format("Jan 2")
+}
+
+// history shows an average, or says the bank history is too short for it
+// (Payscore reports such averages as null, which arrive as zero).
+func history(avg providers.Cents, days, need int) string {
+	if avg == 0 && days > 0 && days < need {
+		return "Not enough history"
+	}
+	return avg.String()
 }

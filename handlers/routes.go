@@ -41,6 +41,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	// The applicant's tracked link: public, the code is the secret.
 	e.GET("/l/:code", h.linkOpen)
 	e.HEAD("/l/:code", h.linkOpen)
+	// The applicant's page for widget providers (Truework): public, the
+	// token is the secret.
+	e.GET("/v/:token", h.applicantPage)
 
 	// Provider emulators (sandbox mode): stand-ins for outside sites.
 	for name, em := range h.cfg.Sandboxes {
@@ -73,6 +76,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	staff.GET("/cases/:id/members/:mid/verify", h.sendForm)
 	staff.POST("/cases/:id/members/:mid/orders", h.orderCreate)
 	staff.GET("/cases/:id/events", h.caseEvents)
+	staff.GET("/cases/:id/household-verify", h.householdForm)
+	staff.POST("/cases/:id/household-orders", h.householdCreate)
 	staff.GET("/cases/:id/orders/:oid", h.orderShow)
 	staff.GET("/cases/:id/orders/:oid/qr", h.orderQR)
 	staff.GET("/cases/:id/orders/:oid/qr.png", h.orderQRImage)
@@ -82,7 +87,14 @@ func (h *Handler) Register(e *echo.Echo) {
 	staff.POST("/cases/:id/orders/:oid/resend", h.orderResend)
 	staff.POST("/cases/:id/orders/:oid/cancel", h.orderCancel)
 	staff.POST("/cases/:id/orders/:oid/new-link", h.orderNewLink)
+	staff.POST("/cases/:id/orders/:oid/session", h.orderFreshSession)
+	staff.POST("/cases/:id/orders/:oid/reverify", h.orderReverify)
 	staff.GET("/outbox", h.outbox)
+	staff.GET("/renewals", h.renewals)
+	staff.POST("/renewals/run", h.renewAll)
+	staff.POST("/renewals/cases/:id", h.renewCase)
+	staff.GET("/renewals/runs/:rid/progress", h.renewalProgress)
+	staff.POST("/renewals/runs/:rid/cancel", h.renewalCancel)
 	staff.GET("/contact", h.contactForm)
 	staff.POST("/contact", h.contactSend)
 

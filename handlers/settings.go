@@ -18,9 +18,13 @@ func (h *Handler) settingsForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	fb, err := h.store.RenewalFallback(c.Request().Context(), u.AgencyID)
+	if err != nil {
+		return err
+	}
 	f := views.SettingsForm{FirstHours: fmt.Sprint(s.ReminderFirstHours), EveryHours: fmt.Sprint(s.ReminderEveryHours),
 		Count: fmt.Sprint(s.ReminderCount), Channel: s.ReminderChannel, Provider: s.DefaultProvider, Program: s.DefaultProgram,
-		Products: s.DefaultProducts}
+		Products: s.DefaultProducts, RenewalFallback: fb}
 	return h.renderSettings(c, http.StatusOK, f)
 }
 
@@ -41,7 +45,7 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	}
 	f := views.SettingsForm{FirstHours: form.Get("reminder_first_hours"), EveryHours: form.Get("reminder_every_hours"),
 		Count: form.Get("reminder_count"), Channel: form.Get("reminder_channel"), Provider: form.Get("default_provider"),
-		Program: form.Get("default_program"), Products: form["default_products"]}
+		Program: form.Get("default_program"), Products: form["default_products"], RenewalFallback: form.Get("renewal_fallback")}
 	s := store.AgencySettings{ReminderChannel: f.Channel, DefaultProvider: f.Provider, DefaultProgram: f.Program,
 		DefaultProducts: f.Products}
 	var perr error
@@ -58,6 +62,21 @@ func (h *Handler) settingsSave(c echo.Context) error {
 		s.DefaultProvider = ""
 	}
 	err = h.store.UpdateSettings(c.Request().Context(), u.AgencyID, s)
+	if ferr := h.store.SetRenewalFallback(c.Request().Context(), u.AgencyID, f.RenewalFallback); ferr != nil {
+		var fp store.ValidationError
+		if errors.As(ferr, &fp) {
+			var problems store.ValidationError
+			if !errors.As(err, &problems) {
+				problems = store.ValidationError{}
+			}
+			for k, v := range fp {
+				problems[k] = v
+			}
+			err = problems
+		} else if err == nil {
+			err = ferr
+		}
+	}
 	var problems store.ValidationError
 	if errors.As(err, &problems) {
 		f.Problems = problems

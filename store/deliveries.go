@@ -10,6 +10,7 @@ import (
 type Delivery struct {
 	ID              int64
 	OrderID         int64
+	MemberID        int64  // who it went to; 0 means the order's member
 	Channel         string // email, sms, qr, copy, provider
 	RecipientMasked string // never the full address or number
 	Language        string
@@ -33,9 +34,9 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, d.OrderID).Scan(&caseID); err != nil {
 			return formatError(err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, channel, recipient_masked, language, kind,
-			result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			agencyID, d.OrderID, d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
+		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
+			result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
 			nullString(d.LinkCode), nullID(d.CreatedBy), fmtTime(now))
 		if err != nil {
 			return err

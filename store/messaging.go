@@ -50,8 +50,8 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	var agencyID int64
 	var created string
 	var opened sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, channel, language, kind, created_at, opened_at
-		FROM deliveries WHERE link_code = ?`, code).Scan(&d.ID, &agencyID, &d.OrderID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
+	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, COALESCE(member_id, 0), channel, language, kind, created_at, opened_at
+		FROM deliveries WHERE link_code = ?`, code).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -84,6 +84,18 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	}
 	if lo.Order, err = s.Order(ctx, agencyID, d.OrderID); err != nil {
 		return nil, err
+	}
+	// A household order's delivery forwards to that member's own link.
+	if d.MemberID != 0 && d.MemberID != lo.Order.MemberID {
+		ms, err := s.OrderMembers(ctx, agencyID, d.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if m.MemberID == d.MemberID {
+				lo.Order.Link, lo.Order.ShortLink = m.Link, m.ShortLink
+			}
+		}
 	}
 	return lo, nil
 }

@@ -263,6 +263,9 @@ type StatusUpdate struct {
 	Detail    string
 	At        time.Time // the provider's time, zero if unknown
 	Source    string    // webhook, poll, caseworker, system, applicant
+	// AboutReport marks a note about the order's report (expiring,
+	// expired): it replaces the order's summary even after the order ended.
+	AboutReport bool
 }
 
 // ApplyUpdate applies an update to an order through the status rules
@@ -311,8 +314,9 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		}
 		detail := lastDetail
 		// An informational note (e.g. Truuth's Biopass provisioning) after the
-		// order ended goes on the timeline but keeps the order's own summary.
-		if u.Detail != "" && !(u.Status == "" && OrderStatus(cur).Final()) {
+		// order ended goes on the timeline but keeps the order's own summary,
+		// unless it is about the report (about to expire, expired).
+		if u.Detail != "" && (!(u.Status == "" && OrderStatus(cur).Final()) || u.AboutReport) {
 			detail = u.Detail
 		}
 		var completed any

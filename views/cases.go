@@ -104,6 +104,8 @@ type CaseView struct {
 	NoteForm NoteForm
 	Orders   map[int64][]OrderRow // by member id, newest first
 	RollUp   RollUp
+	// Household says a provider can verify several members together.
+	Household bool
 }
 
 // NoteForm is the add-note form's state.

@@ -23,6 +23,7 @@ type OrderRow struct {
 	ReportGone  bool // expired or purged
 	Channel     string
 	LinkExpires time.Time
+	Household   string // "For Maria, Luis" on a household order
 }
 
 // NewOrderRow builds a row. providerLabel names the provider for people.
@@ -172,7 +173,7 @@ type ProviderChoice struct {
 }
 
 // SendFormOrder orders the fields for the error summary.
-var SendFormOrder = []string{"provider", "products", "channel"}
+var SendFormOrder = []string{"provider", "products", "ssn", "channel"}
 
 func (f SendForm) has(product string) bool {
 	for _, p := range f.Products {
@@ -201,6 +202,9 @@ type OrderView struct {
 	HasPhone   bool
 	CanNewLink bool   // the link expired or the order ended without data
 	Problem    string // why the last action was refused
+	// Widget holds the widget provider's actions (Truework: fresh applicant
+	// page, reverify); nil for other providers. See widget.templ.
+	Widget *WidgetActions
 }
 
 // Expired says the link's time is up.

@@ -11,10 +11,12 @@ import (
 // Handlers build it from the provider-neutral report.
 type ReportView struct {
 	Order       *store.Order
+	Household   string // "Mara Okafor, Leo Okafor" for a household report
 	CaseNumber  string
 	Provider    string
 	FetchedAt   time.Time
 	ExpiresAt   time.Time
+	ExpiresSoon bool // within two days
 	Gone        bool // expired or purged: nothing is shown
 	Employments []EmploymentView
 	Accounts    []AccountView

@@ -31,6 +31,7 @@ type Config struct {
 	EmulatorDelay  time.Duration  // SANDBOX_DELAY: pause before each emulated webhook, to look real
 	ReconcileEvery time.Duration  // RECONCILE_EVERY: how often the reconciler looks for quiet orders
 	ReconcileQuiet time.Duration  // RECONCILE_QUIET: how long an open order may be quiet before it is polled
+	RenewalRate    float64        // RENEWAL_RATE: refresh calls a second per provider in bulk renewals
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -99,6 +100,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "RECONCILE_QUIET must be a duration of at least 1s, such as 15m")
 		}
 		c.ReconcileQuiet = d
+	}
+	c.RenewalRate = 5
+	if v := getenv("RENEWAL_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r <= 0 || r > 1000 {
+			problems = append(problems, "RENEWAL_RATE must be a number of calls a second between 0 and 1000, such as 5")
+		}
+		c.RenewalRate = r
 	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {

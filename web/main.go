@@ -98,7 +98,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return err
 	}
 	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet,
-		SMTP: mail, Twilio: text})
+		SMTP: mail, Twilio: text, RenewalRate: cfg.RenewalRate})
 	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
 		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes, BaseURL: cfg.BaseURL, TwilioAuthToken: twilioToken,
@@ -110,11 +110,12 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	// claim rows in the database, so a second process would not double them.
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); svc.RunInbox(workers) }()
 	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
 	go func() { defer wg.Done(); every(workers, cfg.ReconcileEvery, svc.Reconcile) }()
 	go func() { defer wg.Done(); every(workers, time.Minute, svc.SendReminders) }()
+	go func() { defer wg.Done(); svc.RunRenewals(workers) }()
 	defer func() {
 		stopWorkers()
 		wg.Wait()

@@ -1,5 +1,190 @@
 package main
 
-// setupAccountChek wires the accountchek provider (issue 6). Until it is wired, the
-// provider is not offered.
-func setupAccountChek(env providerEnv, ps *providerSet) error { return nil }
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers"
+	"caseverify/providers/accountchek"
+)
+
+// setupAccountChek: ACCOUNTCHEK_USERNAME selects the real Verifier API (with
+// ACCOUNTCHEK_PASSWORD, and ACCOUNTCHEK_BASE_URL, default production);
+// without it, sandbox mode uses the emulator at /sandbox/accountchek/.
+// ACCOUNTCHEK_ALLOWED_IPS (comma-separated CIDRs or IPs) restricts where
+// postbacks may come from, in both modes. ACCOUNTCHEK_DROP_RATE (sandbox
+// only, 0..1) makes the emulator lose that share of its postbacks, so the
+// reconciler's work is visible.
+//
+// AccountChek postbacks are unauthenticated, so the provider is
+// PerOrderWebhook: every order gets its own notificationUrl,
+// BASE_URL/webhooks/accountchek/{secret}, and a postback is only a hint that
+// the portal confirms with its own status call (verify.Service.Apply →
+// Refetch).
+func setupAccountChek(env providerEnv, ps *providerSet) error {
+	cfg, getenv := env.cfg, env.getenv
+	allowed := strings.FieldsFunc(getenv("ACCOUNTCHEK_ALLOWED_IPS"), func(r rune) bool { return r == ',' || r == ' ' })
+	provider := func(c *accountchek.Client, sandbox bool) *verify.Provider {
+		w := loggingAccountChek{Client: c, log: env.log.With("provider", accountchek.Name)}
+		// CanNotify: opening the order makes AccountChek email the borrower
+		// its own invite, with daily reminders (spec §4.2, §4.4 code 500).
+		return &verify.Provider{Name: accountchek.Name, Label: "AccountChek", Verifier: w, Webhooks: w, CanNotify: true,
+			Sandbox: sandbox, PerOrderWebhook: true}
+	}
+
+	if user := getenv("ACCOUNTCHEK_USERNAME"); user != "" {
+		pass := getenv("ACCOUNTCHEK_PASSWORD")
+		if pass == "" {
+			return errors.New("configuration: ACCOUNTCHEK_USERNAME is set, so ACCOUNTCHEK_PASSWORD is required")
+		}
+		if getenv("ACCOUNTCHEK_DROP_RATE") != "" {
+			env.log.Warn("ACCOUNTCHEK_DROP_RATE is ignored: it only applies to the sandbox emulator")
+		}
+		c, err := accountchek.New(accountchek.Config{BaseURL: getenv("ACCOUNTCHEK_BASE_URL"), Username: user, Password: pass,
+			HTTPClient: env.client, AllowedSourceCIDRs: allowed})
+		if err != nil {
+			return accountChekConfigError(err)
+		}
+		if !strings.HasPrefix(cfg.BaseURL, "https://") {
+			env.log.Warn("AccountChek accepts only https notification URLs; with an http BASE_URL it will refuse every order")
+		}
+		ps.add(provider(c, false), nil, nil)
+		return nil
+	}
+	if !cfg.Sandbox {
+		return nil
+	}
+	drop := 0.0
+	if v := getenv("ACCOUNTCHEK_DROP_RATE"); v != "" {
+		d, err := strconv.ParseFloat(v, 64)
+		if err != nil || d < 0 || d > 1 {
+			return errors.New("configuration: ACCOUNTCHEK_DROP_RATE must be a number from 0 to 1, such as 0.3")
+		}
+		drop = d
+	}
+	webhookBase := cfg.BaseURL + "/webhooks/accountchek"
+	// The notificationUrl is BASE_URL/webhooks/accountchek/{secret}, as the
+	// real AccountChek would get it. AccountChek requires https there. The
+	// sandbox allows plain http because a portal on a developer machine has
+	// no TLS, and nothing leaves the machine: the emulator runs inside the
+	// portal, accepts notificationUrls only under the portal's own webhook
+	// path (WebhookURL, so the sandbox cannot be made to post anywhere
+	// else), and delivers them over loopback to the portal's listener
+	// (loopbackTransport), which is reachable whatever BASE_URL says.
+	em := accountchek.NewEmulator(accountchek.EmulatorConfig{
+		PublicURL:  cfg.BaseURL + "/sandbox/accountchek",
+		WebhookURL: webhookBase,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second,
+			Transport: loopbackTransport{public: webhookBase + "/", internal: env.internalURL + "/webhooks/accountchek/"}},
+		Logger:       env.log.With("emulator", accountchek.Name),
+		WebhookDelay: cfg.EmulatorDelay,
+		DropRate:     drop,
+		Seed:         uint64(time.Now().UnixNano()),
+	})
+	c, err := accountchek.New(accountchek.Config{BaseURL: env.internalURL + "/sandbox/accountchek",
+		Username: accountchek.SandboxUsername, Password: accountchek.SandboxPassword, HTTPClient: env.client,
+		AllowedSourceCIDRs: allowed})
+	if err != nil {
+		em.Close()
+		return accountChekConfigError(err)
+	}
+	if drop > 0 {
+		env.log.Info("AccountChek emulator drops postbacks on purpose", "drop_rate", drop)
+	}
+	ps.add(provider(c, true), em, em.Close)
+	return nil
+}
+
+// accountChekConfigError names the setting behind an adapter config error.
+func accountChekConfigError(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "AllowedSourceCIDRs"):
+		return errors.New("configuration: ACCOUNTCHEK_ALLOWED_IPS must be a comma-separated list of CIDRs or IP addresses such as 203.0.113.0/24")
+	case strings.Contains(msg, "BaseURL"):
+		return errors.New("configuration: ACCOUNTCHEK_BASE_URL must be an absolute https URL such as https://verifierapi.accountchek.net")
+	}
+	return fmt.Errorf("configuration: AccountChek: %w", err)
+}
+
+// loopbackTransport sends requests for URLs under public to the same path
+// under internal (the portal's own listener on 127.0.0.1), and refuses
+// everything else: the sandbox emulator's postbacks go nowhere but the
+// portal.
+type loopbackTransport struct {
+	public, internal string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	rest, ok := strings.CutPrefix(r.URL.String(), t.public)
+	if !ok {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, errors.New("accountchek sandbox: postbacks go only to the portal")
+	}
+	u, err := url.Parse(t.internal + rest)
+	if err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL, r2.Host = u, ""
+	return http.DefaultTransport.RoundTrip(r2)
+}
+
+// loggingAccountChek is the AccountChek adapter with one addition: a status
+// code the portal does not know keeps the previous status (the adapter
+// returns no Status for it) and is logged here by number, from a postback
+// and from a status call alike. Only the code, the service and
+// AccountChek's order id are logged: no personal data.
+type loggingAccountChek struct {
+	*accountchek.Client
+	log *slog.Logger
+}
+
+// Parse parses a postback and logs an unknown orderStatus.
+func (c loggingAccountChek) Parse(d providers.Delivery) ([]providers.Update, error) {
+	updates, err := c.Client.Parse(d)
+	if err != nil {
+		return nil, err
+	}
+	if p, perr := accountchek.ParsePostback(d.Body); perr == nil && !p.Known {
+		c.log.Warn("accountchek: unknown status code in a postback; status kept", "code", p.OrderStatus,
+			"service", serviceName(updates), "provider_order_id", p.OrderID)
+	}
+	return updates, nil
+}
+
+// FetchStatus reads the status and logs codes that map to nothing.
+func (c loggingAccountChek) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]providers.Update, error) {
+	updates, err := c.Client.FetchStatus(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range updates {
+		if u.Status == "" && u.RawStatus != "" {
+			c.log.Warn("accountchek: unknown status code from the status call; status kept", "code", u.RawStatus,
+				"service", u.SubID, "event", u.RawEvent, "provider_order_id", u.OrderID)
+		}
+	}
+	return updates, nil
+}
+
+func serviceName(us []providers.Update) string {
+	if len(us) == 0 {
+		return ""
+	}
+	return us[0].SubID
+}

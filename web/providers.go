@@ -27,7 +27,7 @@ func setupProviders(cfg Config, getenv func(string) string, internalURL string, 
 	client := &http.Client{Timeout: 15 * time.Second}
 
 	env := providerEnv{cfg: cfg, getenv: getenv, internalURL: internalURL, log: log, client: client}
-	for _, setup := range []func(providerEnv, *providerSet) error{setupTruv, setupTruuth, setupAccountChek} {
+	for _, setup := range []func(providerEnv, *providerSet) error{setupTruv, setupTruework, setupPayscore, setupTruuth, setupAccountChek} {
 		if err := setup(env, ps); err != nil {
 			return nil, err
 		}

@@ -95,16 +95,23 @@ func errorKind(err error) string {
 func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source string) error {
 	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent,
 		RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status), Outcome: string(u.Outcome), Detail: u.Detail,
-		At: u.At, Source: source})
+		At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired})
 	if err != nil {
 		return err
+	}
+	s.RenewalOutcome(ctx, o) // a refresh's result decides its renewal
+	if u.ReportExpired {
+		// The provider's report is gone (Payscore, 14 days): so is its data here.
+		if err := s.store.PurgeReports(ctx, o.AgencyID, o.ID); err != nil {
+			return err
+		}
 	}
 	if u.Refetch && source != "poll" {
 		if err := s.Refetch(ctx, o); err != nil {
 			s.log.Warn("refetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
 		}
 	}
-	if u.ReportReady {
+	if u.ReportReady && !s.reportStored(ctx, o, u, source) {
 		if err := s.FetchReport(ctx, o, u.ReportID); err != nil {
 			s.log.Warn("report fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
 		}
@@ -123,7 +130,7 @@ func (s *Service) Refetch(ctx context.Context, o *store.Order) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range updates {
+	for _, u := range arrangeRead(updates) {
 		u.Refetch = false
 		if err := s.Apply(ctx, o, u, "poll"); err != nil {
 			return err

@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"caseverify/providers"
 	"caseverify/providers/email"
@@ -30,6 +33,9 @@ type Provider struct {
 	CanNotify bool
 	// Sandbox says this provider is its local emulator.
 	Sandbox bool
+	// Household says the provider verifies several members together in one
+	// order (Payscore screening groups): see SendHousehold.
+	Household bool
 	// PerOrderWebhook says the provider's webhooks are not authenticated
 	// (AccountChek): each order gets its own unguessable webhook URL,
 	// /webhooks/{name}/{secret}, and a delivery is bound to that order only.
@@ -46,6 +52,10 @@ type Service struct {
 	twilio    sms.Sender
 	baseURL   string
 	wake      chan struct{}
+	renewWake chan struct{}
+	renewRate float64 // refresh calls a second, per provider
+	limitMu   sync.Mutex
+	limiters  map[string]*rate.Limiter
 	// reconcileQuiet is how long an open order may go without news before
 	// the reconciler asks its provider.
 	reconcileQuiet time.Duration
@@ -63,12 +73,19 @@ type Config struct {
 	// ReconcileQuiet is how long an open order may go without news before
 	// the reconciler polls its provider (default 15 minutes).
 	ReconcileQuiet time.Duration
+	// RenewalRate is how many refresh calls a second a bulk renewal makes to
+	// one provider (default 5).
+	RenewalRate float64
 }
 
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1), renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
+		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}}
+	if s.renewRate <= 0 {
+		s.renewRate = 5
+	}
 	if s.reconcileQuiet <= 0 {
 		s.reconcileQuiet = 15 * time.Minute
 	}
@@ -136,6 +153,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	if problems := s.check(req, p, m); len(problems) > 0 {
 		return nil, problems
 	}
+	req.SSN = ssnFor(p, req.SSN) // only a provider that needs it gets it
 	notify := "agency"
 	if req.Channel == ChannelProvider {
 		notify = "provider"
@@ -168,6 +186,13 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	if len(po.Links) > 0 {
 		link = po.Links[0]
 	}
+	if link.WidgetToken != "" && link.URL == "" {
+		// A widget provider (Truework Direct): the applicant's link is the
+		// portal's own page, /v/{token}, that opens the widget (truework.go).
+		if link.URL, err = s.newApplicantPage(ctx, o); err != nil {
+			return nil, err
+		}
+	}
 	status := store.StatusCreated
 	if po.Status == providers.StatusSent {
 		status = store.StatusSent
@@ -178,6 +203,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 		fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name)); err != nil {
 		return nil, err
 	}
+	s.keepSSNLast4(ctx, m, req.SSN)
 	if o, err = s.store.Order(ctx, u.AgencyID, o.ID); err != nil {
 		return nil, err
 	}
@@ -221,6 +247,7 @@ func (s *Service) check(req SendRequest, p *Provider, m *store.Member) Problems 
 	default:
 		problems["channel"] = "Choose how the link reaches the applicant."
 	}
+	checkSSN(problems, req, p, m)
 	return problems
 }
 
@@ -243,7 +270,7 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	}
 	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
 		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
-	d := store.Delivery{OrderID: o.ID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
+	d := store.Delivery{OrderID: o.ID, MemberID: o.MemberID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
 	if channel == ChannelEmail || channel == ChannelSMS {
 		d.LinkCode = store.NewLinkCode()
 		msg.Link = s.baseURL + "/l/" + d.LinkCode

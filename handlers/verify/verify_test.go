@@ -65,6 +65,9 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	emCfg.PublicURL, emCfg.WebhookURL = srv.URL+"/sandbox/truv", srv.URL+"/webhooks/truv"
+	if emCfg.Now == nil {
+		emCfg.Now = clk.Now // the emulator shares the test's clock (refresh limits, connection age)
+	}
 	e.em = truv.NewEmulator(emCfg)
 	t.Cleanup(e.em.Close)
 	c, err := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID,

@@ -1,0 +1,115 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers"
+	"caseverify/store"
+	"caseverify/views"
+)
+
+// householdChoices lists the providers that verify a household together.
+func (h *Handler) householdChoices() []views.ProviderChoice {
+	var out []views.ProviderChoice
+	for _, c := range h.providerChoices() {
+		if p := h.verify.Provider(c.Name); p != nil && p.Household {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (h *Handler) householdForm(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	ms, err := h.store.Members(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	f := views.HouseholdForm{Case: cs, Members: ms, Providers: h.householdChoices(), Products: []string{"income"}, Channel: "email"}
+	for _, m := range ms {
+		f.Selected = append(f.Selected, m.ID)
+	}
+	if len(f.Providers) > 0 {
+		f.Provider = f.Providers[0].Name
+	}
+	return render(c, http.StatusOK, views.HouseholdFormPage(f))
+}
+
+func (h *Handler) householdCreate(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	ms, err := h.store.Members(ctx, u.AgencyID, id)
+	if err != nil {
+		return err
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	f := views.HouseholdForm{Case: cs, Members: ms, Providers: h.householdChoices(), Provider: form.Get("provider"),
+		Products: form["products"], Channel: form.Get("channel"), Rent: form.Get("rent")}
+	for _, v := range form["members"] {
+		if mid, err := strconv.ParseInt(v, 10, 64); err == nil {
+			f.Selected = append(f.Selected, mid)
+		}
+	}
+	req := verify.HouseholdRequest{User: u, CaseID: cs.ID, MemberIDs: f.Selected, Provider: f.Provider, Products: f.Products,
+		Channel: f.Channel}
+	if r := strings.TrimSpace(strings.TrimPrefix(f.Rent, "$")); r != "" {
+		dollars, err := strconv.ParseFloat(strings.ReplaceAll(r, ",", ""), 64)
+		if err != nil || dollars < 0 || dollars > 100000 {
+			f.Problems = map[string]string{"rent": "Enter the monthly rent in dollars, e.g. 1250."}
+			return render(c, http.StatusUnprocessableEntity, views.HouseholdFormPage(f))
+		}
+		req.MonthlyRentCents = int64(math.Round(dollars * 100))
+	}
+	o, err := h.verify.SendHousehold(ctx, req)
+	var problems store.ValidationError
+	var perr *providers.ProviderError
+	var derr *verify.DeliveryError
+	switch {
+	case errors.As(err, &problems):
+		f.Problems = problems
+		return render(c, http.StatusUnprocessableEntity, views.HouseholdFormPage(f))
+	case errors.As(err, &perr):
+		h.log.Warn("provider refused a household order", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+		f.Error = perr.Message
+		return render(c, http.StatusBadGateway, views.HouseholdFormPage(f))
+	case errors.As(err, &derr):
+		if ferr := h.setFlash(c, "The request was created, but "+derr.Error()+"."); ferr != nil {
+			return ferr
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
+	case err != nil:
+		return err
+	}
+	if err := h.setFlash(c, "Household verification sent to "+views.Plural(len(f.Selected), "member", "members")+"."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", cs.ID))
+}

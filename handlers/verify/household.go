@@ -1,0 +1,138 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"caseverify/providers"
+	"caseverify/store"
+)
+
+// HouseholdRequest asks one provider to verify several members of a case
+// together (Payscore screens a household as one group).
+type HouseholdRequest struct {
+	User      *store.User
+	CaseID    int64
+	MemberIDs []int64
+	Provider  string
+	Products  []string
+	Channel   string
+	// MonthlyRentCents is sent when the program is housing.
+	MonthlyRentCents int64
+}
+
+// SendHousehold creates one household order at the provider for the chosen
+// members and sends each member their own link. The order's member is the
+// first chosen (usually the primary applicant); every member's link and
+// sub-item is kept with the order.
+func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*store.Order, error) {
+	u := req.User
+	cs, err := s.store.Case(ctx, u.AgencyID, req.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	p := s.providers[req.Provider]
+	problems := Problems{}
+	if p == nil || !p.Household {
+		problems["provider"] = "Choose a provider that verifies a household together."
+	}
+	if len(req.MemberIDs) < 1 {
+		problems["members"] = "Choose the members to include."
+	}
+	if len(req.Products) == 0 {
+		problems["products"] = "Choose what to verify."
+	}
+	if req.Channel != ChannelEmail && req.Channel != ChannelSMS && req.Channel != ChannelProvider {
+		problems["channel"] = "Choose email, text message, or the provider sends it."
+	}
+	var members []*store.Member
+	for _, id := range req.MemberIDs {
+		m, err := s.store.Member(ctx, u.AgencyID, req.CaseID, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case req.Channel == ChannelEmail && m.Email == "":
+			problems["members"] = m.FirstName + " has no email address."
+		case req.Channel == ChannelSMS && m.Phone == "":
+			problems["members"] = m.FirstName + " has no mobile number."
+		case m.Email == "":
+			problems["members"] = m.FirstName + " needs an email address: " + providerLabel(p) + " invites each applicant by email."
+		}
+		members = append(members, m)
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	notify := "agency"
+	if req.Channel == ChannelProvider {
+		notify = "provider"
+	}
+	ref := store.NewOrderReference()
+	o, err := s.store.CreateOrder(ctx, u.AgencyID, store.NewOrder{CaseID: cs.ID, MemberID: members[0].ID, Reference: ref,
+		Provider: p.Name, Products: req.Products, Notify: notify, CreatedBy: u.ID})
+	if err != nil {
+		return nil, err
+	}
+	var applicants []providers.Applicant
+	for _, m := range members {
+		applicants = append(applicants, providers.Applicant{Ref: fmt.Sprintf("member-%d", m.ID), FirstName: m.FirstName,
+			LastName: m.LastName, Email: m.Email, Phone: m.Phone, Language: m.Language})
+	}
+	rent := int64(0)
+	if cs.Program == "housing" {
+		rent = req.MonthlyRentCents
+	}
+	po, err := p.Verifier.CreateOrder(ctx, providers.OrderRequest{Reference: ref, CaseNumber: cs.Number, AgencyName: u.AgencyName,
+		Program: cs.Program, Products: toProducts(req.Products), ProviderNotifies: notify == "provider",
+		WebhookURL: s.baseURL + "/webhooks/" + p.Name, MonthlyRentCents: rent, Applicants: applicants})
+	if err != nil {
+		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
+			s.log.Error("delete refused order", "order_id", o.ID, "error", derr)
+		}
+		return nil, err
+	}
+	links := map[string]providers.ApplicantLink{}
+	for _, l := range po.Links {
+		links[l.ApplicantRef] = l
+	}
+	first := links[applicants[0].Ref]
+	var names []string
+	var oms []store.OrderMember
+	for i, m := range members {
+		l := links[applicants[i].Ref]
+		oms = append(oms, store.OrderMember{MemberID: m.ID, SubID: l.SubID, Link: l.URL, ShortLink: l.ShortURL})
+		names = append(names, m.FirstName)
+	}
+	if err := s.store.AttachProviderOrder(ctx, u.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+		Status: store.StatusCreated, Link: first.URL, ShortLink: first.ShortURL, ExpiresAt: po.ExpiresAt},
+		fmt.Sprintf("Household order %s created at %s by %s for %s.", ref, p.Label, u.Name, strings.Join(names, ", "))); err != nil {
+		return nil, err
+	}
+	if err := s.store.AddOrderMembers(ctx, u.AgencyID, o.ID, oms); err != nil {
+		return nil, err
+	}
+	if o, err = s.store.Order(ctx, u.AgencyID, o.ID); err != nil {
+		return nil, err
+	}
+	var firstErr error
+	for i, m := range members {
+		one := *o // each member gets their own link
+		one.MemberID, one.Link, one.ShortLink = m.ID, oms[i].Link, oms[i].ShortLink
+		if err := s.Deliver(ctx, u, &one, req.Channel, "first"); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return o, firstErr
+	}
+	return s.store.Order(ctx, u.AgencyID, o.ID)
+}
+
+func providerLabel(p *Provider) string {
+	if p == nil {
+		return "The provider"
+	}
+	return p.Label
+}

@@ -1,0 +1,265 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers"
+	"caseverify/providers/payscore"
+	"caseverify/store"
+)
+
+// payscoreEnv is a store, the Payscore emulator over real HTTP posting to a
+// webhook endpoint that stores deliveries like the portal does, and a
+// Service with Payscore as a household provider.
+type payscoreEnv struct {
+	st      *store.Store
+	svc     *verify.Service
+	em      *payscore.Emulator
+	clock   *testClock
+	user    *store.User
+	caseID  int64
+	members []*store.Member
+}
+
+func newPayscoreEnv(t *testing.T) *payscoreEnv { return newPayscoreEnvWith(t, payscore.EmulatorConfig{}) }
+
+func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEnv {
+	t.Helper()
+	ctx := context.Background()
+	clk := &testClock{t: time.Now().UTC()}
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{DataKey: bytes.Repeat([]byte{6}, 32), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	emCfg.PublicURL, emCfg.WebhookURL, emCfg.Now = srv.URL+"/sandbox/payscore", srv.URL+"/webhooks/payscore", clk.Now
+	em := payscore.NewEmulator(emCfg)
+	t.Cleanup(em.Close)
+	c, err := payscore.New(payscore.Config{BaseURL: srv.URL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
+		SecretKey: payscore.SandboxSecretKey, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/sandbox/payscore/", http.StripPrefix("/sandbox/payscore", em))
+	mux.HandleFunc("POST /webhooks/payscore", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		d := providers.Delivery{Header: r.Header, Body: body}
+		if c.Authenticate(d) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		key := c.DedupeKey(d)
+		if key == "" {
+			key = "unique:" + store.NewSessionToken()
+		}
+		if _, err := st.AddInbox(r.Context(), "payscore", key, "", body); err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	e := &payscoreEnv{st: st, em: em, clock: clk}
+	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL,
+		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true}}})
+	a, _ := st.CreateAgency(ctx, "Housing Authority")
+	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough pw"})
+	e.user.AgencyName = a.Name
+	cs, _ := st.CreateCase(ctx, a.ID, e.user.ID, store.CaseInput{Number: "H-1", Program: "housing"})
+	e.caseID = cs.ID
+	for _, n := range []string{"Mara", "Leo"} {
+		m, err := st.AddMember(ctx, a.ID, cs.ID, store.MemberInput{FirstName: n, LastName: "Okafor", Relationship: "other",
+			Email: n + "@example.org"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.members = append(e.members, m)
+	}
+	return e
+}
+
+func (e *payscoreEnv) process(t *testing.T) {
+	t.Helper()
+	for {
+		ok, err := e.svc.ProcessNext(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func (e *payscoreEnv) waitStatus(t *testing.T, id int64, want store.OrderStatus) *store.Order {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.process(t)
+		o, _ := e.st.Order(context.Background(), e.user.AgencyID, id)
+		if o.Status == want {
+			return o
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %s, want %s", o.Status, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Issue 5: one request for a two-member household; one member connects a
+// bank, the other has no income; the report comes; it expires after 14 days.
+func TestPayscore_Household(t *testing.T) {
+	e := newPayscoreEnv(t)
+	ctx := context.Background()
+	o, err := e.svc.SendHousehold(ctx, verify.HouseholdRequest{User: e.user, CaseID: e.caseID,
+		MemberIDs: []int64{e.members[0].ID, e.members[1].ID}, Provider: "payscore", Products: []string{"income"},
+		Channel: verify.ChannelEmail, MonthlyRentCents: 125000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oms, _ := e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+	if len(oms) != 2 || oms[0].Link == oms[1].Link || oms[0].SubID == "" || oms[1].SubID == "" {
+		t.Fatalf("order members: %+v", oms)
+	}
+	// Each member's tracked link opens their own screening.
+	ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries", len(ds))
+	}
+	for i, d := range ds {
+		lo, err := e.st.OpenLink(ctx, d.LinkCode)
+		if err != nil || lo.Order.Link != oms[i].Link {
+			t.Fatalf("delivery %d opens %q, want %q (%v)", i, lo.Order.Link, oms[i].Link, err)
+		}
+	}
+	if err := e.em.Act(oms[0].SubID, payscore.ActionConsent); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range [][]string{{payscore.ActionSelectBank, "Demo Bank"}, {payscore.ActionLogin, "user_good", "pass_good"},
+		{payscore.ActionConfirmConnection}, {payscore.ActionContinue}, {payscore.ActionFinalConsent}} {
+		if err := e.em.Act(oms[0].SubID, step[0], step[1:]...); err != nil {
+			t.Fatalf("%s: %v", step[0], err)
+		}
+	}
+	e.waitStatus(t, o.ID, store.StatusInProgress)
+	if err := e.em.Act(oms[1].SubID, payscore.ActionConsent); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.em.Act(oms[1].SubID, payscore.ActionNoIncome); err != nil {
+		t.Fatal(err)
+	}
+	e.em.Act(oms[1].SubID, payscore.ActionFinalConsent)
+	o = e.waitStatus(t, o.ID, store.StatusCompleted)
+	r, err := e.st.LatestReport(ctx, e.user.AgencyID, o.ID)
+	if err != nil || r.Purged || r.ExpiresAt.IsZero() {
+		t.Fatalf("report: %+v %v", r, err)
+	}
+	// R1: readable until 14 days, gone after.
+	e.clock.Add(14*24*time.Hour - 2*time.Minute)
+	if r, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID); r.Purged {
+		t.Fatal("report gone before 14 days")
+	}
+	e.clock.Add(3 * time.Minute)
+	if r, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID); !r.Purged || r.Data != nil {
+		t.Fatal("report still readable after 14 days")
+	}
+	// REPORT_EXPIRED purges the stored data too.
+	if n := e.em.FireExpiryWebhooks(); n == 0 {
+		t.Fatal("the emulator had no expiry webhook to send")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.process(t)
+		events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
+		expired := false
+		for _, ev := range events {
+			if ev.RawEvent == "REPORT_EXPIRED" {
+				expired = true
+			}
+		}
+		if expired {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("REPORT_EXPIRED not on the timeline")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if reports, _ := e.st.CaseReports(ctx, e.user.AgencyID, e.caseID); reports[o.ID] {
+		t.Fatal("the expired report is still readable")
+	}
+}
+
+// W8: SCREENING_COMPLETED → RE_OPEN_SCREENING → SCREENING_COMPLETED →
+// SCREENING_GROUP_COMPLETED twice (byte-identical) ends completed, with a
+// report fetched after the last delivery: no re-fire is thrown away.
+func TestPayscore_RefireSequence(t *testing.T) {
+	e := newPayscoreEnvWith(t, payscore.EmulatorConfig{RefireGroupCompleted: 2})
+	ctx := context.Background()
+	o, err := e.svc.SendHousehold(ctx, verify.HouseholdRequest{User: e.user, CaseID: e.caseID, MemberIDs: []int64{e.members[0].ID},
+		Provider: "payscore", Products: []string{"income"}, Channel: verify.ChannelEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oms, _ := e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+	sid := oms[0].SubID
+	finish := func() {
+		t.Helper()
+		for _, step := range [][]string{{payscore.ActionSelectBank, "Demo Bank"}, {payscore.ActionLogin, "user_good", "pass_good"},
+			{payscore.ActionConfirmConnection}, {payscore.ActionContinue}, {payscore.ActionFinalConsent}} {
+			if err := e.em.Act(sid, step[0], step[1:]...); err != nil {
+				t.Fatalf("%s: %v", step[0], err)
+			}
+		}
+	}
+	if err := e.em.Act(sid, payscore.ActionConsent); err != nil {
+		t.Fatal(err)
+	}
+	finish()
+	e.waitStatus(t, o.ID, store.StatusCompleted)
+	first, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID)
+	if err := e.em.Act(sid, payscore.ActionReopen); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(t, o.ID, store.StatusInProgress)
+	// After a re-open the applicant's connected bank is kept: continue, submit.
+	for _, a := range []string{payscore.ActionContinue, payscore.ActionFinalConsent} {
+		if err := e.em.Act(sid, a); err != nil {
+			t.Fatalf("%s after re-open: %v", a, err)
+		}
+	}
+	o = e.waitStatus(t, o.ID, store.StatusCompleted)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.process(t)
+		total, pending, _ := e.st.InboxStats(ctx, "payscore")
+		last, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID)
+		var groups int
+		events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
+		for _, ev := range events {
+			if ev.RawEvent == "SCREENING_GROUP_COMPLETED" {
+				groups++
+			}
+		}
+		if groups >= 4 && pending == 0 && last.ID > first.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group completions %d (inbox %d, pending %d), newest report %d after %d", groups, total, pending, last.ID, first.ID)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if o, _ := e.st.Order(ctx, e.user.AgencyID, o.ID); o.Status != store.StatusCompleted {
+		t.Fatalf("final status %s", o.Status)
+	}
+}

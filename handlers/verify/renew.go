@@ -1,0 +1,243 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"caseverify/providers"
+	"caseverify/store"
+)
+
+// renewLease is how long a worker holds a member's renewal before another
+// worker (after a crash or restart) may take it over.
+const renewLease = 2 * time.Minute
+
+// Truv's refresh limit (vendor doc "Refresh limits"): 3 refreshes per
+// connection per 24 hours, each billed. Checked before any call.
+const (
+	truvRefreshLimit  = 3
+	truvRefreshWindow = 24 * time.Hour
+)
+
+// RunRenewals works through renewal items until ctx ends. Items are claimed
+// in the database one at a time, so two portal processes share the work and
+// a member is never renewed twice; after a restart, items whose worker died
+// are taken over when their lease ends.
+func (s *Service) RunRenewals(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			ok, err := s.RenewNext(ctx)
+			if err != nil {
+				s.log.Error("renewals", "error", err)
+				break
+			}
+			if !ok {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.renewWake:
+		}
+	}
+}
+
+// NotifyRenewals wakes the renewal worker (a run was started). It never blocks.
+func (s *Service) NotifyRenewals() {
+	select {
+	case s.renewWake <- struct{}{}:
+	default:
+	}
+}
+
+// RenewNext renews one waiting member. It returns false when none waits.
+func (s *Service) RenewNext(ctx context.Context) (bool, error) {
+	it, err := s.store.ClaimRenewalItem(ctx, renewLease)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	status, path, detail, prev, next := s.renew(ctx, it)
+	return true, s.store.FinishRenewalItem(context.WithoutCancel(ctx), it.ID, status, path, detail, prev, next)
+}
+
+// renew refreshes a member's last completed verification where the
+// provider can, and otherwise falls back to a new link.
+func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, path, detail string, prevID, orderID int64) {
+	prev, err := s.store.LastCompleted(ctx, it.AgencyID, it.MemberID)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.fallback(ctx, it, nil, "No completed verification to refresh.")
+	}
+	if err != nil {
+		return "failed", "", "The portal could not read the member's verifications.", 0, 0
+	}
+	p := s.providers[prev.Provider]
+	if p == nil {
+		return s.fallback(ctx, it, prev, "The provider of the last verification is not configured.")
+	}
+	// Truv bills each refresh and allows 3 per connection per 24 hours:
+	// the 4th is never sent.
+	if prev.Provider == "truv" {
+		n, err := s.store.RefreshesSince(ctx, it.AgencyID, prev.ID, s.store.Now().Add(-truvRefreshWindow))
+		if err != nil {
+			return "failed", "", "The portal could not count this connection's refreshes.", prev.ID, 0
+		}
+		if n >= truvRefreshLimit {
+			return s.fallback(ctx, it, prev, fmt.Sprintf("Truv allows %d refreshes per connection in 24 hours and this connection has had %d; no refresh was sent.", truvRefreshLimit, n))
+		}
+	}
+	var reportID string
+	if r, err := s.store.LatestReport(ctx, it.AgencyID, prev.ID); err == nil {
+		reportID = r.ProviderReportID
+	}
+	product := providers.ProductIncome
+	if len(prev.Products) > 0 {
+		product = providers.Product(prev.Products[0])
+	}
+	// Bulk renewal must not flood a provider: refresh calls are paced per
+	// provider (RenewalRate; the providers' own limits are UNCONFIRMED except
+	// Truework's 10/s, which its adapter also enforces).
+	if err := s.pace(ctx, p.Name); err != nil {
+		return "pending", "", "", 0, 0
+	}
+	ref := store.NewOrderReference()
+	po, err := p.Verifier.Refresh(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID},
+		providers.RefreshRequest{Reference: ref, Product: product, ReportID: reportID, Now: s.store.Now()})
+	var perr *providers.ProviderError
+	switch {
+	case errors.Is(err, providers.ErrNotSupported):
+		return s.fallback(ctx, it, prev, p.Label+" cannot refresh data without the applicant.")
+	case errors.As(err, &perr):
+		return s.fallback(ctx, it, prev, "Refresh refused: "+perr.Message)
+	case err != nil:
+		return s.fallback(ctx, it, prev, "Refresh failed: "+err.Error())
+	}
+	if po.OrderID == prev.ProviderOrderID {
+		// The provider refreshes in place (AccountChek): fetch the new report.
+		if err := s.FetchReport(ctx, prev, ""); err != nil {
+			return s.fallback(ctx, it, prev, "The refreshed report could not be fetched.")
+		}
+		_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, "system", "Data refreshed at recertification.")
+		return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
+	}
+	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
+		Provider: prev.Provider, Products: []string{string(product)}, Notify: "agency", RefreshOf: prev.ID})
+	if err != nil {
+		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
+	}
+	link := providers.ApplicantLink{}
+	if len(po.Links) > 0 {
+		link = po.Links[0]
+	}
+	if err := s.store.AttachProviderOrder(ctx, it.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+		Status: store.StatusInProgress, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
+		fmt.Sprintf("Refresh of %s requested at %s for recertification.", prev.Reference, p.Label)); err != nil {
+		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
+	}
+	// The outcome arrives by webhook (RenewalOutcome); a refresh that already
+	// completed is recorded now.
+	if po.Status == providers.StatusCompleted {
+		return "refreshed", "refresh", "Refreshed without the applicant.", prev.ID, o.ID
+	}
+	return "refreshing", "refresh", "Refresh requested; waiting for " + p.Label + ".", prev.ID, o.ID
+}
+
+// pace waits for the provider's renewal rate limiter.
+func (s *Service) pace(ctx context.Context, provider string) error {
+	s.limitMu.Lock()
+	l, ok := s.limiters[provider]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.renewRate), max(1, int(s.renewRate)))
+		s.limiters[provider] = l
+	}
+	s.limitMu.Unlock()
+	return l.Wait(ctx)
+}
+
+// fallback sends the member a new link by their preferred channel, or queues
+// it for the caseworker (agency setting), and says why.
+func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *store.Order, why string) (status, path, detail string, prevID, orderID int64) {
+	if prev != nil {
+		prevID = prev.ID
+	}
+	mode, err := s.store.RenewalFallback(ctx, it.AgencyID)
+	if err != nil {
+		return "failed", "", why + " The portal could not read the agency's settings.", prevID, 0
+	}
+	m, err := s.store.Member(ctx, it.AgencyID, it.CaseID, it.MemberID)
+	if err != nil {
+		return "failed", "", why + " The member could not be read.", prevID, 0
+	}
+	channel := ""
+	switch {
+	case m.Phone != "":
+		channel = ChannelSMS
+	case m.Email != "":
+		channel = ChannelEmail
+	}
+	if mode == "queue" || channel == "" || prev == nil {
+		reason := why + " Queued for the caseworker to send a new link."
+		if channel == "" {
+			reason = why + " The member has no email or mobile number: queued for the caseworker."
+		}
+		return "queued", "queue", reason, prevID, 0
+	}
+	u, err := s.agencyUser(ctx, prev)
+	if err != nil {
+		return "failed", "", why, prevID, 0
+	}
+	o, err := s.Send(ctx, SendRequest{User: u, CaseID: it.CaseID, MemberID: it.MemberID, Provider: prev.Provider,
+		Products: prev.Products, Channel: channel})
+	if err != nil {
+		var derr *DeliveryError
+		if errors.As(err, &derr) && o != nil {
+			return "failed", "new_link", why + " A new link was created but not sent: " + derr.Reason, prevID, o.ID
+		}
+		return "failed", "new_link", why + " A new link could not be created; send one from the case page.", prevID, 0
+	}
+	return "new_link", "new_link", why + " A new link was sent by " + ChannelWords(channel) + ".", prevID, o.ID
+}
+
+// RenewalOutcome follows a refresh order after a webhook changed it: a
+// completed refresh marks the member refreshed; a failed one (Truv
+// order-refresh-failed, an expired connection) falls back to a new link.
+func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
+	if o.RefreshOf == 0 {
+		return
+	}
+	it, err := s.store.RenewalItemByOrder(ctx, o.ID)
+	if err != nil {
+		return
+	}
+	var status, path, detail string
+	var prevID, orderID int64
+	switch {
+	case o.Status == store.StatusCompleted:
+		status, path, detail, prevID, orderID = "refreshed", "refresh", "Refreshed without the applicant.", it.PrevOrderID, o.ID
+	case o.Status == store.StatusActionRequired || o.Status == store.StatusFailed || o.Status == store.StatusExpired:
+		prev, err := s.store.Order(ctx, o.AgencyID, o.RefreshOf)
+		if err != nil {
+			return
+		}
+		why := "The refresh failed"
+		if o.Detail != "" {
+			why += ": " + o.Detail
+		}
+		status, path, detail, prevID, orderID = s.fallback(ctx, it, prev, why+".")
+	default:
+		return
+	}
+	if err := s.store.FinishRenewalItem(ctx, it.ID, status, path, detail, prevID, orderID); err != nil {
+		s.log.Error("renewal outcome", "order_id", o.ID, "error", err)
+	}
+}

@@ -1,0 +1,296 @@
+package verify_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"caseverify/handlers/verify"
+	"caseverify/providers/truv"
+	"caseverify/store"
+)
+
+// completedTruv sends a member a Truv link and completes it as goodlogin,
+// returning the completed order (with its report).
+func (e *env) completedTruv(t *testing.T, m *store.Member) *store.Order {
+	t.Helper()
+	ctx := context.Background()
+	o, err := e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: m.CaseID, MemberID: m.ID, Provider: "truv",
+		Products: []string{"income"}, Channel: verify.ChannelCopy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.em.Complete(o.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
+		t.Fatal(err)
+	}
+	return e.drain(t, o.ID, store.StatusCompleted)
+}
+
+// renewCase starts a renewal of the env's case and works it through.
+func (e *env) renewCase(t *testing.T) *store.RenewalItem {
+	t.Helper()
+	ctx := context.Background()
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ok, err := e.svc.RenewNext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+	}
+	items, _ := e.st.RenewalItems(ctx, run.ID)
+	return items[0]
+}
+
+// settle processes webhooks until the member's renewal item leaves
+// "refreshing".
+func (e *env) settle(t *testing.T, itemID int64) *store.RenewalItem {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for {
+			ok, err := e.svc.ProcessNext(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+		}
+		it, err := e.st.LatestRenewalItem(ctx, e.user.AgencyID, e.member.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.ID == itemID && it.Status != "refreshing" {
+			return it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("renewal still %s", it.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRenew_TruvRefreshSucceeds(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	prev := e.completedTruv(t, e.member)
+	it := e.renewCase(t)
+	if it.Status != "refreshing" || it.PrevOrderID != prev.ID || it.OrderID == 0 {
+		t.Fatalf("after the refresh call: %+v", it)
+	}
+	it = e.settle(t, it.ID)
+	if it.Status != "refreshed" || it.Path != "refresh" {
+		t.Fatalf("refresh outcome: %+v", it)
+	}
+	n, _ := e.st.Order(ctx, e.user.AgencyID, it.OrderID)
+	if n.RefreshOf != prev.ID || n.Status != store.StatusCompleted {
+		t.Fatalf("refresh order: %+v", n)
+	}
+	if _, err := e.st.LatestReport(ctx, e.user.AgencyID, n.ID); err != nil {
+		t.Fatalf("refreshed report: %v", err)
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5); len(msgs) != 0 {
+		t.Fatal("a successful refresh sent the applicant a message")
+	}
+}
+
+func TestRenew_TruvRefreshFailsThenNewLink(t *testing.T) {
+	for _, failure := range []string{"login_error", "mfa_error"} {
+		t.Run(failure, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			prev := e.completedTruv(t, e.member)
+			e.em.SetRefreshFailure(prev.ProviderOrderID, failure)
+			it := e.settle(t, e.renewCase(t).ID)
+			if it.Status != "new_link" || it.Path != "new_link" || !strings.Contains(it.Detail, "refresh failed") {
+				t.Fatalf("after %s: %+v", failure, it)
+			}
+			n, _ := e.st.Order(ctx, e.user.AgencyID, it.OrderID)
+			if n.RefreshOf != 0 || n.Status != store.StatusSent {
+				t.Fatalf("the new link's order: %+v", n)
+			}
+			msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5)
+			if len(msgs) != 1 || msgs[0].Channel != "email" {
+				t.Fatalf("new link messages: %+v", msgs)
+			}
+		})
+	}
+	t.Run("expired connection", func(t *testing.T) {
+		e := newEnv(t)
+		e.completedTruv(t, e.member)
+		e.clock.Add(181 * 24 * time.Hour) // OAuth payroll connections last about 180 days
+		it := e.settle(t, e.renewCase(t).ID)
+		if it.Status != "new_link" {
+			t.Fatalf("after 181 days: %+v", it)
+		}
+	})
+}
+
+// P4: the 4th Truv refresh of a connection within 24 hours is never sent;
+// the caseworker reads why; after 24 hours refreshing works again.
+func TestRenew_TruvFourthRefreshRefused(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	prev := e.completedTruv(t, e.member)
+	for i := range 3 {
+		it := e.settle(t, e.renewCase(t).ID)
+		if it.Status != "refreshed" {
+			t.Fatalf("refresh %d: %+v", i+1, it)
+		}
+		e.clock.Add(time.Hour)
+	}
+	if n, _ := e.st.RefreshesSince(ctx, e.user.AgencyID, prev.ID, e.clock.Now().Add(-24*time.Hour)); n != 3 {
+		t.Fatalf("%d refreshes counted, want 3", n)
+	}
+	it := e.renewCase(t)
+	if it.Status != "new_link" || !strings.Contains(it.Detail, "3 refreshes per connection in 24 hours") {
+		t.Fatalf("4th refresh: %+v", it)
+	}
+	if n, _ := e.st.RefreshesSince(ctx, e.user.AgencyID, prev.ID, e.clock.Now().Add(-24*time.Hour)); n != 3 {
+		t.Fatalf("a 4th refresh was sent: %d", n)
+	}
+	e.clock.Add(22 * time.Hour) // 25 h after the first refresh
+	if it := e.settle(t, e.renewCase(t).ID); it.Status != "refreshed" {
+		t.Fatalf("refresh after the window: %+v", it)
+	}
+}
+
+// Nothing to refresh (no completed verification): a new link by the
+// member's preferred channel; with the agency's "queue" setting, queued.
+func TestRenew_FallbackWithoutHistory(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	it := e.renewCase(t)
+	if it.Status != "queued" || !strings.Contains(it.Detail, "No completed verification") {
+		t.Fatalf("no history: %+v", it)
+	}
+	e.completedTruv(t, e.member)
+	if err := e.st.SetRenewalFallback(ctx, e.user.AgencyID, "queue"); err != nil {
+		t.Fatal(err)
+	}
+	e.em.SetRefreshFailure(e.mustLast(t).ProviderOrderID, "login_error")
+	it = e.settle(t, e.renewCase(t).ID)
+	if it.Status != "queued" || !strings.Contains(it.Detail, "Queued for the caseworker") {
+		t.Fatalf("queue setting: %+v", it)
+	}
+}
+
+func (e *env) mustLast(t *testing.T) *store.Order {
+	o, err := e.st.LastCompleted(context.Background(), e.user.AgencyID, e.member.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// Bulk: 500 members due, a restart in the middle (a worker dies holding an
+// item), two processes finishing together: every member renewed exactly
+// once, and exactly one refresh per connection.
+func TestRenew_Bulk500WithRestart(t *testing.T) {
+	e := newEnvWith(t, truv.EmulatorConfig{})
+	ctx := context.Background()
+	const cases, perCase = 100, 5
+	due := e.clock.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	var members []*store.Member
+	for c := range cases {
+		cs, err := e.st.CreateCase(ctx, e.user.AgencyID, e.user.ID, store.CaseInput{Number: fmt.Sprintf("B-%03d", c), Program: "snap", RecertDue: due})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range perCase {
+			mem, err := e.st.AddMember(ctx, e.user.AgencyID, cs.ID, store.MemberInput{FirstName: fmt.Sprintf("M%d", m), LastName: cs.Number, Relationship: "other"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			members = append(members, mem)
+		}
+	}
+	// Each member has a completed Truv verification (completed at the
+	// emulator; the portal marks it completed without waiting for webhooks).
+	for _, m := range members {
+		o, err := e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: m.CaseID, MemberID: m.ID, Provider: "truv",
+			Products: []string{"income"}, Channel: verify.ChannelCopy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.em.Complete(o.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.st.ApplyUpdate(ctx, e.user.AgencyID, o.ID, store.StatusUpdate{Status: store.StatusCompleted, Source: "system"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, 0, 30)
+	if err != nil || run.Counts.Total != cases*perCase {
+		t.Fatalf("run: %+v %v", run, err)
+	}
+	if _, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, 0, 30); err == nil {
+		t.Fatal("a second bulk run started while one runs")
+	}
+	newProcess := func() *verify.Service {
+		return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, RenewalRate: 10000,
+			Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
+	}
+	first := newProcess()
+	for range 200 {
+		if _, err := first.RenewNext(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The process dies holding one item (claimed, never finished).
+	if _, err := e.st.ClaimRenewalItem(ctx, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// After the restart, two processes share the rest; the dead worker's
+	// item comes back when its lease ends.
+	e.clock.Add(3 * time.Minute)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := newProcess()
+			for {
+				ok, err := p.RenewNext(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	run, _ = e.st.RenewalRun(ctx, e.user.AgencyID, run.ID)
+	if run.Status != "done" || run.Counts.Remaining() != 0 || run.Counts.Refreshing+run.Counts.Refreshed != cases*perCase {
+		t.Fatalf("run after restart: %s %+v", run.Status, run.Counts)
+	}
+	items, _ := e.st.RenewalItems(ctx, run.ID)
+	seen := map[int64]bool{}
+	for _, it := range items {
+		if seen[it.MemberID] {
+			t.Fatalf("member %d renewed twice", it.MemberID)
+		}
+		seen[it.MemberID] = true
+		if n, _ := e.st.RefreshesSince(ctx, e.user.AgencyID, it.PrevOrderID, time.Time{}); n != 1 {
+			t.Fatalf("member %d: %d refreshes, want 1", it.MemberID, n)
+		}
+	}
+	if len(seen) != cases*perCase {
+		t.Fatalf("%d members renewed, want %d", len(seen), cases*perCase)
+	}
+}

@@ -1,0 +1,369 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// RenewalRun is one renewal: of one case, or of every case due in a window.
+type RenewalRun struct {
+	ID         int64
+	AgencyID   int64
+	CaseID     int64 // 0: every case due
+	WindowDays int
+	Status     string // running, canceled, done
+	CreatedAt  time.Time
+	FinishedAt time.Time
+	Counts     RenewalCounts
+}
+
+// RenewalCounts is a run's progress.
+type RenewalCounts struct {
+	Total, Pending, Working, Refreshing, Refreshed, NewLink, Queued, Failed, Skipped int
+}
+
+// Done counts the items that need no more work from the run.
+func (c RenewalCounts) Done() int {
+	return c.Refreshing + c.Refreshed + c.NewLink + c.Queued + c.Failed + c.Skipped
+}
+
+// Remaining counts the items not handled yet.
+func (c RenewalCounts) Remaining() int { return c.Pending + c.Working }
+
+// RenewalItem is one member's renewal.
+type RenewalItem struct {
+	ID          int64
+	RunID       int64
+	AgencyID    int64
+	CaseID      int64
+	MemberID    int64
+	Status      string
+	Path        string
+	Detail      string
+	PrevOrderID int64
+	OrderID     int64
+	Attempts    int
+	UpdatedAt   time.Time
+}
+
+// ErrRunActive says a bulk renewal is already running for the agency.
+var ErrRunActive = errors.New("store: a renewal is already running")
+
+// DueCase is a case due for recertification, with each member's last
+// completed verification.
+type DueCase struct {
+	Case    *Case
+	Members []DueMember
+}
+
+// DueMember is a member and their last completed verification, if any.
+type DueMember struct {
+	Member *Member
+	Last   *Order // nil when none
+	Item   *RenewalItem
+}
+
+// DueCases lists an agency's cases whose recertification is due within days
+// from today (overdue ones too), soonest first.
+func (s *Store) DueCases(ctx context.Context, agencyID int64, days int) ([]*DueCase, error) {
+	until := s.Now().AddDate(0, 0, days).Format("2006-01-02")
+	rows, err := s.read.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases c LEFT JOIN users u ON u.id = c.assigned_user_id
+		WHERE c.agency_id = ? AND c.recert_due IS NOT NULL AND c.recert_due <= ? ORDER BY c.recert_due, c.id`, agencyID, until)
+	if err != nil {
+		return nil, err
+	}
+	var cases []*Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*DueCase, 0, len(cases))
+	for _, c := range cases {
+		ms, err := s.Members(ctx, agencyID, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		dc := &DueCase{Case: c}
+		for _, m := range ms {
+			dm := DueMember{Member: m}
+			if dm.Last, err = s.LastCompleted(ctx, agencyID, m.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			if dm.Item, err = s.LatestRenewalItem(ctx, agencyID, m.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			dc.Members = append(dc.Members, dm)
+		}
+		out = append(out, dc)
+	}
+	return out, nil
+}
+
+// LastCompleted returns a member's most recently completed order.
+func (s *Store) LastCompleted(ctx context.Context, agencyID, memberID int64) (*Order, error) {
+	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.agency_id = ? AND o.member_id = ? AND o.status = 'completed' ORDER BY o.completed_at DESC, o.id DESC LIMIT 1`,
+		agencyID, memberID))
+}
+
+// StartRenewal creates a run for one case (caseID) or every case due within
+// windowDays (caseID 0), with one item per member. Members that already have
+// an item being worked on in a running run are left out: a member is never
+// renewed twice at once. A bulk run while another bulk run is running
+// returns that run and ErrRunActive.
+func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64, windowDays int) (*RenewalRun, error) {
+	now := s.Now()
+	var runID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if caseID == 0 {
+			err := tx.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND case_id IS NULL AND status = 'running'`,
+				agencyID).Scan(&runID)
+			if err == nil {
+				return ErrRunActive
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		} else {
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
+				return formatError(err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO renewal_runs (agency_id, case_id, window_days, status, started_by, created_at)
+			VALUES (?, ?, ?, 'running', ?, ?)`, agencyID, nullID(caseID), windowDays, nullID(userID), fmtTime(now))
+		if err != nil {
+			return err
+		}
+		if runID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
+		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, updated_at)
+			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', ? FROM members m JOIN cases c ON c.id = m.case_id
+			WHERE m.agency_id = ? AND (c.id = ? OR (? = 0 AND c.recert_due IS NOT NULL AND c.recert_due <= ?))
+			AND NOT EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
+				WHERE i.member_id = m.id AND r.status = 'running' AND i.status IN ('pending', 'working'))
+			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
+		return err
+	})
+	if errors.Is(err, ErrRunActive) {
+		r, rerr := s.RenewalRun(ctx, agencyID, runID)
+		if rerr != nil {
+			return nil, rerr
+		}
+		return r, ErrRunActive
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.RenewalRun(ctx, agencyID, runID)
+}
+
+// RenewalRun returns a run with its progress; it closes a running run whose
+// items are all handled.
+func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*RenewalRun, error) {
+	var r RenewalRun
+	var created string
+	var finished sql.NullString
+	var caseID sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, case_id, window_days, status, created_at, finished_at
+		FROM renewal_runs WHERE agency_id = ? AND id = ?`, agencyID, runID).
+		Scan(&r.ID, &r.AgencyID, &caseID, &r.WindowDays, &r.Status, &created, &finished)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	r.CaseID, r.CreatedAt, r.FinishedAt = caseID.Int64, parseTime(created), parseNullTime(finished)
+	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM renewal_items WHERE run_id = ? GROUP BY status`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	c := &r.Counts
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		c.Total += n
+		switch st {
+		case "pending":
+			c.Pending = n
+		case "working":
+			c.Working = n
+		case "refreshing":
+			c.Refreshing = n
+		case "refreshed":
+			c.Refreshed = n
+		case "new_link":
+			c.NewLink = n
+		case "queued":
+			c.Queued = n
+		case "failed":
+			c.Failed = n
+		case "skipped":
+			c.Skipped = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if r.Status == "running" && c.Remaining() == 0 {
+		now := s.Now()
+		if _, err := s.write.ExecContext(ctx, `UPDATE renewal_runs SET status = 'done', finished_at = ? WHERE id = ? AND status = 'running'`,
+			fmtTime(now), runID); err != nil {
+			return nil, err
+		}
+		r.Status, r.FinishedAt = "done", now
+	}
+	return &r, nil
+}
+
+// LatestBulkRun returns the agency's newest bulk run, or ErrNotFound.
+func (s *Store) LatestBulkRun(ctx context.Context, agencyID int64) (*RenewalRun, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND case_id IS NULL ORDER BY id DESC LIMIT 1`,
+		agencyID).Scan(&id)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return s.RenewalRun(ctx, agencyID, id)
+}
+
+// CancelRenewal cancels a run: items not started are skipped; those being
+// worked on finish.
+func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE renewal_runs SET status = 'canceled', finished_at = ? WHERE agency_id = ? AND id = ? AND status = 'running'`,
+			fmtTime(s.Now()), agencyID, runID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE renewal_items SET status = 'skipped', detail = 'Canceled before it started.', updated_at = ?
+			WHERE run_id = ? AND status = 'pending'`, fmtTime(s.Now()), runID)
+		return err
+	})
+}
+
+// ClaimRenewalItem takes one item of a running run that is pending, or
+// whose worker's lease ran out (a crash or a restart), and leases it: in one
+// immediate transaction, so two workers or processes never take the same
+// item. It returns ErrNotFound when none is waiting. It works across
+// agencies: it is the background worker's entry point.
+func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*RenewalItem, error) {
+	now := s.Now()
+	var it RenewalItem
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var prev, order sql.NullInt64
+		var updated string
+		err := tx.QueryRowContext(ctx, `UPDATE renewal_items SET status = 'working', attempts = attempts + 1, lease_until = ?, updated_at = ?
+			WHERE id = (SELECT i.id FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
+				WHERE r.status = 'running' AND (i.status = 'pending' OR (i.status = 'working' AND i.lease_until <= ?))
+				ORDER BY i.id LIMIT 1)
+			RETURNING id, run_id, agency_id, case_id, member_id, status, path, detail, prev_order_id, order_id, attempts, updated_at`,
+			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)).
+			Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail, &prev, &order, &it.Attempts, &updated)
+		it.PrevOrderID, it.OrderID, it.UpdatedAt = prev.Int64, order.Int64, parseTime(updated)
+		return formatError(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &it, nil
+}
+
+// FinishRenewalItem records what happened to an item.
+func (s *Store) FinishRenewalItem(ctx context.Context, itemID int64, status, path, detail string, prevOrderID, orderID int64) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
+		order_id = COALESCE(?, order_id), lease_until = NULL, updated_at = ? WHERE id = ?`,
+		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), itemID)
+	return err
+}
+
+const itemColumns = `id, run_id, agency_id, case_id, member_id, status, path, detail, COALESCE(prev_order_id, 0), COALESCE(order_id, 0), attempts, updated_at`
+
+func scanItem(row interface{ Scan(...any) error }) (*RenewalItem, error) {
+	var it RenewalItem
+	var updated string
+	if err := row.Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail,
+		&it.PrevOrderID, &it.OrderID, &it.Attempts, &updated); err != nil {
+		return nil, formatError(err)
+	}
+	it.UpdatedAt = parseTime(updated)
+	return &it, nil
+}
+
+// RenewalItemByOrder returns the item whose refresh order is orderID (the
+// refresh's outcome arrives later, by webhook), or ErrNotFound.
+func (s *Store) RenewalItemByOrder(ctx context.Context, orderID int64) (*RenewalItem, error) {
+	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE order_id = ? AND status = 'refreshing'`, orderID))
+}
+
+// LatestRenewalItem returns a member's newest renewal item.
+func (s *Store) LatestRenewalItem(ctx context.Context, agencyID, memberID int64) (*RenewalItem, error) {
+	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE agency_id = ? AND member_id = ?
+		ORDER BY id DESC LIMIT 1`, agencyID, memberID))
+}
+
+// RenewalItems lists a run's items.
+func (s *Store) RenewalItems(ctx context.Context, runID int64) ([]*RenewalItem, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*RenewalItem
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// RefreshesSince counts the refresh orders made from the same connection as
+// order (its whole refresh chain) since a time: Truv allows 3 per 24 hours.
+func (s *Store) RefreshesSince(ctx context.Context, agencyID, orderID int64, since time.Time) (int, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `WITH RECURSIVE up(id, parent) AS (
+			SELECT id, refresh_of FROM orders WHERE id = ? AND agency_id = ?
+			UNION ALL SELECT o.id, o.refresh_of FROM orders o JOIN up ON o.id = up.parent),
+		root AS (SELECT id FROM up WHERE parent IS NULL),
+		down(id) AS (SELECT id FROM root UNION ALL SELECT o.id FROM orders o JOIN down ON o.refresh_of = down.id)
+		SELECT count(*) FROM orders WHERE id IN (SELECT id FROM down) AND refresh_of IS NOT NULL AND created_at >= ?`,
+		orderID, agencyID, fmtTime(since)).Scan(&n)
+	return n, err
+}
+
+// RenewalFallback returns the agency's choice when a refresh is not
+// possible: "send" a new link, or "queue" it for the caseworker.
+func (s *Store) RenewalFallback(ctx context.Context, agencyID int64) (string, error) {
+	var v string
+	err := s.read.QueryRowContext(ctx, `SELECT renewal_fallback FROM agencies WHERE id = ?`, agencyID).Scan(&v)
+	return v, formatError(err)
+}
+
+// SetRenewalFallback sets it.
+func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string) error {
+	if v != "send" && v != "queue" {
+		return ValidationError{"renewal_fallback": "Choose what happens when a refresh is not possible."}
+	}
+	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET renewal_fallback = ? WHERE id = ?`, v, agencyID)
+	return err
+}

@@ -1,0 +1,69 @@
+package views
+
+import (
+	"fmt"
+	"time"
+
+	"caseverify/store"
+)
+
+// RenewalsView is the renewals page's state.
+type RenewalsView struct {
+	Window    int
+	Cases     []*store.DueCase
+	Run       *store.RenewalRun // the newest bulk run, if any
+	Compare   map[int64]*Comparison
+	Providers map[string]string // name → label
+	Now       time.Time
+	Due       int // members in the window
+}
+
+// Comparison puts a member's new income beside the previous one.
+type Comparison struct {
+	PrevMonthly, NewMonthly, Change string
+	Up                                bool
+	PrevEmployers, NewEmployers       []string
+	NewJobs, EndedJobs                []string
+}
+
+// Age says "41 days ago".
+func Age(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := int(now.Sub(t).Hours() / 24)
+	switch {
+	case d <= 0:
+		return "today"
+	case d == 1:
+		return "yesterday"
+	}
+	return fmt.Sprintf("%d days ago", d)
+}
+
+var renewalLabels = map[string]string{
+	"pending": "Waiting", "working": "Working", "refreshing": "Refresh requested", "refreshed": "Refreshed",
+	"new_link": "New link sent", "queued": "Queued for you", "failed": "Failed", "skipped": "Skipped",
+}
+
+// RenewalLabel names a renewal item status.
+func RenewalLabel(s string) string { return renewalLabels[s] }
+
+func renewalTag(s string) string {
+	switch s {
+	case "refreshed":
+		return "usa-tag cv-tag cv-tag--completed"
+	case "new_link", "refreshing", "working", "pending":
+		return "usa-tag cv-tag cv-tag--in_progress"
+	case "queued":
+		return "usa-tag cv-tag cv-tag--action_required"
+	}
+	return "usa-tag cv-tag cv-tag--failed"
+}
+
+func (v RenewalsView) label(p string) string {
+	if l, ok := v.Providers[p]; ok {
+		return l
+	}
+	return p
+}
