@@ -106,7 +106,8 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 		}
 	}
 	expired := !o.LinkExpiresAt.IsZero() && !h.store.Now().Before(o.LinkExpiresAt)
-	canNew := (expired && !o.Status.Final()) || o.Status == store.StatusExpired || o.Status == store.StatusFailed
+	canNew := (expired && !o.Status.Final()) || o.Status == store.StatusExpired || o.Status == store.StatusFailed ||
+		(o.Status == store.StatusActionRequired && h.verify.RenewsLinks(o.Provider))
 	widget, err := h.widgetActions(ctx, o) // Truework: fresh page, reverify (applicant.go)
 	if err != nil {
 		return err

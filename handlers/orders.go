@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -231,17 +232,37 @@ func (h *Handler) reportShow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rec, err := h.store.LatestReport(ctx, o.AgencyID, o.ID)
+	recs, err := h.store.LatestReports(ctx, o.AgencyID, o.ID)
 	if err != nil {
 		return err
+	}
+	if len(recs) == 0 {
+		return errNotFound
 	}
 	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
 	if err != nil {
 		return err
 	}
-	v := views.ReportView{Order: o, CaseNumber: cs.Number, Provider: h.providerLabel(o.Provider), FetchedAt: rec.FetchedAt,
-		ExpiresAt: rec.ExpiresAt, Gone: rec.Purged}
-	v.ExpiresSoon = !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Sub(h.store.Now()) < 48*time.Hour
+	newest := recs[len(recs)-1]
+	v := views.ReportView{Order: o, CaseNumber: cs.Number, Provider: h.providerLabel(o.Provider), FetchedAt: newest.FetchedAt,
+		ExpiresAt: newest.ExpiresAt, Gone: true}
+	v.ExpiresSoon = !newest.ExpiresAt.IsZero() && newest.ExpiresAt.Sub(h.store.Now()) < 48*time.Hour
+	for _, rec := range recs {
+		if rec.Purged {
+			continue
+		}
+		var r providers.Report
+		if err := json.Unmarshal(rec.Data, &r); err != nil {
+			return fmt.Errorf("decode report %d: %w", rec.ID, err)
+		}
+		fillReportView(&v, &r)
+		v.Gone = false
+		label := "Download PDF"
+		if len(recs) > 1 {
+			label = "Download the " + reportKindLabel(rec.Kind) + " PDF"
+		}
+		v.PDFs = append(v.PDFs, views.PDFLink{Label: label, URL: v.PDFURL(rec.ID)})
+	}
 	if ms, err := h.store.OrderMembers(ctx, o.AgencyID, o.ID); err != nil {
 		return err
 	} else if len(ms) > 1 {
@@ -251,28 +272,41 @@ func (h *Handler) reportShow(c echo.Context) error {
 		}
 		v.Household = strings.Join(names, ", ")
 	}
-	if !rec.Purged {
-		var r providers.Report
-		if err := json.Unmarshal(rec.Data, &r); err != nil {
-			return fmt.Errorf("decode report %d: %w", rec.ID, err)
-		}
-		fillReportView(&v, &r)
-	}
 	if err := h.audit(c, store.AuditViewReport, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.ReportPage(v))
 }
 
-// reportPDF streams the provider's PDF, fetched on demand (PDF links expire,
-// so none is ever stored). The download is audited.
+func reportKindLabel(kind string) string {
+	switch kind {
+	case string(providers.ReportAssets):
+		return "accounts"
+	case string(providers.ReportIncome):
+		return "income"
+	case string(providers.ReportBank):
+		return "bank income"
+	case string(providers.ReportIdentity):
+		return "identity"
+	}
+	return kind
+}
+
+// reportPDF streams the provider's PDF of one of the order's reports
+// (?report=id; the newest without it), fetched on demand: PDF links expire,
+// so none is ever stored. The download is audited.
 func (h *Handler) reportPDF(c echo.Context) error {
 	ctx := c.Request().Context()
 	o, err := h.caseOrder(c)
 	if err != nil {
 		return err
 	}
-	rec, err := h.store.LatestReport(ctx, o.AgencyID, o.ID)
+	var rec *store.Report
+	if id, perr := strconv.ParseInt(c.QueryParam("report"), 10, 64); perr == nil {
+		rec, err = h.store.ReportByID(ctx, o.AgencyID, o.ID, id)
+	} else {
+		rec, err = h.store.LatestReport(ctx, o.AgencyID, o.ID)
+	}
 	if err != nil {
 		return err
 	}
@@ -284,10 +318,10 @@ func (h *Handler) reportPDF(c echo.Context) error {
 		h.log.Warn("report pdf", "provider", o.Provider, "order_id", o.ID, "error", err)
 		return echo.NewHTTPError(http.StatusBadGateway, "The provider did not send the PDF. Try again in a minute.")
 	}
-	if err := h.audit(c, store.AuditReportPDF, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
+	if err := h.audit(c, store.AuditReportPDF, o.CaseID, o.MemberID, fmt.Sprintf("order %d report %d", o.ID, rec.ID)); err != nil {
 		return err
 	}
-	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s.pdf"`, o.Reference))
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="report-%s-%d.pdf"`, o.Reference, rec.ID))
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }
 

@@ -476,3 +476,24 @@ func (s *Store) Events(ctx context.Context, agencyID, orderID int64) ([]*Event, 
 	}
 	return out, rows.Err()
 }
+
+// ReplaceLink gives an open order a fresh applicant link (AccountChek's new
+// sign-in URL after its link expired), with a timeline line.
+func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, detail string) error {
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		now := s.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET link_enc = ?, short_link_enc = NULL, updated_at = ?, last_event_at = ? WHERE id = ?`,
+			s.crypt.Seal(link, aad("orders", "link", orderID)), fmtTime(now), fmtTime(now), orderID); err != nil {
+			return err
+		}
+		return addEvent(ctx, tx, agencyID, orderID, now, "caseworker", "", "", "", detail)
+	})
+	if err == nil {
+		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
+	}
+	return err
+}

@@ -53,14 +53,16 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 // LatestReport returns an order's newest report, or ErrNotFound. A purged
 // or expired report comes back with Purged set and no data.
 func (s *Store) LatestReport(ctx context.Context, agencyID, orderID int64) (*Report, error) {
+	return s.scanReport(s.read.QueryRowContext(ctx, `SELECT id, order_id, provider_report_id, kind, data_enc, fetched_at, expires_at, purged_at
+		FROM reports WHERE agency_id = ? AND order_id = ? ORDER BY id DESC LIMIT 1`, agencyID, orderID))
+}
+
+func (s *Store) scanReport(row *sql.Row) (*Report, error) {
 	var r Report
 	var data []byte
 	var fetched string
 	var expires, purged sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT id, order_id, provider_report_id, kind, data_enc, fetched_at, expires_at, purged_at
-		FROM reports WHERE agency_id = ? AND order_id = ? ORDER BY id DESC LIMIT 1`, agencyID, orderID).
-		Scan(&r.ID, &r.OrderID, &r.ProviderReportID, &r.Kind, &data, &fetched, &expires, &purged)
-	if err != nil {
+	if err := row.Scan(&r.ID, &r.OrderID, &r.ProviderReportID, &r.Kind, &data, &fetched, &expires, &purged); err != nil {
 		return nil, formatError(err)
 	}
 	r.FetchedAt, r.ExpiresAt = parseTime(fetched), parseNullTime(expires)
@@ -106,4 +108,42 @@ func (s *Store) OrdersMissingReport(ctx context.Context, quietSince time.Time, l
 		WHERE o.status = 'completed' AND o.outcome NOT IN ('no_data', 'no_income', 'no_bank', 'shared_bank')
 		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id)
 		AND o.last_event_at < ? ORDER BY o.last_event_at LIMIT ?`, fmtTime(quietSince), limit)
+}
+
+// LatestReports returns an order's newest report of each kind (an
+// AccountChek order can have a VOA and a VOIE report), oldest kind first.
+func (s *Store) LatestReports(ctx context.Context, agencyID, orderID int64) ([]*Report, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? GROUP BY kind ORDER BY max(id)`,
+		agencyID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*Report, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.ReportByID(ctx, agencyID, orderID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ReportByID returns one report of an order.
+func (s *Store) ReportByID(ctx context.Context, agencyID, orderID, reportID int64) (*Report, error) {
+	return s.scanReport(s.read.QueryRowContext(ctx, `SELECT id, order_id, provider_report_id, kind, data_enc, fetched_at, expires_at, purged_at
+		FROM reports WHERE agency_id = ? AND order_id = ? AND id = ?`, agencyID, orderID, reportID))
 }

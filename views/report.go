@@ -22,6 +22,15 @@ type ReportView struct {
 	Accounts    []AccountView
 	BankIncome  *BankIncomeView
 	Identity    *IdentityView
+	// PDFs are the download links, one per report kind (AccountChek VOA and
+	// VOIE); a single report has one.
+	PDFs []PDFLink
+}
+
+// PDFLink is one report's PDF download.
+type PDFLink struct {
+	Label string
+	URL   string
 }
 
 // EmploymentView is one job.
@@ -72,9 +81,9 @@ type IdentityView struct {
 // CheckView is one identity check.
 type CheckView struct{ Name, Result string }
 
-// PDFURL is the report's PDF download.
-func (r ReportView) PDFURL() string {
-	return fmt.Sprintf("/cases/%d/orders/%d/report.pdf", r.Order.CaseID, r.Order.ID)
+// PDFURL is the PDF download of one report of the order.
+func (r ReportView) PDFURL(reportID int64) string {
+	return fmt.Sprintf("/cases/%d/orders/%d/report.pdf?report=%d", r.Order.CaseID, r.Order.ID, reportID)
 }
 
 // FrequencyLabel names a pay frequency.

@@ -139,6 +139,13 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	if len(po.Links) > 0 {
 		link = po.Links[0]
 	}
+	if link.WidgetToken != "" && link.URL == "" {
+		// A widget provider (Truework): the applicant's link, if the
+		// reverification needs them, is the portal's own page.
+		if link.URL, err = s.newApplicantPage(ctx, o); err != nil {
+			return "failed", "", "The portal could not make the applicant's page.", prev.ID, o.ID
+		}
+	}
 	if err := s.store.AttachProviderOrder(ctx, it.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
 		Status: store.StatusInProgress, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
 		fmt.Sprintf("Refresh of %s requested at %s for recertification.", prev.Reference, p.Label)); err != nil {
@@ -224,6 +231,11 @@ func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
 	switch {
 	case o.Status == store.StatusCompleted:
 		status, path, detail, prevID, orderID = "refreshed", "refresh", "Refreshed without the applicant.", it.PrevOrderID, o.ID
+	case o.Status == store.StatusActionRequired && o.WidgetToken != "" && o.Link != "":
+		// The reverification needs the applicant (Truework "connection
+		// lost"): send them this order's own page rather than a new order,
+		// which would need the full SSN again.
+		status, path, detail, prevID, orderID = s.sendRefreshLink(ctx, it, o)
 	case o.Status == store.StatusActionRequired || o.Status == store.StatusFailed || o.Status == store.StatusExpired:
 		prev, err := s.store.Order(ctx, o.AgencyID, o.RefreshOf)
 		if err != nil {
@@ -240,4 +252,28 @@ func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
 	if err := s.store.FinishRenewalItem(ctx, it.ID, status, path, detail, prevID, orderID); err != nil {
 		s.log.Error("renewal outcome", "order_id", o.ID, "error", err)
 	}
+}
+
+// sendRefreshLink delivers a refresh order's own applicant link by the
+// member's text or email.
+func (s *Service) sendRefreshLink(ctx context.Context, it *store.RenewalItem, o *store.Order) (status, path, detail string, prevID, orderID int64) {
+	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return "failed", "", "The member could not be read.", it.PrevOrderID, o.ID
+	}
+	channel := ChannelEmail
+	if m.Phone != "" {
+		channel = ChannelSMS
+	}
+	if m.Phone == "" && m.Email == "" {
+		return "queued", "queue", "The reverification needs the applicant, who has no email or mobile number: queued for the caseworker.", it.PrevOrderID, o.ID
+	}
+	u, err := s.agencyUser(ctx, o)
+	if err != nil {
+		return "failed", "", "The agency could not be read.", it.PrevOrderID, o.ID
+	}
+	if err := s.Deliver(ctx, u, o, channel, "first"); err != nil {
+		return "failed", "new_link", "The reverification needs the applicant, but their link was not sent.", it.PrevOrderID, o.ID
+	}
+	return "new_link", "new_link", "The reverification needs the applicant: their page was sent by " + ChannelWords(channel) + ".", it.PrevOrderID, o.ID
 }

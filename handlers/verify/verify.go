@@ -468,9 +468,42 @@ func (s *Service) Cancel(ctx context.Context, u *store.User, o *store.Order) err
 	return s.store.StopReminders(ctx, o.ID)
 }
 
-// NewLink sends the member a new verification for the same provider and
-// products, when the old link expired or failed.
+// linkRenewer is a provider that can give an open order a fresh applicant
+// link without a new order (AccountChek: a new SSO URL after 5010).
+type linkRenewer interface {
+	NewSSOURL(ctx context.Context, ref providers.OrderRef) (string, error)
+}
+
+// RenewsLinks reports whether an open order of this provider can get a
+// fresh link in place.
+func (s *Service) RenewsLinks(provider string) bool {
+	p := s.providers[provider]
+	if p == nil {
+		return false
+	}
+	_, ok := p.Verifier.(linkRenewer)
+	return ok
+}
+
+// NewLink sends the member a new link: for a provider that renews links in
+// place (AccountChek), a fresh sign-in link for the same open order;
+// otherwise a new verification for the same provider and products, when the
+// old link expired or the order failed.
 func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, channel string) (*store.Order, error) {
+	p := s.providers[o.Provider]
+	if r, ok := providerVerifier(p).(linkRenewer); ok && !o.Status.Final() {
+		link, err := r.NewSSOURL(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
+		if err != nil {
+			return nil, err
+		}
+		if err := s.store.ReplaceLink(ctx, o.AgencyID, o.ID, link, "A fresh sign-in link was issued by "+u.Name+"."); err != nil {
+			return nil, err
+		}
+		if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil {
+			return nil, err
+		}
+		return o, s.Deliver(ctx, u, o, channel, "resend")
+	}
 	if !o.Status.Final() && (o.LinkExpiresAt.IsZero() || s.store.Now().Before(o.LinkExpiresAt)) {
 		return nil, Problems{"channel": "The current link still works: send it again instead."}
 	}
@@ -578,4 +611,11 @@ func oneSegment(variants []string) string {
 		}
 	}
 	return variants[len(variants)-1]
+}
+
+func providerVerifier(p *Provider) providers.Verifier {
+	if p == nil {
+		return nil
+	}
+	return p.Verifier
 }

@@ -1,0 +1,66 @@
+package verify_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"caseverify/store"
+)
+
+// Issue 9: renewals reverify Truework verifications: 000-23-0000 refreshes
+// by itself; 000-22-0000 needs the applicant, who gets the reverification's
+// own page (not a new order, which would need the full SSN again).
+func TestRenew_TrueworkReverification(t *testing.T) {
+	for _, tc := range []struct {
+		ssn, last4, wantStatus string
+	}{
+		{"000230000", "", "refreshed"},
+		{"000220000", "", "new_link"},
+	} {
+		t.Run(tc.ssn, func(t *testing.T) {
+			e := newTwEnv(t)
+			ctx := context.Background()
+			m := e.member(t, "Taylor", tc.last4)
+			prev := e.complete(t, m, tc.ssn)
+			run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
+				t.Fatalf("renew: %v %v", ok, err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			var it *store.RenewalItem
+			for {
+				e.drainOnce(t)
+				items, _ := e.st.RenewalItems(ctx, run.ID)
+				it = items[0]
+				if it.Status != "refreshing" && it.Status != "working" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("renewal stuck at %s: %s", it.Status, it.Detail)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if it.Status != tc.wantStatus || it.PrevOrderID != prev.ID {
+				t.Fatalf("renewal: %+v", it)
+			}
+			n, _ := e.st.Order(ctx, e.user.AgencyID, it.OrderID)
+			if n.RefreshOf != prev.ID {
+				t.Fatalf("the renewal's order does not link to the original: %+v", n)
+			}
+			if tc.wantStatus == "new_link" {
+				if !strings.Contains(it.Detail, "needs the applicant") || !strings.Contains(n.Link, "/v/") {
+					t.Fatalf("000-22: %q, link %q", it.Detail, n.Link)
+				}
+				msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 1)
+				if len(msgs) == 0 || !strings.Contains(msgs[0].Body, "/l/") {
+					t.Fatalf("the applicant got no link: %+v", msgs)
+				}
+			}
+		})
+	}
+}
