@@ -21,9 +21,9 @@ type RenewalsView struct {
 // Comparison puts a member's new income beside the previous one.
 type Comparison struct {
 	PrevMonthly, NewMonthly, Change string
-	Up                                bool
-	PrevEmployers, NewEmployers       []string
-	NewJobs, EndedJobs                []string
+	Up                              bool
+	PrevEmployers, NewEmployers     []string
+	NewJobs, EndedJobs              []string
 }
 
 // Age says "41 days ago".

@@ -30,7 +30,9 @@ type payscoreEnv struct {
 	members []*store.Member
 }
 
-func newPayscoreEnv(t *testing.T) *payscoreEnv { return newPayscoreEnvWith(t, payscore.EmulatorConfig{}) }
+func newPayscoreEnv(t *testing.T) *payscoreEnv {
+	return newPayscoreEnvWith(t, payscore.EmulatorConfig{})
+}
 
 func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEnv {
 	t.Helper()
