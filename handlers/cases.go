@@ -111,11 +111,7 @@ func (h *Handler) renderCaseForm(c echo.Context, f views.CaseForm, problems stor
 func (h *Handler) caseEdit(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	id, err := paramID(c, "id")
-	if err != nil {
-		return err
-	}
-	cs, err := h.store.Case(ctx, u.AgencyID, id)
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}

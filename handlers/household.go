@@ -30,15 +30,11 @@ func (h *Handler) householdChoices() []views.ProviderChoice {
 func (h *Handler) householdForm(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	id, err := paramID(c, "id")
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
-	cs, err := h.store.Case(ctx, u.AgencyID, id)
-	if err != nil {
-		return err
-	}
-	ms, err := h.store.Members(ctx, u.AgencyID, id)
+	ms, err := h.store.Members(ctx, u.AgencyID, cs.ID)
 	if err != nil {
 		return err
 	}
@@ -55,15 +51,11 @@ func (h *Handler) householdForm(c echo.Context) error {
 func (h *Handler) householdCreate(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	id, err := paramID(c, "id")
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
-	cs, err := h.store.Case(ctx, u.AgencyID, id)
-	if err != nil {
-		return err
-	}
-	ms, err := h.store.Members(ctx, u.AgencyID, id)
+	ms, err := h.store.Members(ctx, u.AgencyID, cs.ID)
 	if err != nil {
 		return err
 	}

@@ -11,18 +11,24 @@ import (
 	"caseverify/views"
 )
 
+// pathCase loads the case named by the :id path parameter, scoped to the
+// user's agency: another agency's case is "not found".
+func (h *Handler) pathCase(c echo.Context) (*store.Case, error) {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	return h.store.Case(c.Request().Context(), currentUser(c).AgencyID, id)
+}
+
 func (h *Handler) memberNew(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	id, err := paramID(c, "id")
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
-	cs, err := h.store.Case(ctx, u.AgencyID, id)
-	if err != nil {
-		return err
-	}
-	members, err := h.store.Members(ctx, u.AgencyID, id)
+	members, err := h.store.Members(ctx, u.AgencyID, cs.ID)
 	if err != nil {
 		return err
 	}
@@ -44,14 +50,11 @@ func memberFormFrom(c echo.Context) (views.MemberForm, store.MemberInput) {
 func (h *Handler) memberCreate(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	id, err := paramID(c, "id")
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
-	cs, err := h.store.Case(ctx, u.AgencyID, id)
-	if err != nil {
-		return err
-	}
+	id := cs.ID
 	f, in := memberFormFrom(c)
 	f.CaseID, f.CaseNumber = cs.ID, cs.Number
 	m, err := h.store.AddMember(ctx, u.AgencyID, id, in)

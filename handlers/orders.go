@@ -33,21 +33,15 @@ func (h *Handler) providerChoices() []views.ProviderChoice {
 
 // caseMember loads the case and member named in the path, scoped to the user's agency.
 func (h *Handler) caseMember(c echo.Context) (*store.Case, *store.Member, error) {
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	caseID, err := paramID(c, "id")
-	if err != nil {
-		return nil, nil, err
-	}
 	memberID, err := paramID(c, "mid")
 	if err != nil {
 		return nil, nil, err
 	}
-	cs, err := h.store.Case(ctx, u.AgencyID, caseID)
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := h.store.Member(ctx, u.AgencyID, caseID, memberID)
+	m, err := h.store.Member(c.Request().Context(), currentUser(c).AgencyID, cs.ID, memberID)
 	if err != nil {
 		return nil, nil, err
 	}

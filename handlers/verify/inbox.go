@@ -183,13 +183,19 @@ func (s *Service) Notify() {
 // (Notify) starts a pass at once; otherwise it looks every second, which
 // also picks up deliveries stored by another process.
 func (s *Service) RunInbox(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	s.work(ctx, "inbox", time.Second, s.wake, s.ProcessNext)
+}
+
+// work runs next until it has nothing more to do, then waits for a wake-up
+// or the interval, until ctx ends: the loop of every claim-one-row worker.
+func (s *Service) work(ctx context.Context, name string, interval time.Duration, wake <-chan struct{}, next func(context.Context) (bool, error)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		for {
-			ok, err := s.ProcessNext(ctx)
+		for ctx.Err() == nil {
+			ok, err := next(ctx)
 			if err != nil {
-				s.log.Error("inbox", "error", err)
+				s.log.Error(name, "error", err)
 				break
 			}
 			if !ok {
@@ -199,7 +205,7 @@ func (s *Service) RunInbox(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.wake:
+		case <-wake:
 		case <-t.C:
 		}
 	}

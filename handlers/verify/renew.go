@@ -28,26 +28,7 @@ const (
 // a member is never renewed twice; after a restart, items whose worker died
 // are taken over when their lease ends.
 func (s *Service) RunRenewals(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		for ctx.Err() == nil {
-			ok, err := s.RenewNext(ctx)
-			if err != nil {
-				s.log.Error("renewals", "error", err)
-				break
-			}
-			if !ok {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-s.renewWake:
-		}
-	}
+	s.work(ctx, "renewals", 2*time.Second, s.renewWake, s.RenewNext)
 }
 
 // NotifyRenewals wakes the renewal worker (a run was started). It never blocks.
