@@ -32,6 +32,7 @@ type Config struct {
 	ReconcileEvery time.Duration  // RECONCILE_EVERY: how often the reconciler looks for quiet orders
 	ReconcileQuiet time.Duration  // RECONCILE_QUIET: how long an open order may be quiet before it is polled
 	RenewalRate    float64        // RENEWAL_RATE: refresh calls a second per provider in bulk renewals
+	Retention      time.Duration  // RETENTION: how long processed webhook bodies and outbox messages are kept
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -108,6 +109,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "RENEWAL_RATE must be a number of calls a second between 0 and 1000, such as 5")
 		}
 		c.RenewalRate = r
+	}
+	c.Retention = 30 * 24 * time.Hour
+	if v := getenv("RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour {
+			problems = append(problems, "RETENTION must be a duration of at least 1h, such as 720h (30 days)")
+		}
+		c.Retention = d
 	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {

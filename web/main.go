@@ -110,12 +110,16 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	// claim rows in the database, so a second process would not double them.
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); svc.RunInbox(workers) }()
 	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
 	go func() { defer wg.Done(); every(workers, cfg.ReconcileEvery, svc.Reconcile) }()
 	go func() { defer wg.Done(); every(workers, time.Minute, svc.SendReminders) }()
 	go func() { defer wg.Done(); svc.RunRenewals(workers) }()
+	go func() {
+		defer wg.Done()
+		every(workers, time.Hour, func(ctx context.Context) { svc.PurgeOld(ctx, cfg.Retention) })
+	}()
 	defer func() {
 		stopWorkers()
 		wg.Wait()

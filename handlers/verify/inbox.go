@@ -227,3 +227,19 @@ func (s *Service) SweepReports(ctx context.Context) {
 		}
 	}
 }
+
+// PurgeOld removes personal data past its retention: processed webhook
+// bodies and outbox messages older than keep.
+func (s *Service) PurgeOld(ctx context.Context, keep time.Duration) {
+	cutoff := time.Now().Add(-keep)
+	if n, err := s.store.PurgeInboxBodies(ctx, cutoff); err != nil {
+		s.log.Error("retention: inbox", "error", err)
+	} else if n > 0 {
+		s.log.Info("retention: webhook bodies purged", "count", n)
+	}
+	if n, err := s.store.PurgeOutbox(ctx, cutoff); err != nil {
+		s.log.Error("retention: outbox", "error", err)
+	} else if n > 0 {
+		s.log.Info("retention: outbox messages purged", "count", n)
+	}
+}
