@@ -367,3 +367,11 @@ func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string
 	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET renewal_fallback = ? WHERE id = ?`, v, agencyID)
 	return err
 }
+
+// SetRenewalOrder links a renewal item to the order reserved for its
+// refresh (0 unlinks it), before the provider is called: a worker that takes the item over
+// after a crash then knows a refresh may already have been asked for.
+func (s *Store) SetRenewalOrder(ctx context.Context, itemID, orderID int64) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET order_id = ?, updated_at = ? WHERE id = ?`, nullID(orderID), fmtTime(s.Now()), itemID)
+	return err
+}

@@ -55,6 +55,19 @@ func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 // renew refreshes a member's last completed verification where the
 // provider can, and otherwise falls back to a new link.
 func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, path, detail string, prevID, orderID int64) {
+	if it.OrderID != 0 {
+		// Taken over from a worker that stopped after reserving the refresh.
+		// Whether the provider got the (billed) request is unknown: never
+		// ask twice; hand it to the caseworker unless the answer was recorded.
+		o, err := s.store.Order(ctx, it.AgencyID, it.OrderID)
+		if err == nil && o.ProviderOrderID != "" {
+			return "refreshing", "refresh", "Refresh requested; waiting for the provider.", it.PrevOrderID, o.ID
+		}
+		if err == nil {
+			s.dropReserved(ctx, it, o.ID)
+		}
+		return "queued", "queue", "An earlier attempt stopped while asking the provider to refresh. To avoid a second billed refresh, check the provider's dashboard, then send a new link if needed.", it.PrevOrderID, 0
+	}
 	prev, err := s.store.LastCompleted(ctx, it.AgencyID, it.MemberID)
 	if errors.Is(err, store.ErrNotFound) {
 		return s.fallback(ctx, it, nil, "No completed verification to refresh.")
@@ -91,9 +104,22 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	if err := s.pace(ctx, p.Name); err != nil {
 		return "pending", "", "", 0, 0
 	}
+	// Reserve the order (and its reference) and tie it to the item before
+	// the call, so a crash after the call is never followed by a second one.
 	ref := store.NewOrderReference()
+	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
+		Provider: prev.Provider, Products: []string{string(product)}, Notify: "agency", RefreshOf: prev.ID})
+	if err != nil {
+		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
+	}
+	if err := s.store.SetRenewalOrder(ctx, it.ID, o.ID); err != nil {
+		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
+	}
 	po, err := p.Verifier.Refresh(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID},
 		providers.RefreshRequest{Reference: ref, Product: product, ReportID: reportID, Now: s.store.Now()})
+	if err != nil || po.OrderID == prev.ProviderOrderID {
+		s.dropReserved(ctx, it, o.ID) // no new order at the provider
+	}
 	var perr *providers.ProviderError
 	switch {
 	case errors.Is(err, providers.ErrNotSupported):
@@ -110,11 +136,6 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 		}
 		_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, "system", "Data refreshed at recertification.")
 		return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
-	}
-	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
-		Provider: prev.Provider, Products: []string{string(product)}, Notify: "agency", RefreshOf: prev.ID})
-	if err != nil {
-		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	link := providers.ApplicantLink{}
 	if len(po.Links) > 0 {
@@ -257,4 +278,16 @@ func (s *Service) sendRefreshLink(ctx context.Context, it *store.RenewalItem, o 
 		return "failed", "new_link", "The reverification needs the applicant, but their link was not sent.", it.PrevOrderID, o.ID
 	}
 	return "new_link", "new_link", "The reverification needs the applicant: their page was sent by " + ChannelWords(channel) + ".", it.PrevOrderID, o.ID
+}
+
+// dropReserved unlinks and deletes an order reserved for a refresh that did
+// not create one at the provider.
+func (s *Service) dropReserved(ctx context.Context, it *store.RenewalItem, orderID int64) {
+	if err := s.store.SetRenewalOrder(ctx, it.ID, 0); err != nil {
+		s.log.Error("renewal: unlink reserved order", "order_id", orderID, "error", err)
+		return
+	}
+	if err := s.store.DeleteOrder(ctx, it.AgencyID, orderID); err != nil {
+		s.log.Error("renewal: delete reserved order", "order_id", orderID, "error", err)
+	}
 }

@@ -294,3 +294,40 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 		t.Fatalf("%d members renewed, want %d", len(seen), cases*perCase)
 	}
 }
+
+// A worker that stopped after reserving a refresh (so possibly after the
+// provider billed it) is taken over without a second refresh: the member is
+// queued for the caseworker with the reason.
+func TestRenew_TakeoverNeverRefreshesTwice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	prev := e.completedTruv(t, e.member)
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := e.st.ClaimRenewalItem(ctx, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved, err := e.st.CreateOrder(ctx, e.user.AgencyID, store.NewOrder{CaseID: e.caseID, MemberID: e.member.ID,
+		Reference: store.NewOrderReference(), Provider: "truv", Products: []string{"income"}, Notify: "agency", RefreshOf: prev.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetRenewalOrder(ctx, it.ID, reserved.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The worker is gone; its lease ends; another takes over.
+	e.clock.Add(2 * time.Minute)
+	if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
+		t.Fatalf("takeover: %v %v", ok, err)
+	}
+	items, _ := e.st.RenewalItems(ctx, run.ID)
+	if items[0].Status != "queued" || !strings.Contains(items[0].Detail, "avoid a second billed refresh") {
+		t.Fatalf("takeover: %+v", items[0])
+	}
+	if orders, _ := e.st.CaseOrders(ctx, e.user.AgencyID, e.caseID); len(orders) != 1 {
+		t.Fatalf("%d orders: a refresh was sent again", len(orders))
+	}
+}
