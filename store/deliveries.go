@@ -65,8 +65,8 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 
 // Deliveries lists an order's deliveries, oldest first.
 func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Delivery, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, order_id, channel, recipient_masked, language, kind, result, error,
-		message_id, message_status, COALESCE(link_code, ''), opened_at, COALESCE(created_by, 0), created_at
+	rows, err := s.read.QueryContext(ctx, `SELECT id, order_id, COALESCE(member_id, 0), channel, recipient_masked, language, kind, result,
+		error, message_id, message_status, COALESCE(link_code, ''), opened_at, COALESCE(created_by, 0), created_at
 		FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Del
 		var d Delivery
 		var created string
 		var opened sql.NullString
-		if err := rows.Scan(&d.ID, &d.OrderID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
+		if err := rows.Scan(&d.ID, &d.OrderID, &d.MemberID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
 			&d.MessageID, &d.MessageStatus, &d.LinkCode, &opened, &d.CreatedBy, &created); err != nil {
 			return nil, err
 		}

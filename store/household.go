@@ -15,6 +15,7 @@ type OrderMember struct {
 	SubID     string
 	Link      string
 	ShortLink string
+	Status    OrderStatus // the member's sub-item status ("" when unknown)
 }
 
 // AddOrderMembers records a household order's members and their links.
@@ -47,7 +48,8 @@ func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms
 // OrderMembers lists a household order's members, in household order.
 func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*OrderMember, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT om.order_id, om.member_id, m.first_name || ' ' || m.last_name, om.sub_id,
-		om.link_enc, om.short_link_enc FROM order_members om JOIN members m ON m.id = om.member_id JOIN orders o ON o.id = om.order_id
+		om.link_enc, om.short_link_enc, COALESCE(i.status, '') FROM order_members om JOIN members m ON m.id = om.member_id
+		JOIN orders o ON o.id = om.order_id LEFT JOIN order_items i ON i.order_id = om.order_id AND i.sub_id = om.sub_id
 		WHERE o.agency_id = ? AND om.order_id = ? ORDER BY m.position`, agencyID, orderID)
 	if err != nil {
 		return nil, err
@@ -57,11 +59,13 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 	for rows.Next() {
 		var om OrderMember
 		var link, short []byte
-		if err := rows.Scan(&om.OrderID, &om.MemberID, &om.Name, &om.SubID, &link, &short); err != nil {
+		var status string
+		if err := rows.Scan(&om.OrderID, &om.MemberID, &om.Name, &om.SubID, &link, &short, &status); err != nil {
 			return nil, err
 		}
 		key := aad("order_members", "link", om.OrderID*1_000_000+om.MemberID)
 		var e1, e2 error
+		om.Status = OrderStatus(status)
 		om.Link, e1 = s.crypt.Open(link, key)
 		om.ShortLink, e2 = s.crypt.Open(short, key+":short")
 		if err := errors.Join(e1, e2); err != nil {

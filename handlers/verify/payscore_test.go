@@ -265,3 +265,58 @@ func TestPayscore_RefireSequence(t *testing.T) {
 		t.Fatalf("final status %s", o.Status)
 	}
 }
+
+// A household order reminds each member whose screening is still open, with
+// their own link, and not the one who finished.
+func TestPayscore_HouseholdReminders(t *testing.T) {
+	e := newPayscoreEnv(t)
+	ctx := context.Background()
+	o, err := e.svc.SendHousehold(ctx, verify.HouseholdRequest{User: e.user, CaseID: e.caseID,
+		MemberIDs: []int64{e.members[0].ID, e.members[1].ID}, Provider: "payscore", Products: []string{"income"}, Channel: verify.ChannelEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oms, _ := e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+	if err := e.em.Act(oms[0].SubID, payscore.ActionConsent); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range [][]string{{payscore.ActionSelectBank, "Demo Bank"}, {payscore.ActionLogin, "user_good", "pass_good"},
+		{payscore.ActionConfirmConnection}, {payscore.ActionContinue}, {payscore.ActionFinalConsent}} {
+		if err := e.em.Act(oms[0].SubID, step[0], step[1:]...); err != nil {
+			t.Fatalf("%s: %v", step[0], err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e.process(t)
+		oms, _ = e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+		if oms[0].Status == store.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Mara's screening: %s", oms[0].Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.clock.Add(25 * time.Hour)
+	e.svc.SendReminders(ctx)
+	ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
+	var reminded []int64
+	for _, d := range ds {
+		if d.Kind == "reminder" {
+			reminded = append(reminded, d.MemberID)
+		}
+	}
+	if len(reminded) != 1 || reminded[0] != e.members[1].ID {
+		t.Fatalf("reminded members %v, want only Leo (%d)", reminded, e.members[1].ID)
+	}
+	// Leo's reminder opens Leo's own screening.
+	for _, d := range ds {
+		if d.Kind == "reminder" {
+			lo, err := e.st.OpenLink(ctx, d.LinkCode)
+			if err != nil || lo.Order.Link != oms[1].Link {
+				t.Fatalf("reminder link opens %q, want Leo's %q (%v)", lo.Order.Link, oms[1].Link, err)
+			}
+		}
+	}
+}

@@ -379,6 +379,31 @@ func (s *Service) SendReminders(ctx context.Context) {
 }
 
 func (s *Service) remind(ctx context.Context, o *store.Order) error {
+	// A household order reminds each member whose part is still open, with
+	// their own link.
+	oms, err := s.store.OrderMembers(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return err
+	}
+	if len(oms) > 1 {
+		var firstErr error
+		for _, om := range oms {
+			if om.Status.Final() {
+				continue
+			}
+			one := *o
+			one.MemberID, one.Link, one.ShortLink = om.MemberID, om.Link, om.ShortLink
+			if err := s.remindMember(ctx, &one); err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}
+		return firstErr
+	}
+	return s.remindMember(ctx, o)
+}
+
+// remindMember reminds the order's member by the agency's reminder channel.
+func (s *Service) remindMember(ctx context.Context, o *store.Order) error {
 	set, err := s.store.Settings(ctx, o.AgencyID)
 	if err != nil {
 		return err
