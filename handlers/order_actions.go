@@ -114,7 +114,9 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 	}
 	return render(c, status, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
 		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink,
-		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "", Problem: problem, Widget: widget}))
+		// A widget provider's new verification needs the full SSN again, which
+		// only the send form asks for: no one-click new link for it.
+		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget}))
 }
 
 func (h *Handler) orderHandout(c echo.Context) error {
