@@ -192,8 +192,10 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 			sub = append(sub, "m.phone_idx = ?")
 			subArgs = append(subArgs, s.crypt.Index("phone", phone))
 		}
-		conds = append(conds, "EXISTS (SELECT 1 FROM members m WHERE m.case_id = c.id AND m.agency_id = c.agency_id AND ("+
-			strings.Join(sub, " OR ")+"))")
+		// Not correlated: the members are searched once, not once per case
+		// (a correlated EXISTS made SQLite scan the agency's members per case).
+		conds = append(conds, "c.id IN (SELECT m.case_id FROM members m WHERE m.agency_id = ? AND ("+strings.Join(sub, " OR ")+"))")
+		args = append(args, agencyID)
 		args = append(args, subArgs...)
 		where = append(where, "("+strings.Join(conds, " OR ")+")")
 	}
