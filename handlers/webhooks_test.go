@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -147,5 +148,38 @@ func TestWebhook_UnknownOrderIgnored(t *testing.T) {
 	// Inside the grace period it waits for the order to appear; nothing else happens.
 	if _, pending, _ := st.InboxStats(context.Background(), "truv"); pending != 1 {
 		t.Fatalf("pending = %d", pending)
+	}
+}
+
+// W10: 50 goroutines send 10 distinct events 5 times each for one order at
+// once: every answer is 2xx, and each event is stored exactly once.
+func TestWebhook_ConcurrentDuplicates(t *testing.T) {
+	e, st, _, _ := webhookServer(t)
+	const events, copies = 10, 5
+	var bodies [][]byte
+	for i := range events {
+		bodies = append(bodies, []byte(strings.Replace(canaryBody, `"webhook_id":"w1"`, `"webhook_id":"w`+itoa(int64(i))+`"`, 1)))
+	}
+	type result struct{ code int }
+	results := make(chan result, events*copies)
+	var wg sync.WaitGroup
+	for i := range events * copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := bodies[i%events]
+			rec := postWebhook(e, "/webhooks/truv", b, map[string][]string{"X-Webhook-Sign": {sign(whSecret, b)}})
+			results <- result{rec.Code}
+		}()
+	}
+	wg.Wait()
+	close(results)
+	for r := range results {
+		if r.code != http.StatusOK {
+			t.Fatalf("answer %d", r.code)
+		}
+	}
+	if total, _, _ := st.InboxStats(context.Background(), "truv"); total != events {
+		t.Fatalf("%d deliveries stored, want %d", total, events)
 	}
 }
