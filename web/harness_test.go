@@ -191,7 +191,7 @@ func checkA11y(t testing.TB, ctx context.Context, page string) {
 func textOf(t testing.TB, ctx context.Context, css string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil && strings.Contains(err.Error(), "No node with given id") {
+	if err != nil && staleNode(err) {
 		// The document was replaced between the query and the read (a
 		// navigation finishing): read again from the new document.
 		time.Sleep(200 * time.Millisecond)
@@ -203,13 +203,30 @@ func textOf(t testing.TB, ctx context.Context, css string) string {
 	return s
 }
 
-// do runs steps and fails the test with the step's name on error.
+// do runs steps one by one and fails the test with the step's name on
+// error. A step whose node was replaced between the query and the action
+// (a navigation or an htmx swap finishing) is run again: that error comes
+// before the action is dispatched, so nothing happens twice.
 func do(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		screenshot(t, ctx, "failed_"+what)
-		t.Fatalf("%s: %v", what, err)
+	for i, step := range steps {
+		var err error
+		for attempt := 0; attempt < 4; attempt++ {
+			if err = chromedp.Do(ctx, step); err == nil || !staleNode(err) {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if err != nil {
+			screenshot(t, ctx, "failed_"+what)
+			t.Fatalf("%s (step %d): %v", what, i+1, err)
+		}
 	}
+}
+
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "node with given id") || strings.Contains(msg, "Node with given id")
 }
 
 // get fetches a URL without a browser (no cookies).
