@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,9 +44,22 @@ func (h *Handler) caseEvents(c echo.Context) error {
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // long-lived: the server's WriteTimeout does not apply
 	w.WriteHeader(http.StatusOK)
-	// A (re)connect may have missed changes: send the current state first.
-	if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, 0); err != nil {
-		return nil
+	// Send the current state first only when the page may be behind: on a
+	// reconnect (the browser says the last event it had), or when the case
+	// changed after the page was rendered. Otherwise the page is current, and
+	// replacing every row at load would only make it flicker.
+	behind := c.Request().Header.Get("Last-Event-ID") != ""
+	if at, err := strconv.ParseInt(c.QueryParam("at"), 10, 64); err != nil {
+		behind = true
+	} else if !behind {
+		if behind, err = h.store.CaseChangedSince(ctx, u.AgencyID, caseID, time.UnixMilli(at)); err != nil {
+			return err
+		}
+	}
+	if behind {
+		if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, 0); err != nil {
+			return nil
+		}
 	}
 	if err := rc.Flush(); err != nil {
 		return nil
@@ -120,7 +134,8 @@ func writeEvent(ctx context.Context, w io.Writer, name string, cmp templ.Compone
 		return err
 	}
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "event: %s\n", name)
+	// An id makes the browser send Last-Event-ID when it reconnects.
+	fmt.Fprintf(&out, "id: %d\nevent: %s\n", time.Now().UnixNano(), name)
 	for _, line := range bytes.Split(buf.Bytes(), []byte("\n")) {
 		out.WriteString("data: ")
 		out.Write(line)

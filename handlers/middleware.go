@@ -125,7 +125,7 @@ func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		ch := views.Chrome{CSRFToken: h.csrfToken(sess.Values), Flash: flash, Sandbox: h.cfg.Sandbox,
-			Path: r.URL.Path, Zone: h.cfg.Zone, Outbox: h.verify != nil && h.verify.UsesOutbox()}
+			Path: r.URL.Path, Zone: h.cfg.Zone, Outbox: h.verify != nil && h.verify.UsesOutbox(), Rendered: h.store.Now()}
 		ctx := r.Context()
 		if user != nil {
 			ch.SignedIn, ch.UserName, ch.UserRole, ch.AgencyName, ch.IsAdmin =

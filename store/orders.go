@@ -497,3 +497,13 @@ func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, 
 	}
 	return err
 }
+
+// CaseChangedSince reports whether any of a case's orders, deliveries or
+// reports changed after t (the live stream uses it on connect).
+func (s *Store) CaseChangedSince(ctx context.Context, agencyID, caseID int64, t time.Time) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM orders o WHERE o.agency_id = ? AND o.case_id = ? AND (o.updated_at > ?
+		OR o.last_event_at > ? OR EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id AND r.fetched_at > ?))`,
+		agencyID, caseID, fmtTime(t), fmtTime(t), fmtTime(t)).Scan(&n)
+	return n > 0, err
+}

@@ -5,6 +5,7 @@ package views
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -23,6 +24,13 @@ type Chrome struct {
 	Path       string         // the request path, to mark the current nav item
 	Zone       *time.Location // the agency's time zone for displayed times
 	Outbox     bool           // messages go to the outbox: show it in the navigation
+	Rendered   time.Time      // when the page was made: the live stream sends only what changed after it
+}
+
+// EventsURL is a case's live-status stream, telling the server when this
+// page was rendered so that it pushes only changes the page does not show.
+func EventsURL(ctx context.Context, caseID int64) string {
+	return fmt.Sprintf("/cases/%d/events?at=%d", caseID, ChromeFrom(ctx).Rendered.UnixMilli())
 }
 
 type chromeKey struct{}
