@@ -175,15 +175,6 @@ type ProviderChoice struct {
 // SendFormOrder orders the fields for the error summary.
 var SendFormOrder = []string{"provider", "products", "ssn", "channel"}
 
-func (f SendForm) has(product string) bool {
-	for _, p := range f.Products {
-		if p == product {
-			return true
-		}
-	}
-	return false
-}
-
 // Action is where the form posts.
 func (f SendForm) Action() string {
 	return fmt.Sprintf("/cases/%d/members/%d/orders", f.CaseID, f.Member.ID)
