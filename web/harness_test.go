@@ -259,3 +259,58 @@ func waitFor(t testing.TB, ctx context.Context, p *portal, what string, limit ti
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// assertLogFree fails the test when the log holds any of the secrets (see
+// logHolds for what counts).
+func assertLogFree(t *testing.T, log string, secrets ...string) {
+	t.Helper()
+	for _, secret := range secrets {
+		if at, ok := logHolds(log, secret); ok {
+			t.Errorf("log contains %q: …%s…", secret, log[max(0, at-60):min(len(log), at+len(secret)+60)])
+		}
+	}
+}
+
+// logHolds reports where the log holds the secret as a value of its own,
+// ignoring case. A match only counts where it does not run on into more
+// letters or digits: a short value such as the last four of an SSN ("9731")
+// otherwise turns up by chance inside a latency ("1.297318ms") or a port.
+func logHolds(log, secret string) (int, bool) {
+	l, s := strings.ToLower(log), strings.ToLower(secret)
+	alnum := func(b byte) bool { return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' }
+	for from := 0; from < len(l); {
+		i := strings.Index(l[from:], s)
+		if i < 0 || s == "" {
+			return 0, false
+		}
+		start, end := from+i, from+i+len(s)
+		joinedBefore := start > 0 && alnum(s[0]) && alnum(l[start-1])
+		joinedAfter := end < len(l) && alnum(s[len(s)-1]) && alnum(l[end])
+		if !joinedBefore && !joinedAfter {
+			return start, true
+		}
+		from = start + 1
+	}
+	return 0, false
+}
+
+func TestLogHolds(t *testing.T) {
+	cases := []struct {
+		log, secret string
+		found       bool
+	}{
+		{"latency=1.297318ms port=39731", "9731", false},
+		{"ssn=9731 other", "9731", true},
+		{`"last4":"9731"`, "9731", true},
+		{"end 9731", "9731", true},
+		{"q=Luis.Canary@example.org", "luis", true},
+		{"route=/cases/:id/members", "luis", false},
+		{"ts=2026 dob=1988-04-17", "1988-04-17", true},
+		{"path=/webhooks/accountchek/abc", "/webhooks/accountchek/", true},
+	}
+	for _, c := range cases {
+		if _, got := logHolds(c.log, c.secret); got != c.found {
+			t.Errorf("logHolds(%q, %q) = %v, want %v", c.log, c.secret, got, c.found)
+		}
+	}
+}
