@@ -85,7 +85,7 @@ func (h *Handler) orderCreate(c echo.Context) error {
 		}
 	}
 	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(),
-		Provider: req.Provider, Products: req.Products, Channel: req.Channel}
+		Provider: req.Provider, Products: req.Products, Channel: req.Channel, Employers: form.Get("employers")}
 	o, err := h.verify.Send(c.Request().Context(), req)
 	var problems store.ValidationError
 	var perr *providers.ProviderError

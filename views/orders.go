@@ -159,6 +159,7 @@ type SendForm struct {
 	Provider   string
 	Products   []string
 	Channel    string
+	Employers  string // Truework's employers, as typed (the SSN is never kept)
 	Problems   map[string]string
 	Error      string // the provider's answer, in plain words
 }

@@ -608,7 +608,20 @@ func trueworkFields(f SendForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "\" id=\"ssn\" name=\"ssn\" type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"ssn-hint\" data-testid=\"ssn\"> <label class=\"usa-label\" for=\"employers\">Employers to verify <span class=\"text-base-dark\">(optional)</span></label><div class=\"usa-hint\" id=\"employers-hint\">One per line, as the applicant named them.</div><textarea class=\"usa-textarea\" id=\"employers\" name=\"employers\" rows=\"3\" aria-describedby=\"employers-hint\" data-testid=\"employers\"></textarea></fieldset>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "\" id=\"ssn\" name=\"ssn\" type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"ssn-hint\" data-testid=\"ssn\"> <label class=\"usa-label\" for=\"employers\">Employers to verify <span class=\"text-base-dark\">(optional)</span></label><div class=\"usa-hint\" id=\"employers-hint\">One per line, as the applicant named them.</div><textarea class=\"usa-textarea\" id=\"employers\" name=\"employers\" rows=\"3\" aria-describedby=\"employers-hint\" data-testid=\"employers\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var34 string
+			templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(f.Employers)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 167, Col: 146}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</textarea></fieldset>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -81,26 +81,33 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 
 	do(t, ctx, "open send form", chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=truework-fields]`)))
-	// Without the SSN the form says what is missing and keeps nothing.
+	// With a short SSN the form says what is wrong, keeps the employers
+	// typed, and never writes the SSN back into the page.
 	twRetry(t, ctx, "choose Truework by email",
 		chromedp.Click(chromedp.CSS(`label[for=provider-truework]`)),
 		chromedp.Click(chromedp.CSS(`label[for=channel-email]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#provider-truework:checked`)))
-	do(t, ctx, "send without SSN",
+	do(t, ctx, "send with a short SSN",
+		chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00"),
+		chromedp.SendKeys(chromedp.CSS(`#employers`), "Truework Demo Co"),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#ssn-error`)))
 	if got := textOf(t, ctx, `[data-testid=error-summary]`); !strings.Contains(got, "9-digit Social Security number") {
 		t.Errorf("error summary = %q", got)
 	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#employers`))); err != nil || v != "Truework Demo Co" {
+		t.Errorf("employers after the error = %q (%v), want what was typed", v, err)
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#ssn`))); err != nil || v != "" {
+		t.Errorf("the SSN came back into the form: %q (%v)", v, err)
+	}
 	checkA11y(t, ctx, "send form with the SSN problem")
-	screenshot(t, ctx, "01_send_form_ssn_missing")
+	screenshot(t, ctx, "01_send_form_ssn_short")
 	twRetry(t, ctx, "choose Truework by email again",
 		chromedp.Click(chromedp.CSS(`label[for=provider-truework]`)),
 		chromedp.Click(chromedp.CSS(`label[for=channel-email]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#provider-truework:checked`)))
-	do(t, ctx, "type the SSN",
-		chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00-0000"),
-		chromedp.SendKeys(chromedp.CSS(`#employers`), "Truework Demo Co"))
+	do(t, ctx, "type the SSN", chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00-0000"))
 	screenshot(t, ctx, "02_send_form_filled")
 	do(t, ctx, "submit", chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order]`)))
