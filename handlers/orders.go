@@ -57,6 +57,28 @@ func (h *Handler) sendForm(c echo.Context) error {
 	if len(f.Providers) > 0 {
 		f.Provider = f.Providers[0].Name
 	}
+	// "Send a new verification" from an ended order preselects its provider
+	// and products (?provider=truework&products=income); unknown values are
+	// ignored rather than refused, the form shows the defaults instead.
+	if want := c.QueryParam("provider"); want != "" {
+		for _, p := range f.Providers {
+			if p.Name != want {
+				continue
+			}
+			f.Provider = p.Name
+			if asked := c.QueryParams()["products"]; len(asked) > 0 {
+				var keep []string
+				for _, pr := range asked {
+					if slices.Contains(p.Products, pr) {
+						keep = append(keep, pr)
+					}
+				}
+				if len(keep) > 0 {
+					f.Products = keep
+				}
+			}
+		}
+	}
 	switch {
 	case m.Email != "":
 		f.Channel = verify.ChannelEmail

@@ -235,6 +235,40 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 	checkA11y(t, ctx, "reverification order")
 	screenshot(t, ctx, "12_reverification_completed")
 
+	// A canceled Truework order cannot get a one-click new link (a new order
+	// needs the full SSN again): its page leads to the send form with
+	// Truework and the same products chosen.
+	loc, err = chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseURL := loc[:strings.Index(loc, "/orders/")]
+	do(t, ctx, "a second Truework order, link shown",
+		chromedp.Navigate(caseURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-verification]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=truework-fields]`)))
+	twRetry(t, ctx, "choose Truework, show the link",
+		chromedp.Click(chromedp.CSS(`label[for=provider-truework]`)),
+		chromedp.Click(chromedp.CSS(`label[for=channel-copy]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#channel-copy:checked`)))
+	do(t, ctx, "send it",
+		chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00-0000"),
+		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel-order]`)))
+	do(t, ctx, "cancel it", chromedp.Click(chromedp.CSS(`[data-testid=cancel-order]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-verification-link]`)))
+	if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid=new-link]`), chromedp.AtLeast(0))); err != nil || len(n) != 0 {
+		t.Errorf("a canceled Truework order offers a one-click new link (%d, %v)", len(n), err)
+	}
+	checkA11y(t, ctx, "canceled Truework order")
+	screenshot(t, ctx, "13_canceled_new_verification")
+	do(t, ctx, "start a new verification", chromedp.Click(chromedp.CSS(`[data-testid=new-verification-link]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-form]`)))
+	for _, sel := range []string{`#provider-truework:checked`, `#product-income:checked`} {
+		if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(sel), chromedp.AtLeast(0))); err != nil || len(n) != 1 {
+			t.Errorf("the send form from a canceled order lacks %s (%v)", sel, err)
+		}
+	}
+
 	// The SSN was typed once and is nowhere: not in the log, not in any
 	// database file (the WAL included).
 	logs := p.logs.String()

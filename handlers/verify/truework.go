@@ -222,6 +222,12 @@ type WidgetActions struct {
 	Reverify   bool
 	Until      time.Time
 	NoReverify string
+	// NewVerification: the order ended without a result (expired, failed,
+	// canceled) or is past reverification. A new order needs the full SSN
+	// again, which only the send form asks for, so the page links there
+	// with the provider and products preselected rather than offering a
+	// one-click new link.
+	NewVerification bool
 }
 
 // WidgetActionsFor says what the order page offers for o; nil when its
@@ -248,7 +254,10 @@ func (s *Service) WidgetActionsFor(ctx context.Context, o *store.Order) (*Widget
 		} else {
 			a.NoReverify = fmt.Sprintf("Reverification is not offered: %s reverifies a report only within 90 days of the original verification, and this one completed on %s. Send a new verification instead.",
 				p.Label, o.CompletedAt.Format("January 2, 2006"))
+			a.NewVerification = true
 		}
+	case o.Status == store.StatusExpired || o.Status == store.StatusFailed || o.Status == store.StatusCanceled:
+		a.NewVerification = true
 	}
 	return a, nil
 }
