@@ -271,8 +271,8 @@ func assertLogFree(t *testing.T, log string, secrets ...string) {
 	}
 }
 
-// logHolds reports where the log holds the secret as a value of its own,
-// ignoring case. A match only counts where it does not run on into more
+// logHolds reports where a log (or a page) holds the secret as a value of
+// its own, ignoring case. A match only counts where it does not run on into more
 // letters or digits: a short value such as the last four of an SSN ("9731")
 // otherwise turns up by chance inside a latency ("1.297318ms") or a port.
 func logHolds(log, secret string) (int, bool) {
