@@ -4,7 +4,7 @@
 GO ?= go
 export CGO_ENABLED := 1
 
-.PHONY: run build test test-deps check-generated generate fmt vet bench vendor clean
+.PHONY: run build test test-deps check-generated generate fmt vet bench fuzz vendor clean
 
 run: ## build and start the portal; prints the URL and the sign-in
 	$(GO) run ./web
@@ -45,6 +45,17 @@ vet:
 
 bench: ## benchmarks (timings live here, not in tests)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# `make test` runs every fuzz target on its seed corpus; this explores beyond
+# it, FUZZTIME per target (reliability.md F1-F3: 30s per PR, 10m nightly).
+FUZZTIME ?= 30s
+fuzz: ## fuzz every Fuzz target for FUZZTIME each
+	@for pkg in $$($(GO) list ./...); do \
+	  for fn in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$fn"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
 
 vendor: ## refresh static/vendor from the pinned npm packages (needs npm)
 	.ci/vendor-static.sh

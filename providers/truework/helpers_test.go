@@ -18,7 +18,7 @@ import (
 const testToken = "whk_test_token_current"
 
 // newTestClient returns a Client for baseURL with test defaults.
-func newTestClient(t *testing.T, baseURL string, mod func(*Config)) *Client {
+func newTestClient(t testing.TB, baseURL string, mod func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{
 		BaseURL:           baseURL,
@@ -175,7 +175,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // readFixture reads testdata/name.
-func readFixture(t *testing.T, name string) []byte {
+func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {

@@ -215,3 +215,48 @@ func TestDedupeKey(t *testing.T) {
 		t.Error("keys do not separate states or do not repeat for identical bodies")
 	}
 }
+
+// F1 for Truework: a delivery authenticates iff its one X-Truework-Token
+// equals a configured token byte for byte (the oracle is plain equality).
+func FuzzAuthenticate(f *testing.F) {
+	f.Add(testToken)
+	f.Add("whk_test_token_previous")
+	f.Add(strings.ToUpper(testToken))
+	f.Add(testToken + " ")
+	f.Add("")
+	c := newTestClient(f, "", nil)
+	f.Fuzz(func(t *testing.T, token string) {
+		oracle := token == testToken || token == "whk_test_token_previous"
+		h := http.Header{}
+		h.Set(TokenHeader, token)
+		err := c.Authenticate(providers.Delivery{Header: h, Body: []byte(`{}`)})
+		if (err == nil) != oracle {
+			t.Fatalf("Authenticate(%q) = %v, oracle = %v", token, err, oracle)
+		}
+	})
+}
+
+// F2 for Truework: Parse never panics, fails only with ErrMalformed, and
+// every update it returns names an order.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"webhook_order_completed.json", "webhook_state_change.json", "webhook_t17_short.json",
+		"webhook_state_action_requred.json", "webhook_applicant_action_required.json", "webhook_legacy_string_id.json"} {
+		f.Add(readFixture(f, name))
+	}
+	f.Add([]byte(`{"hook":{"event":"verification_request.state.change"},"data":{"order_id":"o","state":7}}`))
+	c := newTestClient(f, "", nil)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ups, err := c.Parse(providers.Delivery{Body: body})
+		if err != nil && !errors.Is(err, providers.ErrMalformed) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+		for _, u := range ups {
+			if u.OrderID == "" {
+				t.Fatalf("an update without an order: %+v", u)
+			}
+		}
+		if c.DedupeKey(providers.Delivery{Body: body}) == "" {
+			t.Fatal("empty dedupe key")
+		}
+	})
+}

@@ -34,7 +34,7 @@ func assertNoCanary(t *testing.T, where, s string) {
 	}
 }
 
-func webhookClient(t *testing.T, auth string) *Client {
+func webhookClient(t testing.TB, auth string) *Client {
 	t.Helper()
 	c, err := New(Config{Region: "au", Tenant: "acme", APIKey: "k", APISecret: "s", WebhookAuth: auth})
 	if err != nil {
@@ -245,7 +245,7 @@ func TestOutcomeRules(t *testing.T) {
 	}
 }
 
-func readFixture(t *testing.T, name string) []byte {
+func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -417,4 +417,54 @@ func TestDedupeKey(t *testing.T) {
 	if !strings.HasPrefix(k, "::") || len(k) != 18 {
 		t.Fatalf("malformed key %q", k)
 	}
+}
+
+// F1 for Truuth: a delivery authenticates iff its one Authorization value
+// is the configured one, the scheme in any case (RFC 7235) and the token
+// byte for byte. The oracle is written out here, apart from canonicalAuth.
+func FuzzAuthenticate(f *testing.F) {
+	want := "Bearer " + testBearerToken
+	f.Add(want)
+	f.Add("bearer " + testBearerToken)
+	f.Add("Bearer  " + testBearerToken)
+	f.Add("Basic " + testBearerToken)
+	f.Add("Bearer " + strings.ToLower(testBearerToken))
+	f.Add("")
+	c := webhookClient(f, want)
+	f.Fuzz(func(t *testing.T, value string) {
+		scheme, rest, _ := strings.Cut(value, " ")
+		oracle := strings.EqualFold(scheme, "bearer") && strings.TrimLeft(rest, " ") == testBearerToken
+		err := c.Authenticate(delivery(value))
+		if (err == nil) != oracle {
+			t.Fatalf("Authenticate(%q) = %v, oracle = %v", value, err, oracle)
+		}
+	})
+}
+
+// F2 for Truuth: Parse never panics, fails only with ErrMalformed, and
+// every update names a verification.
+func FuzzParse(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".json" {
+			f.Add(readFixture(f, e.Name()))
+		}
+	}
+	f.Add([]byte(`{"verificationId":"v","status":"DONE","results":{"proofingOutcomes":[{"name":7}]}}`))
+	c := webhookClient(f, "Bearer "+testBearerToken)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ups, err := c.Parse(providers.Delivery{Body: body})
+		if err != nil && !errors.Is(err, providers.ErrMalformed) {
+			t.Fatalf("unexpected error kind: %v", err)
+		}
+		for _, u := range ups {
+			if u.OrderID == "" {
+				t.Fatalf("an update without a verification: %+v", u)
+			}
+		}
+		_ = c.DedupeKey(providers.Delivery{Body: body})
+	})
 }
