@@ -64,6 +64,15 @@ func (h *Handler) caseEvents(c echo.Context) error {
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
+	// The stream outlives the request that checked the session: a sign-out,
+	// a disabled account or the session's time limits must end it too, so
+	// the session is checked (without counting as activity) before anything
+	// is sent, and on every ping.
+	sid := h.sessionToken(c.Request())
+	ended := func() bool {
+		live, err := h.store.SessionLive(ctx, sid)
+		return err != nil || !live
+	}
 	ping := time.NewTicker(ssePing)
 	defer ping.Stop()
 	for {
@@ -71,10 +80,16 @@ func (h *Handler) caseEvents(c echo.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-ping.C:
+			if ended() {
+				return nil
+			}
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
 				return nil
 			}
 		case ch := <-sub.C:
+			if ended() {
+				return nil
+			}
 			// Coalesce a burst of changes into one render.
 			orderIDs := map[int64]bool{ch.OrderID: true}
 		drain:

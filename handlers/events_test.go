@@ -85,3 +85,63 @@ func (c *liveClient) signIn(l *live, email string) {
 	}
 	c.cookie = jar.header()
 }
+
+// A stream opened while signed in stops when the session ends (here the
+// account is disabled): the next change is not sent, the stream closes.
+func TestEvents_StreamEndsWithTheSession(t *testing.T) {
+	l := newLive(t)
+	ctx := context.Background()
+	c := &liveClient{t: t, base: l.srv.URL}
+	c.signIn(l, "w@l.gov")
+	u := l.srv.URL + "/cases/" + strconv.FormatInt(l.order.CaseID, 10) + "/events?at=" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+	reqCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		r := bufio.NewReader(resp.Body)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			lines <- line
+		}
+	}()
+	apply := func(s store.OrderStatus) {
+		t.Helper()
+		if _, _, err := l.st.ApplyUpdate(ctx, l.user.AgencyID, l.order.ID, store.StatusUpdate{Status: s, Source: "webhook"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Signed in: a change arrives.
+	apply(store.StatusInProgress)
+	if got := <-lines; !strings.HasPrefix(got, "id: ") {
+		t.Fatalf("first line of a change = %q", got)
+	}
+	for len(lines) > 0 || func() bool { time.Sleep(200 * time.Millisecond); return len(lines) > 0 }() {
+		<-lines // the rest of that change's events
+	}
+	if err := l.st.SetUserDisabled(ctx, l.user.AgencyID, l.user.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	apply(store.StatusActionRequired)
+	for line := range lines {
+		if strings.HasPrefix(line, "id: ") || strings.HasPrefix(line, "data: ") {
+			t.Fatalf("the stream sent %q after the session ended", line)
+		}
+	}
+	if reqCtx.Err() != nil {
+		t.Fatal("the stream stayed open after the session ended")
+	}
+}

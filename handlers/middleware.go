@@ -172,6 +172,13 @@ func (h *Handler) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// sessionToken is the signed-in session's token from the cookie, or "".
+func (h *Handler) sessionToken(r *http.Request) string {
+	sess, _ := h.cookies.Get(r, CookieName(h.cfg.Secure))
+	sid, _ := sess.Values["sid"].(string)
+	return sid
+}
+
 // requireUser sends visitors who are not signed in to the sign-in page.
 func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -317,6 +317,18 @@ func TestSessions_Timeouts(t *testing.T) {
 			t.Fatalf("disabled user's session: %v", err)
 		}
 	})
+	t.Run("a live check is not activity", func(t *testing.T) {
+		tok, _ := s.CreateSession(ctx, f.userA)
+		for i := 0; i < 4; i++ { // a stream asking every 11 minutes
+			clk.Add(11 * time.Minute)
+			if live, err := s.SessionLive(ctx, tok); err != nil || (i < 2) != live {
+				t.Fatalf("after %d min: live = %v (%v)", 11*(i+1), live, err)
+			}
+		}
+		if live, _ := s.SessionLive(ctx, "unknown"); live {
+			t.Fatal("an unknown token is live")
+		}
+	})
 	t.Run("sign-out", func(t *testing.T) {
 		tok, _ := s.CreateSession(ctx, f.userA)
 		if err := s.DeleteSession(ctx, tok); err != nil {

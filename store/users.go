@@ -298,7 +298,7 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 			return formatError(err)
 		}
 		now := s.Now()
-		if disabled.Valid || now.Sub(parseTime(seen)) > SessionIdleTimeout || now.Sub(parseTime(created)) > SessionAbsoluteTimeout {
+		if sessionEnded(now, created, seen, disabled.Valid) {
 			return errExpired // rolls back; the row is deleted below
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, fmtTime(now), h); err != nil {
@@ -319,6 +319,32 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 }
 
 var errExpired = errors.New("session expired")
+
+// SessionLive says whether a session is still valid, without recording
+// activity: a long-lived stream (the case page's live status) asks this
+// every few seconds, and must not keep an idle session alive by doing so.
+func (s *Store) SessionLive(ctx context.Context, token string) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	var created, seen string
+	var disabled sql.NullString
+	err := s.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, u.disabled_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(token)).Scan(&created, &seen, &disabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !sessionEnded(s.Now(), created, seen, disabled.Valid), nil
+}
+
+// sessionEnded is the one rule for when a session is over: its user is
+// disabled, it has been idle too long, or it is too old.
+func sessionEnded(now time.Time, created, seen string, userDisabled bool) bool {
+	return userDisabled || now.Sub(parseTime(seen)) > SessionIdleTimeout || now.Sub(parseTime(created)) > SessionAbsoluteTimeout
+}
 
 // DeleteSession ends a session (sign-out).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
