@@ -106,19 +106,23 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 }
 
 // DedupeKey identifies a delivery: hook.id, event, order, verification
-// request and state when hook.id is present, else the SHA-256 of the body.
+// request, state and hook.triggered_at when hook.id is present, else the
+// SHA-256 of the body.
 //
-// The order id is part of the key although the brief's formula has only
-// hook.id, event, verification request and state: in the documented
-// example hook.id (123) reads like the id of the webhook subscription, not
-// of the delivery (UNCONFIRMED), and order.completed has neither request
-// nor state, so without the order two orders' completions would share a key
-// and the second would be thrown away.
+// In the documented example hook.id (123) reads like the id of the webhook
+// subscription, not of the delivery (UNCONFIRMED): every delivery of a
+// subscription may carry the same one. So the key adds what tells two
+// deliveries apart: the order (two orders' order.completed have neither
+// request nor state), and the time it was triggered, so that a state that
+// comes back (processing, action required, processing again) or a second
+// order.applicant_action_required is a new delivery while a retry of the
+// same body is still one. Without triggered_at a repeat of the same state
+// cannot be told from a retry; the reconciler's status poll catches it.
 func (c *Client) DedupeKey(d providers.Delivery) string {
 	var env webhookEnvelope
 	if err := json.Unmarshal(d.Body, &env); err == nil && env.Hook.ID != "" {
 		return string(env.Hook.ID) + ":" + env.Hook.Event + ":" + env.Data.OrderID + ":" +
-			env.Data.VerificationRequestID + ":" + env.Data.State
+			env.Data.VerificationRequestID + ":" + env.Data.State + ":" + env.Hook.TriggeredAt
 	}
 	sum := sha256.Sum256(d.Body)
 	return "sha256:" + hex.EncodeToString(sum[:])

@@ -190,13 +190,13 @@ func TestDedupeKey(t *testing.T) {
 	c := newTestClient(t, "", nil)
 	key := func(body []byte) string { return c.DedupeKey(providers.Delivery{Body: body}) }
 
-	if got, want := key(readFixture(t, "webhook_state_change.json")), "123:verification_request.state.change:order_123:verification_request_456:completed"; got != want {
+	if got, want := key(readFixture(t, "webhook_state_change.json")), "123:verification_request.state.change:order_123:verification_request_456:completed:2025-01-01T12:00:00Z"; got != want {
 		t.Errorf("state change key = %q; want %q", got, want)
 	}
-	if got, want := key(readFixture(t, "webhook_order_completed.json")), "123:order.completed:order_123::"; got != want {
+	if got, want := key(readFixture(t, "webhook_order_completed.json")), "123:order.completed:order_123:::2025-01-01T12:00:00Z"; got != want {
 		t.Errorf("order.completed key = %q; want %q", got, want)
 	}
-	if got, want := key(readFixture(t, "webhook_legacy_string_id.json")), "999:verification_request.state.change:order_123:verification_request_456:processing"; got != want {
+	if got, want := key(readFixture(t, "webhook_legacy_string_id.json")), "999:verification_request.state.change:order_123:verification_request_456:processing:"; got != want {
 		t.Errorf("legacy key = %q; want %q", got, want)
 	}
 	short := readFixture(t, "webhook_t17_short.json")
@@ -213,6 +213,12 @@ func TestDedupeKey(t *testing.T) {
 	// A retry with the same body is the same delivery; a new state is not.
 	if key(stateChange("processing")) != key(stateChange("processing")) || key(stateChange("processing")) == key(stateChange("completed")) {
 		t.Error("keys do not separate states or do not repeat for identical bodies")
+	}
+	// A state that comes back later (processing, action required,
+	// processing) is a new delivery under the same subscription hook.id.
+	again := strings.Replace(string(stateChange("processing")), "2025-01-01T12:00:00Z", "2025-01-01T12:05:00Z", 1)
+	if key(stateChange("processing")) == key([]byte(again)) {
+		t.Error("a state that comes back later is thrown away as a duplicate")
 	}
 }
 
