@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/providers"
+	"caseverify/store"
 )
 
 // webhookBodyLimit is the most a provider delivery may carry (reliability.md
@@ -70,7 +71,11 @@ func (h *Handler) webhook(c echo.Context) error {
 		// every delivery is kept and processed.
 		key = "unique:" + randomHex()
 	}
-	inserted, err := h.store.AddInbox(r.Context(), name, key, d.Path, body)
+	path := d.Path
+	if p.PerOrderWebhook {
+		path = store.InboxPathForSecret(c.Param("*")) // the hash, not the secret
+	}
+	inserted, err := h.store.AddInbox(r.Context(), name, key, path, body)
 	if err != nil {
 		return err // 5xx: the provider retries; nothing was acknowledged
 	}

@@ -152,13 +152,33 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// InboxPathForSecret is what the webhook inbox keeps of a per-order webhook
+// URL: the secret's hash, never the secret, which would let anyone who reads
+// the database post as AccountChek for that order.
+func InboxPathForSecret(secret string) string { return "sha256:" + hashSecret(secret) }
+
+// OrderByInboxPath returns the order a stored delivery's path names: the
+// hash InboxPathForSecret kept, or (rows stored before it) the secret path.
+func (s *Store) OrderByInboxPath(ctx context.Context, provider, path string) (*Order, error) {
+	if h, ok := strings.CutPrefix(path, "sha256:"); ok {
+		return s.orderBySecretHash(ctx, provider, h)
+	}
+	return s.OrderBySecret(ctx, provider, strings.TrimPrefix(path, "/"))
+}
+
 // OrderBySecret returns the provider's order whose per-order webhook secret
 // is secret (compared by SHA-256, then again in constant time), or ErrNotFound.
 func (s *Store) OrderBySecret(ctx context.Context, provider, secret string) (*Order, error) {
 	if secret == "" {
 		return nil, ErrNotFound
 	}
-	want := hashSecret(secret)
+	return s.orderBySecretHash(ctx, provider, hashSecret(secret))
+}
+
+func (s *Store) orderBySecretHash(ctx context.Context, provider, want string) (*Order, error) {
+	if want == "" {
+		return nil, ErrNotFound
+	}
 	o, err := s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
 		WHERE o.provider = ? AND o.secret_hash = ?`, provider, want))
 	if err != nil {

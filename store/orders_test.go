@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +63,49 @@ func TestCaseReports(t *testing.T) {
 	}
 	if r, err := s.LatestReport(ctx, f.agencyA.ID, o2.ID); err != nil || !r.Purged || r.Data != nil {
 		t.Fatalf("expired report readable: %+v %v", r, err)
+	}
+}
+
+// A per-order webhook URL's secret is never kept in the inbox: the inbox
+// keeps its hash, which still finds the order (and the secret itself does
+// too, for rows stored before).
+func TestInboxPathForSecret(t *testing.T) {
+	s, _, path := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	c, _ := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "S-1", Program: "snap"})
+	m, _ := s.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: "S", LastName: "P", Relationship: "self"})
+	o, err := s.CreateOrder(ctx, f.agencyA.ID, store.NewOrder{CaseID: c.ID, MemberID: m.ID, Reference: store.NewOrderReference(),
+		Provider: "accountchek", Products: []string{"assets"}, Notify: "agency", CreatedBy: f.userA.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "Zk9secretPathCanary0123456789abcdefXYZ"
+	if err := s.AttachProviderOrder(ctx, f.agencyA.ID, o.ID, store.ProviderOrder{OrderID: "ac-1", Secret: secret}, "created"); err != nil {
+		t.Fatal(err)
+	}
+	stored := store.InboxPathForSecret(secret)
+	if strings.Contains(stored, secret) {
+		t.Fatalf("the inbox path holds the secret: %q", stored)
+	}
+	if _, err := s.AddInbox(ctx, "accountchek", "k", stored, []byte("orderId=ac-1&orderStatus=505")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{stored, "/" + secret} {
+		got, err := s.OrderByInboxPath(ctx, "accountchek", p)
+		if err != nil || got.ID != o.ID {
+			t.Errorf("OrderByInboxPath(%q) = %v, %v", p, got, err)
+		}
+	}
+	for _, p := range []string{"sha256:" + strings.Repeat("0", 64), "/wrong", "", "sha256:"} {
+		if _, err := s.OrderByInboxPath(ctx, "accountchek", p); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("OrderByInboxPath(%q) = %v, want not found", p, err)
+		}
+	}
+	if _, err := s.OrderByInboxPath(ctx, "truv", stored); !errors.Is(err, store.ErrNotFound) {
+		t.Error("another provider's path finds the order")
+	}
+	if bytes.Contains(readAll(t, path, path+"-wal"), []byte(secret)) {
+		t.Fatal("the secret is in the database files")
 	}
 }

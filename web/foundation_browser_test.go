@@ -66,7 +66,9 @@ func TestBrowser_Foundation(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#email`), email),
 			chromedp.SendKeys(chromedp.CSS(`#phone`), phone),
 			chromedp.SetValue(chromedp.CSS(`#date_of_birth`), dob),
-			chromedp.SendKeys(chromedp.CSS(`#ssn_last4`), ssn4),
+			chromedp.SendKeys(chromedp.CSS(`#ssn_last4`), ssn4))
+		checkA11y(t, ctx, "member form, filled")
+		do(t, ctx, "save member "+first,
 			chromedp.Submit(chromedp.CSS(`[data-testid=member-form]`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-testid=household]`)))
 	}
@@ -93,6 +95,7 @@ func TestBrowser_Foundation(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid=member-email]`); got != "maria.canary@example.org" {
 		t.Fatalf("revealed email = %q", got)
 	}
+	checkA11y(t, ctx, "case page, details shown")
 	screenshot(t, ctx, "05_revealed")
 
 	// Find the case by the second member's first name.
@@ -127,6 +130,7 @@ func TestBrowser_Foundation(t *testing.T) {
 	if !strings.Contains(body, "Sign in") {
 		t.Fatalf("after sign-out, back shows %q", body)
 	}
+	checkA11y(t, ctx, "back after sign-out")
 	screenshot(t, ctx, "07_back_after_sign_out")
 
 	// The log never carries the members' personal data.
