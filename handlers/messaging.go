@@ -74,9 +74,28 @@ func (h *Handler) twilioStatus(c echo.Context) error {
 	if u.ErrorCode != 0 {
 		errText = sms.ErrorText(u.ErrorCode)
 	}
-	if err := h.store.SetMessageStatus(c.Request().Context(), u.MessageSID, string(u.Status), errText); err != nil && !errors.Is(err, store.ErrNotFound) {
+	// Twilio does not promise the order of its callbacks: the status on
+	// record is replaced only by one that supersedes it (sms.MessageStatus.
+	// Supersedes), checked inside the store's write so racing callbacks
+	// cannot both win.
+	replaces := func(prev string) bool { return u.Status.Supersedes(sms.MessageStatus(prev)) }
+	applied, err := h.store.SetMessageStatus(c.Request().Context(), u.MessageSID, string(u.Status), errText, replaces)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if !u.Status.Known() {
+		// Twilio adds statuses without notice: keep the last known one and
+		// log the new name (a status word, never the message or number).
+		name := string(u.Status)
+		if len(name) > 32 {
+			name = name[:32]
+		}
+		h.log.Warn("twilio status unknown; kept the previous one", "status", name)
+	} else if err == nil && !applied {
+		h.log.Info("twilio status arrived late; kept the later one", "status", string(u.Status))
+	}
+	// Acknowledged either way: a late or unknown status is not an error, and
+	// a non-2xx answer would only make Twilio retry it.
 	return c.NoContent(http.StatusNoContent)
 }
 

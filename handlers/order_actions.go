@@ -131,6 +131,12 @@ func (h *Handler) orderHandout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// The printed QR code opens a tracked QR link (recorded here if the link
+	// went out another way); the address written under it stays the
+	// provider's own, which works without the portal.
+	if _, err := h.verify.QRLink(c.Request().Context(), currentUser(c), o); err != nil {
+		return err
+	}
 	base := fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID)
 	return render(c, http.StatusOK, views.HandoutPage(views.HandoutView{Lang: m.Language, FirstName: m.FirstName,
 		AgencyName: currentUser(c).AgencyName, Products: o.Products, QRURL: base + "/qr.png", Link: o.Link,

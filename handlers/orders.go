@@ -126,6 +126,7 @@ func (h *Handler) orderCreate(c echo.Context) error {
 				f.Problems[field] = msg
 			}
 		}
+		f.Details = views.ProviderFieldProblems(perr.Fields)
 		return render(c, http.StatusBadGateway, views.SendFormPage(f))
 	case errors.As(err, &derr):
 		if ferr := h.setFlash(c, "The order was created, but "+derr.Error()+". Resend it from the verification page."); ferr != nil {
@@ -209,23 +210,32 @@ func (h *Handler) orderShow(c echo.Context) error {
 	return h.renderOrder(c, o, http.StatusOK, "")
 }
 
+// orderQR is the full-screen QR code the applicant at the desk scans, in
+// the member's language. The code opens the tracked link of a QR delivery
+// (verify.QRLink records one if the link went out another way), so a scan
+// counts as an open of the QR channel.
 func (h *Handler) orderQR(c echo.Context) error {
+	ctx := c.Request().Context()
 	o, err := h.caseOrder(c)
 	if err != nil {
 		return err
 	}
-	m, err := h.store.Member(c.Request().Context(), o.AgencyID, o.CaseID, o.MemberID)
+	m, err := h.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
 	if err != nil {
 		return err
 	}
 	if o.Link == "" || o.Status.Final() {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	return render(c, http.StatusOK, views.QRPage(views.QRView{CaseID: o.CaseID, OrderID: o.ID, FirstName: m.FirstName,
+	if _, err := h.verify.QRLink(ctx, currentUser(c), o); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.QRPage(views.QRView{CaseID: o.CaseID, OrderID: o.ID, Lang: m.Language, FirstName: m.FirstName,
 		AgencyName: currentUser(c).AgencyName, Link: o.Link, Expires: o.LinkExpiresAt}))
 }
 
-// orderQRImage draws the QR code of the applicant's link. It is made on
+// orderQRImage draws the QR code of the applicant's tracked QR link (the
+// provider's link for an order with no tracked QR delivery). It is made on
 // each request and never written to disk.
 func (h *Handler) orderQRImage(c echo.Context) error {
 	o, err := h.caseOrder(c)
@@ -235,7 +245,11 @@ func (h *Handler) orderQRImage(c echo.Context) error {
 	if o.Link == "" || o.Status.Final() {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	png, err := qrcode.Encode(o.Link, qrcode.Medium, 512)
+	link, err := h.verify.QRImageLink(c.Request().Context(), o)
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(link, qrcode.Medium, 512)
 	if err != nil {
 		return err
 	}

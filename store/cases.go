@@ -148,6 +148,46 @@ func (s *Store) Case(ctx context.Context, agencyID, caseID int64) (*Case, error)
 		LEFT JOIN users u ON u.id = c.assigned_user_id WHERE c.agency_id = ? AND c.id = ?`, agencyID, caseID))
 }
 
+// CaseByNumber returns the agency's case with exactly this number (ignoring
+// case and surrounding spaces, as staff type it), or ErrNotFound. Unlike the
+// search in Cases, it is not a prefix match cut to a page, so the case is
+// found however many others share its prefix. Should two numbers differ only
+// in case, the exact spelling wins.
+func (s *Store) CaseByNumber(ctx context.Context, agencyID int64, number string) (*Case, error) {
+	number = strings.TrimSpace(number)
+	if number == "" {
+		return nil, ErrNotFound
+	}
+	return scanCase(s.read.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases c
+		LEFT JOIN users u ON u.id = c.assigned_user_id
+		WHERE c.agency_id = ? AND c.case_number = ? COLLATE NOCASE
+		ORDER BY c.case_number = ? DESC, c.id LIMIT 1`, agencyID, number, number))
+}
+
+// DeleteEmptyCase removes a case that has no members and no orders, and
+// returns ErrConflict otherwise. It undoes a case a screen opened for a
+// request that then failed (the contact center), so nothing half-made stays;
+// a case with any history is never removed.
+func (s *Store) DeleteEmptyCase(ctx context.Context, agencyID, caseID int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
+			return formatError(err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE agency_id = ? AND id = ?
+			AND NOT EXISTS (SELECT 1 FROM members WHERE case_id = cases.id)
+			AND NOT EXISTS (SELECT 1 FROM orders WHERE case_id = cases.id)
+			AND NOT EXISTS (SELECT 1 FROM case_notes WHERE case_id = cases.id)`, agencyID, caseID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrConflict
+		}
+		return nil
+	})
+}
+
 // CaseFilter selects cases for the list. Zero values mean "any".
 type CaseFilter struct {
 	Query          string // case number, member name, email or phone

@@ -25,42 +25,112 @@ type Delivery struct {
 	CreatedAt       time.Time
 }
 
-// AddDelivery records a delivery, writes it on the timeline and publishes.
+// AddDelivery records a delivery whose result is already known (a QR code
+// or link shown, a send refused before anything went out), writes it on the
+// timeline and publishes.
 func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, detail string) (*Delivery, error) {
 	now := s.Now()
 	d.CreatedAt = now
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, d.OrderID).Scan(&caseID); err != nil {
-			return formatError(err)
-		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
-			result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
-			nullString(d.LinkCode), nullID(d.CreatedBy), fmtTime(now))
-		if err != nil {
+		var err error
+		if caseID, err = deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
 			return err
 		}
-		if d.ID, err = res.LastInsertId(); err != nil {
+		if d.ID, err = insertDelivery(ctx, tx, agencyID, d, now); err != nil {
 			return err
 		}
-		// The first successful delivery marks the order sent.
-		if d.Result != "failed" {
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'created'`,
-				fmtTime(now), d.OrderID); err != nil {
-				return err
-			}
-		}
-		if err := addEvent(ctx, tx, agencyID, d.OrderID, now, "system", "", "", "", detail); err != nil {
-			return err
-		}
-		return updateRollUp(ctx, tx, agencyID, caseID, now)
+		return settleDelivery(ctx, tx, agencyID, caseID, d.OrderID, d.Result, detail, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"})
 	return &d, nil
+}
+
+// DeliverySending is the result of a delivery recorded before its message
+// went out (StartDelivery), until FinishDelivery records the outcome.
+const DeliverySending = "sending"
+
+// StartDelivery records a delivery before its message is sent, result
+// "sending", with its tracked-link code: the code works the moment the
+// applicant can hold it, and a message that went out always has its row. No
+// timeline line yet; FinishDelivery writes it with the outcome.
+func (s *Store) StartDelivery(ctx context.Context, agencyID int64, d Delivery) (*Delivery, error) {
+	now := s.Now()
+	d.CreatedAt, d.Result = now, DeliverySending
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
+			return err
+		}
+		var err error
+		d.ID, err = insertDelivery(ctx, tx, agencyID, d, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// FinishDelivery records the outcome of a delivery started with
+// StartDelivery: its result, PII-free error and the message service's id,
+// with the timeline line, then publishes.
+func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, result, errText, messageID, detail string) error {
+	now := s.Now()
+	var caseID, orderID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT d.order_id, o.case_id FROM deliveries d JOIN orders o ON o.id = d.order_id
+			WHERE d.agency_id = ? AND d.id = ?`, agencyID, deliveryID).Scan(&orderID, &caseID); err != nil {
+			return formatError(err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET result = ?, error = ?, message_id = ? WHERE id = ?`,
+			result, errText, messageID, deliveryID); err != nil {
+			return err
+		}
+		return settleDelivery(ctx, tx, agencyID, caseID, orderID, result, detail, now)
+	})
+	if err != nil {
+		return err
+	}
+	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "delivery"})
+	return nil
+}
+
+// deliveryCase returns the case of an order of the agency (ErrNotFound for
+// another agency's order).
+func deliveryCase(ctx context.Context, tx *sql.Tx, agencyID, orderID int64) (int64, error) {
+	var caseID int64
+	err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID)
+	return caseID, formatError(err)
+}
+
+func insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, d Delivery, now time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
+		result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
+		nullString(d.LinkCode), nullID(d.CreatedBy), fmtTime(now))
+	if err != nil {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
+// settleDelivery writes a delivery's outcome on the order: the first
+// successful delivery marks the order sent, and the timeline says what
+// happened.
+func settleDelivery(ctx context.Context, tx *sql.Tx, agencyID, caseID, orderID int64, result, detail string, now time.Time) error {
+	if result != "failed" {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'created'`,
+			fmtTime(now), orderID); err != nil {
+			return err
+		}
+	}
+	if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", detail); err != nil {
+		return err
+	}
+	return updateRollUp(ctx, tx, agencyID, caseID, now)
 }
 
 // Deliveries lists an order's deliveries, oldest first.

@@ -113,23 +113,59 @@ func channelWords(ch string) string {
 }
 
 // SetMessageStatus records the SMS or email provider's delivery status of a
-// message (e.g. Twilio's delivered, undelivered). It returns ErrNotFound for
-// an unknown message id.
-func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText string) error {
+// message (e.g. Twilio's delivered, undelivered) when replaces(prev) allows
+// it. Status callbacks arrive late and out of order; which status may replace
+// which is the channel's own lifecycle (for Twilio, sms.MessageStatus.
+// Supersedes), so the rule stays in one place and the store only applies it.
+// The check and the write are one immediate transaction: two callbacks racing
+// cannot both pass the check against the same old status. A nil replaces
+// records every status. It reports whether the status was recorded, and
+// returns ErrNotFound for an unknown message id.
+func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText string, replaces func(prev string) bool) (bool, error) {
 	if messageID == "" {
-		return ErrNotFound
+		return false, ErrNotFound
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE deliveries SET message_status = ?,
-		error = CASE WHEN ? != '' THEN ? ELSE error END,
-		result = CASE WHEN ? IN ('failed', 'undelivered') THEN 'failed' ELSE result END
-		WHERE message_id = ?`, status, errText, errText, status, messageID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	applied := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, message_status FROM deliveries WHERE message_id = ?`, messageID)
+		if err != nil {
+			return err
+		}
+		type row struct {
+			id   int64
+			prev string
+		}
+		var found []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.prev); err != nil {
+				rows.Close()
+				return err
+			}
+			found = append(found, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(found) == 0 {
+			return ErrNotFound
+		}
+		for _, r := range found {
+			if replaces != nil && !replaces(r.prev) {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET message_status = ?,
+				error = CASE WHEN ? != '' THEN ? ELSE error END,
+				result = CASE WHEN ? IN ('failed', 'undelivered') THEN 'failed' ELSE result END
+				WHERE id = ?`, status, errText, errText, status, r.id); err != nil {
+				return err
+			}
+			applied = true
+		}
+		return nil
+	})
+	return applied, err
 }
 
 // OptOut records that a phone number answered STOP; OptIn removes it.
@@ -165,8 +201,11 @@ func (s *Store) ScheduleReminders(ctx context.Context, orderID int64, first time
 // the reminder count goes up and the next one is scheduled (or none when
 // the agency's count is reached) before anything is sent, so two workers
 // (or two processes) never send the same reminder. Orders that ended or
-// whose provider sends the link are never claimed. It returns the order and
-// the reminder's number, or ErrNotFound when none is due.
+// whose provider sends the link are never claimed, nor are orders whose link
+// has expired (a reminder would carry a dead link) or that already had the
+// agency's count of reminders: the count is read at claim time, so an admin
+// who lowers it stops reminders that were already scheduled. It returns the
+// order and the reminder's number, or ErrNotFound when none is due.
 func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 	now := s.Now()
 	var orderID, agencyID int64
@@ -179,7 +218,8 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 			FROM orders o JOIN agencies a ON a.id = o.agency_id
 			WHERE o.next_reminder_at IS NOT NULL AND o.next_reminder_at <= ?
 			AND o.status IN ('created', 'sent', 'in_progress', 'action_required') AND o.notify = 'agency'
-			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
+			AND (o.link_expires_at IS NULL OR o.link_expires_at > ?) AND o.reminders_sent < a.reminder_count
+			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now), fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
 		if err != nil {
 			return formatError(err)
 		}
@@ -207,8 +247,13 @@ func (s *Store) StopReminders(ctx context.Context, orderID int64) error {
 
 // ChannelStat is how one channel did for an agency.
 type ChannelStat struct {
-	Channel   string
-	Sent      int
+	Channel string
+	Sent    int
+	// Tracked is how many of Sent carried a tracked link (/l/{code}), the
+	// only ones whose opens can be seen: email, SMS and QR. A link shown to
+	// staff (copy) is the provider's own, so its channel has none and its
+	// opened share is unknown, not 0%.
+	Tracked   int
 	Opened    int
 	Completed int
 }
@@ -216,7 +261,7 @@ type ChannelStat struct {
 // ChannelStats counts, per channel, first sendings, their opens and the
 // orders that completed: which channel works for this agency.
 func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.opened_at),
+	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.link_code), count(d.opened_at),
 		count(CASE WHEN o.status = 'completed' THEN 1 END)
 		FROM deliveries d JOIN orders o ON o.id = d.order_id
 		WHERE d.agency_id = ? AND d.kind = 'first' AND d.result != 'failed'
@@ -228,7 +273,7 @@ func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat
 	var out []ChannelStat
 	for rows.Next() {
 		var c ChannelStat
-		if err := rows.Scan(&c.Channel, &c.Sent, &c.Opened, &c.Completed); err != nil {
+		if err := rows.Scan(&c.Channel, &c.Sent, &c.Tracked, &c.Opened, &c.Completed); err != nil {
 			return nil, err
 		}
 		out = append(out, c)

@@ -6,11 +6,13 @@ import (
 )
 
 // applicantTexts are the words of the pages the portal serves to applicants
-// (not staff): the tracked-link "ended" page and the printed handout.
+// (not staff): the tracked-link "ended" page, the printed handout and the
+// QR code shown at the desk.
 type applicantTexts struct {
 	endedTitle, endedBody, endedCall                                    string
 	handoutTitle, handoutIntro, step1, step2, step3, typeLink, validTil string
 	noExpiry, print, questions                                          string
+	qrTitle, qrIntro, qrAlt, qrTypeLink                                 string
 }
 
 var applicantWords = map[string]applicantTexts{
@@ -28,6 +30,10 @@ var applicantWords = map[string]applicantTexts{
 		noExpiry:     "The link works for a few days.",
 		print:        "Print this page",
 		questions:    "Questions? Ask your caseworker at %s.",
+		qrTitle:      "%s, scan this code with your phone",
+		qrIntro:      "Open your phone's camera and point it at the code. Then follow the steps to verify for %s.",
+		qrAlt:        "QR code that opens your verification link",
+		qrTypeLink:   "Or type this address:",
 	},
 	"es": {
 		endedTitle:   "Este enlace ya no está activo",
@@ -43,6 +49,10 @@ var applicantWords = map[string]applicantTexts{
 		noExpiry:     "El enlace funciona durante algunos días.",
 		print:        "Imprimir esta página",
 		questions:    "¿Preguntas? Pregunte a su trabajador social de %s.",
+		qrTitle:      "%s, escanee este código con su teléfono",
+		qrIntro:      "Abra la cámara de su teléfono y apúntela al código. Luego siga los pasos de verificación de %s.",
+		qrAlt:        "Código QR que abre su enlace de verificación",
+		qrTypeLink:   "O escriba esta dirección:",
 	},
 }
 

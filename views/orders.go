@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,6 +163,61 @@ type SendForm struct {
 	Employers  string // Truework's employers, as typed (the SSN is never kept)
 	Problems   map[string]string
 	Error      string // the provider's answer, in plain words
+	// Details are the provider's problems with fields that are not on this
+	// form (the member's details, the case number), in the form's order.
+	Details []FieldProblem
+}
+
+// FieldProblem is a provider's problem with one field, labelled for people.
+type FieldProblem struct {
+	Field, Label, Message string
+}
+
+// memberFieldLabels are the member's fields a provider may refuse; the
+// caseworker corrects them on the member's page.
+var memberFieldLabels = map[string]string{
+	"first_name": "First name", "last_name": "Last name", "email": "Email", "phone": "Mobile phone",
+	"date_of_birth": "Date of birth", "ssn_last4": "SSN (last 4)",
+}
+
+// ProviderFieldProblems turns a provider's field problems that the send
+// form cannot mark into labelled lines: member fields first, in a fixed
+// order, then the others by name.
+func ProviderFieldProblems(fields map[string]string) []FieldProblem {
+	var out []FieldProblem
+	for _, k := range []string{"first_name", "last_name", "email", "phone", "date_of_birth", "ssn_last4"} {
+		if msg, ok := fields[k]; ok {
+			out = append(out, FieldProblem{Field: k, Label: memberFieldLabels[k], Message: msg})
+		}
+	}
+	var rest []string
+	for k := range fields {
+		if _, member := memberFieldLabels[k]; !member && !slices.Contains(SendFormOrder, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		label := strings.ReplaceAll(k, "_", " ")
+		if k == "case_number" {
+			label = "Case number"
+		} else if label != "" {
+			label = strings.ToUpper(label[:1]) + label[1:]
+		}
+		out = append(out, FieldProblem{Field: k, Label: label, Message: fields[k]})
+	}
+	return out
+}
+
+// DetailsOnMember says some of the provider's problems are with the
+// member's own details.
+func (f SendForm) DetailsOnMember() bool {
+	for _, d := range f.Details {
+		if _, ok := memberFieldLabels[d.Field]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // ProviderChoice is a provider offered on the send form.
@@ -240,6 +296,7 @@ func ChannelLabel(c string) string {
 // QRView is the full-screen QR page's state.
 type QRView struct {
 	CaseID, OrderID int64
+	Lang            string // the member's preferred language: the applicant reads the page
 	FirstName       string
 	AgencyName      string
 	Link            string

@@ -94,6 +94,16 @@ func TestBrowser_Handout(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#provider-truv`)), chromedp.Click(chromedp.CSS(`#channel-qr`)),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=qr-page]`)))
+	// The applicant at the desk reads the QR page: Lucía's language, and
+	// none of the staff navigation.
+	qrLang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	qrText := textOf(t, ctx, `main`)
+	if qrLang != "es" || !strings.Contains(qrText, "Lucía, escanee este código con su teléfono") || !strings.Contains(qrText, "El enlace funciona hasta el") {
+		t.Fatalf("QR page (%s): %s", qrLang, qrText)
+	}
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=sign-out], nav').length`)); n != 0 {
+		t.Fatalf("the QR page shows %d staff navigation elements", n)
+	}
 	checkA11y(t, ctx, "qr page")
 	screenshot(t, ctx, "01_qr_desk")
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('.cv-qr__img').naturalWidth > 100`))

@@ -260,9 +260,15 @@ func toProducts(ps []string) []providers.Product {
 }
 
 // Deliver sends an order's link by a channel and records the delivery.
-// kind is first, reminder or resend. Email and SMS carry a tracked link of
-// the portal's own (/l/{code}) that records the first open per channel and
-// forwards to the provider.
+// kind is first, reminder or resend. Email, SMS and QR carry a tracked link
+// of the portal's own (/l/{code}) that records the first open per channel and
+// forwards to the provider. The copy channel shows staff the provider's own
+// link (views.OrderPage), so its opens cannot be seen: the channel statistics
+// leave it out of "opened" (store.ChannelStats).
+//
+// A message is recorded before it is sent (store.StartDelivery) and its
+// outcome after: once SMTP or Twilio accepted it, the applicant's /l/ link
+// always has its row.
 func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, channel, kind string) error {
 	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
 	if err != nil {
@@ -271,12 +277,15 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
 		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
 	d := store.Delivery{OrderID: o.ID, MemberID: o.MemberID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
-	if channel == ChannelEmail || channel == ChannelSMS {
+	if channel == ChannelEmail || channel == ChannelSMS || channel == ChannelQR {
 		d.LinkCode = store.NewLinkCode()
-		msg.Link = s.baseURL + "/l/" + d.LinkCode
+		msg.Link = s.TrackedLink(d.LinkCode)
 	}
 	var detail string
 	var sendErr error
+	// send sends the message, when there is one, and returns the message
+	// service's id.
+	var send func() (string, error)
 	switch channel {
 	case ChannelEmail:
 		if m.Email == "" {
@@ -287,8 +296,10 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 		if err != nil {
 			return err
 		}
-		d.MessageID, sendErr = s.emailSender(o.AgencyID).Send(ctx, email.Message{To: m.Email, FromName: u.AgencyName,
-			Subject: parts.Subject, Text: parts.Text, HTML: parts.HTML})
+		send = func() (string, error) {
+			return s.emailSender(o.AgencyID).Send(ctx, email.Message{To: m.Email, FromName: u.AgencyName,
+				Subject: parts.Subject, Text: parts.Text, HTML: parts.HTML})
+		}
 		detail = "Link emailed to " + d.RecipientMasked + "."
 	case ChannelSMS:
 		if m.Phone == "" {
@@ -302,21 +313,47 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 			sendErr = sms.ErrOptedOut
 			break
 		}
-		d.MessageID, sendErr = s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: oneSegment(views.LinkSMSVariants(msg)),
-			StatusCallback: s.smsStatusURL()})
-		if errors.Is(sendErr, sms.ErrOptedOut) {
-			if err := s.store.OptOut(ctx, m.Phone); err != nil {
-				return err
+		send = func() (string, error) {
+			id, err := s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: oneSegment(views.LinkSMSVariants(msg)),
+				StatusCallback: s.smsStatusURL()})
+			if errors.Is(err, sms.ErrOptedOut) {
+				if oerr := s.store.OptOut(context.WithoutCancel(ctx), m.Phone); oerr != nil {
+					s.log.Error("record opt-out", "order_id", o.ID, "error", oerr)
+				}
 			}
+			return id, err
 		}
 	case ChannelQR:
 		d.Result, detail = "shown", "QR code shown for the applicant to scan."
 	case ChannelCopy:
 		d.Result, detail = "shown", "Link shown to staff to read out or paste."
 	case ChannelProvider:
-		d.Result, detail = "sent", s.providers[o.Provider].Label+" sends the link to the applicant."
+		p := s.providers[o.Provider]
+		if p == nil {
+			return fmt.Errorf("provider %s not configured", o.Provider)
+		}
+		if kind == "first" {
+			// The provider was asked to send it when the order was created
+			// (OrderRequest.ProviderNotifies).
+			d.Result, detail = "sent", p.Label+" sends the link to the applicant."
+			break
+		}
+		invite, err := s.providerInvite(ctx, o)
+		if err != nil {
+			return err
+		}
+		send = func() (string, error) { return "", invite() }
+		detail = "Asked " + p.Label + " to send the link to the applicant again."
 	default:
 		return fmt.Errorf("verify: unknown channel %q", channel)
+	}
+	if send != nil {
+		started, err := s.store.StartDelivery(ctx, o.AgencyID, d)
+		if err != nil {
+			return err // nothing was sent
+		}
+		d.ID = started.ID
+		d.MessageID, sendErr = send()
 	}
 	if d.Result == "" {
 		d.Result = "sent"
@@ -332,7 +369,19 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	case "resend":
 		detail = "Sent again: " + lowerFirst(detail)
 	}
-	if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
+	if d.ID != 0 {
+		// The message went (or was refused): record its outcome even if the
+		// request that sent it is gone.
+		if err := s.store.FinishDelivery(context.WithoutCancel(ctx), o.AgencyID, d.ID, d.Result, d.Error, d.MessageID, detail); err != nil {
+			if sendErr != nil {
+				return err
+			}
+			// The applicant has the message and its link works (the row
+			// exists); only its result is stale. Do not ask staff to send
+			// it again.
+			s.log.Error("record delivery result", "order_id", o.ID, "delivery_id", d.ID, "error", err)
+		}
+	} else if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
 		return err
 	}
 	if sendErr != nil {
@@ -342,6 +391,96 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 		return s.scheduleReminders(ctx, o)
 	}
 	return nil
+}
+
+// TrackedLink is the applicant's tracked link of a delivery's code.
+func (s *Service) TrackedLink(code string) string { return s.baseURL + "/l/" + code }
+
+// QRLink is what the order's QR code opens: the tracked link of its newest
+// QR delivery to the order's member, so scans count as opens of the QR
+// channel. With none (the link went out another way and staff open the QR
+// page or the handout), it records a QR delivery first. u is who shows it.
+func (s *Service) QRLink(ctx context.Context, u *store.User, o *store.Order) (string, error) {
+	if code, err := s.qrCode(ctx, o); err != nil || code != "" {
+		return s.TrackedLink(code), err
+	}
+	if err := s.Deliver(ctx, u, o, ChannelQR, "resend"); err != nil {
+		return "", err
+	}
+	code, err := s.qrCode(ctx, o)
+	if err == nil && code == "" {
+		err = errors.New("verify: the QR delivery has no link code")
+	}
+	return s.TrackedLink(code), err
+}
+
+// QRImageLink is what the QR image encodes: the tracked link of the newest
+// QR delivery, or the provider's link for an order whose QR deliveries
+// predate tracked QR links. It records nothing (an image request is a GET).
+func (s *Service) QRImageLink(ctx context.Context, o *store.Order) (string, error) {
+	code, err := s.qrCode(ctx, o)
+	if err != nil || code == "" {
+		return o.Link, err
+	}
+	return s.TrackedLink(code), nil
+}
+
+func (s *Service) qrCode(ctx context.Context, o *store.Order) (string, error) {
+	ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return "", err
+	}
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := ds[i]
+		if d.Channel == ChannelQR && d.LinkCode != "" && (d.MemberID == 0 || d.MemberID == o.MemberID) {
+			return d.LinkCode, nil
+		}
+	}
+	return "", nil
+}
+
+// linkResender is a provider that can send its link to the applicant again
+// itself (Truuth: Resend Verification Invite).
+type linkResender interface {
+	ResendInvite(ctx context.Context, ref providers.OrderRef) error
+}
+
+// linkInviter is a provider that can send its link on request after the
+// order exists (Truuth: Send Verification Invite), for an order whose link
+// first went another way.
+type linkInviter interface {
+	SendInvite(ctx context.Context, ref providers.OrderRef) error
+}
+
+// providerInvite returns the call that makes the provider send the link
+// again, or a Problem when it has none: nothing would be sent.
+func (s *Service) providerInvite(ctx context.Context, o *store.Order) (func() error, error) {
+	p := s.providers[o.Provider]
+	r, ok := providerVerifier(p).(linkResender)
+	if !ok || p == nil || !p.CanNotify {
+		label := o.Provider
+		if p != nil {
+			label = p.Label
+		}
+		return nil, Problems{"channel": label + " cannot send the link again itself. Choose another way."}
+	}
+	ref := providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}
+	invited := o.Notify == "provider"
+	if !invited {
+		ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			invited = invited || d.Channel == ChannelProvider && d.Result == "sent"
+		}
+	}
+	// A resend needs a first invite at the provider; an order whose link
+	// went another way gets its first one.
+	if i, ok := r.(linkInviter); ok && !invited {
+		return func() error { return i.SendInvite(ctx, ref) }, nil
+	}
+	return func() error { return r.ResendInvite(ctx, ref) }, nil
 }
 
 // scheduleReminders sets the first reminder from the agency's settings.
@@ -517,6 +656,12 @@ func (s *Service) RenewsLinks(provider string) bool {
 func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, channel string) (*store.Order, error) {
 	p := s.providers[o.Provider]
 	if r, ok := providerVerifier(p).(linkRenewer); ok && !o.Status.Final() {
+		if channel == ChannelProvider {
+			// Refused before a fresh link is issued that no one would send.
+			if _, ok := providerVerifier(p).(linkResender); !ok {
+				return nil, Problems{"channel": p.Label + " cannot send the link again itself. Choose another way."}
+			}
+		}
 		link, err := r.NewSSOURL(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
 		if err != nil {
 			return nil, err
@@ -532,8 +677,18 @@ func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, ch
 	if !o.Status.Final() && (o.LinkExpiresAt.IsZero() || s.store.Now().Before(o.LinkExpiresAt)) {
 		return nil, Problems{"channel": "The current link still works: send it again instead."}
 	}
-	return s.Send(ctx, SendRequest{User: u, CaseID: o.CaseID, MemberID: o.MemberID, Provider: o.Provider, Products: o.Products,
+	n, err := s.Send(ctx, SendRequest{User: u, CaseID: o.CaseID, MemberID: o.MemberID, Provider: o.Provider, Products: o.Products,
 		Channel: channel})
+	if n != nil && !o.Status.Final() {
+		// The new order replaces the old one, whose link no longer works:
+		// its reminders would only send the applicant a dead link next to
+		// the new one. (It stays open: a late result from its provider is
+		// still recorded.)
+		if serr := s.store.StopReminders(context.WithoutCancel(ctx), o.ID); serr != nil {
+			s.log.Error("stop the replaced order's reminders", "order_id", o.ID, "error", serr)
+		}
+	}
+	return n, err
 }
 
 // ChannelWords names a channel in a sentence.
@@ -547,6 +702,8 @@ func ChannelWords(c string) string {
 		return "QR code"
 	case ChannelCopy:
 		return "link shown"
+	case ChannelProvider:
+		return "the provider"
 	}
 	return c
 }
@@ -577,6 +734,7 @@ func (e *DeliveryError) Error() string { return "sending by " + e.Channel + " fa
 // messageError turns a sending error into a PII-free sentence.
 func messageError(err error) string {
 	var se *sms.Error
+	var pe *providers.ProviderError
 	switch {
 	case errors.Is(err, sms.ErrOptedOut):
 		return "the applicant replied STOP to this number and gets no more texts from it."
@@ -586,6 +744,9 @@ func messageError(err error) string {
 		return "the text message service refused it (code " + fmt.Sprint(se.Code) + ")."
 	case errors.Is(err, email.ErrInvalidMessage):
 		return "the email address cannot be used."
+	case errors.As(err, &pe) && pe.Message != "":
+		// The adapters word provider errors plainly and without PII.
+		return pe.Message
 	}
 	return "the message service did not answer; try again shortly."
 }

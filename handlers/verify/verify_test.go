@@ -32,6 +32,7 @@ type env struct {
 	url    string
 	clock  *testClock
 	truv   *truv.Client
+	dbPath string // the SQLite file, for checks no store method exposes
 }
 
 // testClock is the store's clock in these tests.
@@ -53,13 +54,14 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &testClock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32), Now: clk.Now})
+	dbPath := filepath.Join(t.TempDir(), "v.db")
+	st, err := store.Open(ctx, dbPath, store.Options{DataKey: bytes.Repeat([]byte{5}, 32), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := &env{st: st, clock: clk}
+	e := &env{st: st, clock: clk, dbPath: dbPath}
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

@@ -63,9 +63,18 @@ func (s MessageStatus) Failed() bool {
 	return s == StatusUndelivered || s == StatusFailed || s == StatusCanceled
 }
 
-// Supersedes reports whether s may replace prev: true when s comes later in
-// the lifecycle. Unknown statuses never supersede anything.
+// Supersedes reports whether s may replace prev, the status on record: true
+// when s comes later in the lifecycle, so a late "sent" never hides
+// "delivered". Unknown statuses never supersede anything (any known status
+// supersedes an unknown or empty one). Final statuses do not replace each
+// other, with one exception: "undelivered" or "failed" replaces "delivered",
+// because a carrier can report a failure after a delivery receipt, and
+// staff must see that the text did not arrive. This is the one place the
+// rule lives; the store applies it (store.SetMessageStatus).
 func (s MessageStatus) Supersedes(prev MessageStatus) bool {
+	if prev == StatusDelivered && (s == StatusUndelivered || s == StatusFailed) {
+		return true
+	}
 	return s.rank() > prev.rank()
 }
 

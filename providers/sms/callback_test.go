@@ -109,9 +109,18 @@ func TestMessageStatusOrder(t *testing.T) {
 		{sms.StatusSent, sms.StatusQueued, true},
 		{sms.StatusDelivered, sms.StatusSent, true},
 		{sms.StatusRead, sms.StatusDelivered, true},
-		{sms.StatusSent, sms.StatusDelivered, false},   // late "sent" after "delivered"
-		{sms.StatusQueued, sms.StatusSending, false},   // late "queued"
-		{sms.StatusFailed, sms.StatusDelivered, false}, // final statuses do not replace each other
+		{sms.StatusSent, sms.StatusDelivered, false},        // late "sent" after "delivered"
+		{sms.StatusQueued, sms.StatusSending, false},        // late "queued"
+		{sms.StatusFailed, sms.StatusDelivered, true},       // a failure reported after a delivery receipt
+		{sms.StatusUndelivered, sms.StatusDelivered, true},  // likewise
+		{sms.StatusDelivered, sms.StatusUndelivered, false}, // final statuses do not otherwise replace each other
+		{sms.StatusDelivered, sms.StatusFailed, false},
+		{sms.StatusUndelivered, sms.StatusFailed, false},
+		{sms.StatusCanceled, sms.StatusDelivered, false},
+		{sms.StatusUndelivered, sms.StatusRead, false},
+		{"bogus", sms.StatusDelivered, false},
+		{"bogus", "", false},
+		{sms.StatusDelivered, "bogus", true}, // a known status replaces an unknown one on record
 		{sms.StatusUndelivered, sms.StatusSent, true},
 		{sms.StatusSending, sms.StatusAccepted, true},
 		{"bogus", sms.StatusQueued, false},

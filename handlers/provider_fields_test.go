@@ -1,0 +1,102 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"caseverify/handlers"
+	"caseverify/handlers/verify"
+	"caseverify/providers/accountchek"
+	"caseverify/store"
+)
+
+// AccountChek's 422 names the fields it refused. Those that are the
+// member's details (not on the send form) are listed field by field on the
+// form, with the way to correct them; nothing is created.
+func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "f.db"), store.Options{DataKey: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := echo.New()
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	em := accountchek.NewEmulator(accountchek.EmulatorConfig{PublicURL: srv.URL + "/sandbox/accountchek",
+		WebhookURL: srv.URL + "/webhooks/accountchek", HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	t.Cleanup(em.Close)
+	ac, err := accountchek.New(accountchek.Config{BaseURL: srv.URL + "/sandbox/accountchek",
+		Username: accountchek.SandboxUsername, Password: accountchek.SandboxPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := verify.New(st, log, verify.Config{BaseURL: srv.URL,
+		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac}}})
+	h := handlers.New(st, log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), svc, handlers.Config{CSRFKey: []byte("k"),
+		Sandboxes: map[string]http.Handler{"accountchek": em}, BaseURL: srv.URL})
+	e.IPExtractor = echo.ExtractIPDirect()
+	h.Register(e)
+	a, _ := st.CreateAgency(ctx, "Fields Agency")
+	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@f.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
+	cs, _ := st.CreateCase(ctx, a.ID, u.ID, store.CaseInput{Number: "F-1", Program: "snap"})
+	// No SSN last 4: AccountChek requires last4SSN.
+	m, err := st.AddMember(ctx, a.ID, cs.ID, store.MemberInput{FirstName: "Ada", LastName: "Q", Relationship: "self",
+		Email: "ada@example.org", Language: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c := &liveClient{t: t, base: srv.URL}
+	c.signIn(nil, "w@f.gov")
+	formURL := srv.URL + "/cases/" + strconv.FormatInt(cs.ID, 10) + "/members/" + strconv.FormatInt(m.ID, 10)
+	req, _ := http.NewRequest(http.MethodGet, formURL+"/verify", nil)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := csrfRE.FindStringSubmatch(readBody(resp))
+	if token == nil {
+		t.Fatal("no CSRF token on the send form")
+	}
+	form := url.Values{"_csrf": {token[1]}, "provider": {"accountchek"}, "products": {"assets"}, "channel": {verify.ChannelCopy}}
+	req, _ = http.NewRequest(http.MethodPost, formURL+"/orders", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", c.cookie)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(resp)
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("send: %d, want 502", resp.StatusCode)
+	}
+	i := strings.Index(body, `data-testid="provider-fields"`)
+	if i < 0 {
+		t.Fatalf("no list of the provider's field problems:\n%s", body)
+	}
+	list := body[i:]
+	for _, want := range []string{"SSN (last 4)", "last4SSN", `data-testid="edit-member-link"`, formURL[len(srv.URL):] + "/edit"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the list lacks %q", want)
+		}
+	}
+	if orders, err := st.CaseOrders(ctx, a.ID, cs.ID); err != nil || len(orders) != 0 {
+		t.Errorf("a refused send left %d orders (%v)", len(orders), err)
+	}
+}
