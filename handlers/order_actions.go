@@ -132,13 +132,15 @@ func (h *Handler) orderHandout(c echo.Context) error {
 		return err
 	}
 	// The printed QR code opens a tracked QR link (recorded here if the link
-	// went out another way); the address written under it stays the
-	// provider's own, which works without the portal.
-	if _, err := h.verify.QRLink(c.Request().Context(), currentUser(c), o); err != nil {
+	// went out another way). The address written under it is that same
+	// link: a provider's link can run to three printed lines, this one is
+	// short enough to type, and a typed visit counts as an open like a scan.
+	link, err := h.verify.QRLink(c.Request().Context(), currentUser(c), o)
+	if err != nil {
 		return err
 	}
 	base := fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID)
 	return render(c, http.StatusOK, views.HandoutPage(views.HandoutView{Lang: m.Language, FirstName: m.FirstName,
-		AgencyName: currentUser(c).AgencyName, Products: o.Products, QRURL: base + "/qr.png", Link: o.Link,
+		AgencyName: currentUser(c).AgencyName, Products: o.Products, QRURL: base + "/qr.png", Link: link,
 		Expires: o.LinkExpiresAt, BackURL: base}))
 }

@@ -227,11 +227,14 @@ func (h *Handler) orderQR(c echo.Context) error {
 	if o.Link == "" || o.Status.Final() {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
-	if _, err := h.verify.QRLink(ctx, currentUser(c), o); err != nil {
+	// The link written out under the code is the tracked one it opens:
+	// short enough to type, and a typed visit counts as an open too.
+	link, err := h.verify.QRLink(ctx, currentUser(c), o)
+	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, views.QRPage(views.QRView{CaseID: o.CaseID, OrderID: o.ID, Lang: m.Language, FirstName: m.FirstName,
-		AgencyName: currentUser(c).AgencyName, Link: o.Link, Expires: o.LinkExpiresAt}))
+		AgencyName: currentUser(c).AgencyName, Link: link, Expires: o.LinkExpiresAt}))
 }
 
 // orderQRImage draws the QR code of the applicant's tracked QR link (the

@@ -53,8 +53,8 @@ func getOK(t *testing.T, c *http.Client, url string) []byte {
 // The desk QR page is the applicant's: in the member's language (Rosa reads
 // Spanish), without the staff navigation, with one way back for staff. Its
 // QR code encodes a tracked /l/ link of a QR delivery, so the scan is
-// recorded as an open of the QR channel; the handout prints the same code
-// and writes out the provider's link.
+// recorded as an open of the QR channel; the page and the handout write out
+// that same short link.
 func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 	l := newLive(t)
 	ctx := context.Background()
@@ -63,7 +63,7 @@ func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 
 	page := string(getOK(t, c, base+"/qr"))
 	for _, want := range []string{`<html lang="es"`, "Rosa, escanee este código con su teléfono", "Live Agency",
-		"El enlace funciona hasta el", "O escriba esta dirección:", html.EscapeString(l.order.Link), `data-testid="qr-back"`, "Staff: back to the verification",
+		"El enlace funciona hasta el", "O escriba esta dirección:", `data-testid="qr-back"`, "Staff: back to the verification",
 		`alt="Código QR que abre su enlace de verificación"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("QR page lacks %q", want)
@@ -82,16 +82,19 @@ func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 		t.Fatalf("deliveries after the QR page: %+v", ds)
 	}
 	tracked := l.srv.URL + "/l/" + ds[1].LinkCode
+	if !strings.Contains(page, tracked) || strings.Contains(page, html.EscapeString(l.order.Link)) {
+		t.Error("the QR page does not write out the tracked link (or still shows the provider's)")
+	}
 	png := getOK(t, c, base+"/qr.png")
 	want, _ := qrcode.Encode(tracked, qrcode.Medium, 512)
 	if !bytes.Equal(png, want) {
 		t.Fatal("the QR image does not encode the tracked QR link")
 	}
 
-	// The handout (same QR image) reuses that delivery and keeps the
-	// provider's link written out.
+	// The handout (same QR image) reuses that delivery and writes out the
+	// same tracked link.
 	handout := string(getOK(t, c, base+"/handout"))
-	if !strings.Contains(handout, `<html lang="es"`) || !strings.Contains(handout, html.EscapeString(l.order.Link)) || !strings.Contains(handout, base[len(l.srv.URL):]+"/qr.png") {
+	if !strings.Contains(handout, `<html lang="es"`) || !strings.Contains(handout, tracked) || !strings.Contains(handout, base[len(l.srv.URL):]+"/qr.png") {
 		t.Fatalf("handout: %s", handout)
 	}
 	if ds, _ := l.st.Deliveries(ctx, l.user.AgencyID, l.order.ID); len(ds) != 2 {

@@ -114,7 +114,7 @@ func TestBrowser_Handout(t *testing.T) {
 	do(t, ctx, "handout", chromedp.Click(chromedp.CSS(`[data-testid=handout-link]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=handout]`)))
 	lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
 	text := textOf(t, ctx, `[data-testid=handout]`)
-	if lang != "es" || !strings.Contains(text, "Lucía") || !strings.Contains(text, "El enlace funciona hasta el") || !strings.Contains(text, "/sandbox/truv/bridge") {
+	if lang != "es" || !strings.Contains(text, "Lucía") || !strings.Contains(text, "El enlace funciona hasta el") || !strings.Contains(text, p.URL+"/l/") {
 		t.Fatalf("handout (%s): %s", lang, text)
 	}
 	checkA11y(t, ctx, "handout")
