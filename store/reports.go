@@ -21,6 +21,14 @@ type Report struct {
 }
 
 // SaveReport stores a fetched report as the order's newest and publishes.
+//
+// A report never outlives the order's live reports of the same kind: its
+// expiry is at most the earliest expiry among them. A provider whose report
+// lives a fixed time from completion (Payscore, 14 days) fires "completed"
+// several times, and a later fetch must not extend the life that the first
+// completion started (reliability.md R1). A report whose predecessors have
+// all expired is a new one (the provider would not have sent it otherwise)
+// and keeps its own expiry.
 func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Report) (*Report, error) {
 	now := s.Now()
 	r.OrderID, r.FetchedAt = orderID, now
@@ -28,6 +36,16 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return formatError(err)
+		}
+		if !r.ExpiresAt.IsZero() {
+			var first sql.NullString
+			if err := tx.QueryRowContext(ctx, `SELECT min(expires_at) FROM reports WHERE order_id = ? AND kind = ?
+				AND purged_at IS NULL AND expires_at > ?`, orderID, r.Kind, fmtTime(now)).Scan(&first); err != nil {
+				return err
+			}
+			if t := parseNullTime(first); !t.IsZero() && t.Before(r.ExpiresAt) {
+				r.ExpiresAt = t
+			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO reports (agency_id, order_id, provider_report_id, kind, fetched_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, agencyID, orderID, r.ProviderReportID, r.Kind, fmtTime(now), nullTime(r.ExpiresAt))
@@ -101,13 +119,113 @@ func (s *Store) CaseReports(ctx context.Context, agencyID, caseID int64) (map[in
 }
 
 // OrdersMissingReport returns completed orders (across agencies: the
-// background sweep's entry point) that have no report yet and have been
-// quiet since before quietSince.
+// background sweep's entry point) that have no report yet, have been quiet
+// since before quietSince, and whose next try is due (ReportFetchFailed).
+// The due ones come first, oldest first, so orders still waiting never hide
+// the others.
 func (s *Store) OrdersMissingReport(ctx context.Context, quietSince time.Time, limit int) ([]*Order, error) {
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
 		WHERE o.status = 'completed' AND o.outcome NOT IN ('no_data', 'no_income', 'no_bank', 'shared_bank')
 		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id)
-		AND o.last_event_at < ? ORDER BY o.last_event_at LIMIT ?`, fmtTime(quietSince), limit)
+		AND o.last_event_at < ? AND (o.report_retry_at IS NULL OR o.report_retry_at <= ?)
+		ORDER BY COALESCE(o.report_retry_at, o.last_event_at), o.id LIMIT ?`, fmtTime(quietSince), fmtTime(s.Now()), limit)
+}
+
+// maxReportBackoff caps the wait between two report sweep tries of an order.
+const maxReportBackoff = 6 * time.Hour
+
+// ReportBackoff is how long the report sweep waits after the attempts-th
+// failed try of an order: base × 2^(attempts-1), at most maxReportBackoff.
+func ReportBackoff(base time.Duration, attempts int) time.Duration {
+	d := base
+	for i := 1; i < attempts && d < maxReportBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxReportBackoff)
+}
+
+// ReportFetchFailed records that the report sweep could not fetch an order's
+// report: the next try waits ReportBackoff(base, attempts). It returns the
+// number of failed tries so far, so the caller notes the first one on the
+// timeline and not every one. Like OrdersMissingReport it takes no agency id
+// (the sweep's own bookkeeping, no case data).
+func (s *Store) ReportFetchFailed(ctx context.Context, orderID int64, base time.Duration) (int, error) {
+	var attempts int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `UPDATE orders SET report_attempts = report_attempts + 1 WHERE id = ?
+			RETURNING report_attempts`, orderID).Scan(&attempts); err != nil {
+			return formatError(err)
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET report_retry_at = ? WHERE id = ?`,
+			fmtTime(s.Now().Add(ReportBackoff(base, attempts))), orderID)
+		return err
+	})
+	return attempts, err
+}
+
+// ReportExpiresBy brings the expiry of an order's readable reports forward
+// to by, when they would live longer (a provider's "report expires soon"
+// warning: Payscore's REPORT_SOON_TO_EXPIRE comes two days before). The
+// report page's "expires soon" banner reads this expiry.
+func (s *Store) ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by time.Time) error {
+	var caseID int64
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE reports SET expires_at = ? WHERE order_id = ? AND purged_at IS NULL
+			AND (expires_at IS NULL OR expires_at > ?)`, fmtTime(by), orderID, fmtTime(by))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n > 0 {
+		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
+	}
+	return err
+}
+
+// PurgeExpiredReports removes the data of every report past its expiry
+// (across agencies: a background sweep). Reading already hides an expired
+// report; this deletes its personal data too, without waiting for the
+// provider's "expired" webhook, which may never come (reliability.md R1).
+// The rows stay, marked purged, so the page can say the report expired. It
+// returns how many reports it purged.
+func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
+	now := fmtTime(s.Now())
+	var changes []Change
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE reports SET data_enc = NULL, purged_at = ?
+			WHERE purged_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?
+			RETURNING agency_id, order_id, (SELECT case_id FROM orders WHERE id = reports.order_id)`, now, now)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c Change
+			if err := rows.Scan(&c.AgencyID, &c.OrderID, &c.CaseID); err != nil {
+				return err
+			}
+			c.Kind = "report"
+			changes = append(changes, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
+	}
+	seen := map[int64]bool{}
+	for _, c := range changes {
+		if !seen[c.OrderID] {
+			seen[c.OrderID] = true
+			s.Feed.Publish(c)
+		}
+	}
+	return len(changes), nil
 }
 
 // LatestReports returns an order's newest report of each kind (an

@@ -105,14 +105,18 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	})
 	h.Register(e)
 
-	// Background work: the webhook inbox, the report sweep, the reconciler
-	// (polls orders that have been quiet too long) and the reminders. They
-	// claim rows in the database, so a second process would not double them.
+	// Background work: the webhook inbox, the report sweeps (missing and
+	// expired reports), the reconciler (polls orders that have been quiet too
+	// long) and the reminders. They claim rows in the database, so a second
+	// process would not double them.
 	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(6)
+	wg.Add(7)
 	go func() { defer wg.Done(); svc.RunInbox(workers) }()
 	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.SweepReports) }()
+	// Reports past their expiry are hidden at once; this deletes their data
+	// even when the provider's "expired" webhook never comes (reliability.md R1).
+	go func() { defer wg.Done(); every(workers, 30*time.Second, svc.PurgeExpiredReports) }()
 	go func() { defer wg.Done(); every(workers, cfg.ReconcileEvery, svc.Reconcile) }()
 	go func() { defer wg.Done(); every(workers, time.Minute, svc.SendReminders) }()
 	go func() { defer wg.Done(); svc.RunRenewals(workers) }()

@@ -2,41 +2,66 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"caseverify/handlers/verify"
 	"caseverify/providers/payscore"
 )
 
+// payscoreVars are Payscore's settings that only make sense with
+// PAYSCORE_CLIENT_ID: set without it they would be silently ignored, so the
+// start is refused instead (a half-done configuration).
+var payscoreVars = []string{"PAYSCORE_SECRET_KEY", "PAYSCORE_WEBHOOK_SECRET", "PAYSCORE_BASE_URL"}
+
 // setupPayscore: PAYSCORE_CLIENT_ID selects the real API (with
 // PAYSCORE_SECRET_KEY, optional PAYSCORE_BASE_URL and PAYSCORE_WEBHOOK_SECRET:
 // which key signs Payscore's webhooks is UNCONFIRMED, so it defaults to the
-// API secret key and can be set apart). Without it, sandbox mode uses the
-// emulator at /sandbox/payscore/. Payscore verifies a household together.
+// API secret key and can be set apart). PAYSCORE_BASE_URL must be https
+// outside sandbox mode: the API carries the secret key and applicants' bank
+// data. Without PAYSCORE_CLIENT_ID, sandbox mode uses the emulator at
+// /sandbox/payscore/, and any other PAYSCORE_ setting stops the start.
+// Payscore verifies a household together.
 func setupPayscore(env providerEnv, ps *providerSet) error {
 	getenv := env.getenv
-	if id := getenv("PAYSCORE_CLIENT_ID"); id != "" {
+	log := env.log.With("provider", "payscore")
+	if id := strings.TrimSpace(getenv("PAYSCORE_CLIENT_ID")); id != "" {
 		secret := getenv("PAYSCORE_SECRET_KEY")
-		if secret == "" {
+		if strings.TrimSpace(secret) == "" {
 			return errors.New("configuration: PAYSCORE_CLIENT_ID is set, so PAYSCORE_SECRET_KEY is required")
 		}
-		c, err := payscore.New(payscore.Config{BaseURL: getenv("PAYSCORE_BASE_URL"), ClientID: id, SecretKey: secret,
-			WebhookSecret: getenv("PAYSCORE_WEBHOOK_SECRET"), HTTPClient: env.client})
+		base := strings.TrimSpace(getenv("PAYSCORE_BASE_URL"))
+		if base != "" {
+			u, err := url.Parse(base)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && !(env.cfg.Sandbox && u.Scheme == "http")) {
+				return errors.New("configuration: PAYSCORE_BASE_URL must be an absolute https URL such as https://api.payscore.com (plain http only in sandbox mode)")
+			}
+		}
+		c, err := payscore.New(payscore.Config{BaseURL: base, ClientID: id, SecretKey: secret,
+			WebhookSecret: getenv("PAYSCORE_WEBHOOK_SECRET"), HTTPClient: env.client, Logger: log})
 		if err != nil {
 			return err
 		}
 		ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true}, nil, nil)
 		return nil
 	}
+	for _, v := range payscoreVars {
+		if getenv(v) != "" {
+			return fmt.Errorf("configuration: %s is set but PAYSCORE_CLIENT_ID is not; set PAYSCORE_CLIENT_ID to use Payscore, or remove the PAYSCORE_ settings", v)
+		}
+	}
 	if !env.cfg.Sandbox {
-		return nil
+		return nil // Payscore is not configured: it is not offered.
 	}
 	em := payscore.NewEmulator(payscore.EmulatorConfig{PublicURL: env.cfg.BaseURL + "/sandbox/payscore",
 		WebhookURL: env.internalURL + "/webhooks/payscore", HTTPClient: env.client, Logger: env.log.With("emulator", "payscore"),
 		WebhookDelay: env.cfg.EmulatorDelay})
 	c, err := payscore.New(payscore.Config{BaseURL: env.internalURL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
-		SecretKey: payscore.SandboxSecretKey, HTTPClient: env.client})
+		SecretKey: payscore.SandboxSecretKey, HTTPClient: env.client, Logger: log})
 	if err != nil {
+		em.Close()
 		return err
 	}
 	// Payscore's time-based webhooks (report about to expire, expired,

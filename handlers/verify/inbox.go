@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"caseverify/providers"
@@ -52,7 +51,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 	// secret URL it came to, and to nothing else.
 	var bound *store.Order
 	if p.PerOrderWebhook {
-		if bound, err = s.store.OrderBySecret(ctx, it.Provider, strings.TrimPrefix(it.Path, "/")); err != nil {
+		if bound, err = s.store.OrderByInboxPath(ctx, it.Provider, it.Path); err != nil {
 			return "no order for this webhook URL", time.Time{}
 		}
 	}
@@ -93,8 +92,30 @@ func errorKind(err error) string {
 // then does what the update asks: re-read the authoritative state, fetch
 // the report. Provider calls that fail are logged and left to the sweeps.
 func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source string) error {
+	return s.apply(ctx, o, u, source, &reportFetches{})
+}
+
+// reportFetches is what one delivery (or one status read) has fetched, so
+// that a report it asks for twice is fetched once: Payscore's
+// SCREENING_GROUP_COMPLETED both asks for a re-read, whose group status says
+// the report is ready, and says so itself (two fetches, two stored copies,
+// before). Keyed by the provider's report id ("" when the provider names
+// none). Each delivery gets its own, so a re-fire still fetches.
+type reportFetches struct {
+	tried  map[string]bool
+	stored int
+	err    error // the last failed fetch
+}
+
+// reportWarningLead is how long before expiry a provider warns that a
+// report expires soon: Payscore's REPORT_SOON_TO_EXPIRE comes two days
+// before its 14 (spec.md §3.3), and the report page's banner shows within
+// this window.
+const reportWarningLead = 48 * time.Hour
+
+func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
 	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent,
-		RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status), Outcome: string(u.Outcome), Detail: u.Detail,
+		RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status), Outcome: string(u.Outcome), Detail: s.memberDetail(ctx, o, u),
 		At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired})
 	if err != nil {
 		return err
@@ -105,23 +126,69 @@ func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update,
 		if err := s.store.PurgeReports(ctx, o.AgencyID, o.ID); err != nil {
 			return err
 		}
+	} else if u.ReportExpiresSoon {
+		// The provider's clock says when: the stored expiry (which the
+		// "expires soon" banner reads) comes forward if it was later.
+		if err := s.store.ReportExpiresBy(ctx, o.AgencyID, o.ID, s.store.Now().Add(reportWarningLead)); err != nil {
+			return err
+		}
 	}
 	if u.Refetch && source != "poll" {
-		if err := s.Refetch(ctx, o); err != nil {
+		if err := s.refetch(ctx, o, rf); err != nil {
 			s.log.Warn("refetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
 		}
 	}
-	if u.ReportReady && !s.reportStored(ctx, o, u, source) {
+	if u.ReportReady {
+		if rf.tried[u.ReportID] || s.reportStored(ctx, o, u, source) {
+			return nil
+		}
+		if rf.tried == nil {
+			rf.tried = map[string]bool{}
+		}
+		rf.tried[u.ReportID] = true
 		if err := s.FetchReport(ctx, o, u.ReportID); err != nil {
+			rf.err = err
 			s.log.Warn("report fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		} else {
+			rf.stored++
 		}
 	}
 	return nil
 }
 
+// memberDetail names the household member an update is about in front of
+// its detail ("Leo: Said they have no income."): a household order has one
+// timeline for several people. Only the first name, which staff may see;
+// the detail itself is PII-free. Other updates keep their detail.
+func (s *Service) memberDetail(ctx context.Context, o *store.Order, u providers.Update) string {
+	if u.SubID == "" || u.Detail == "" {
+		return u.Detail
+	}
+	oms, err := s.store.OrderMembers(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		s.log.Warn("household members lookup failed", "order_id", o.ID, "error", err)
+		return u.Detail
+	}
+	for _, om := range oms {
+		if om.SubID != u.SubID {
+			continue
+		}
+		m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, om.MemberID)
+		if err != nil || m.FirstName == "" {
+			return u.Detail
+		}
+		return m.FirstName + ": " + u.Detail
+	}
+	return u.Detail
+}
+
 // Refetch reads an order's authoritative state from the provider and applies
 // it (source "poll").
 func (s *Service) Refetch(ctx context.Context, o *store.Order) error {
+	return s.refetch(ctx, o, &reportFetches{})
+}
+
+func (s *Service) refetch(ctx context.Context, o *store.Order, rf *reportFetches) error {
 	p := s.providers[o.Provider]
 	if p == nil {
 		return fmt.Errorf("provider %s not configured", o.Provider)
@@ -132,7 +199,7 @@ func (s *Service) Refetch(ctx context.Context, o *store.Order) error {
 	}
 	for _, u := range arrangeRead(updates) {
 		u.Refetch = false
-		if err := s.Apply(ctx, o, u, "poll"); err != nil {
+		if err := s.apply(ctx, o, u, "poll", rf); err != nil {
 			return err
 		}
 	}
@@ -211,20 +278,64 @@ func (s *Service) work(ctx context.Context, name string, interval time.Duration,
 	}
 }
 
+// reportSweepQuiet is how long a completed order stays quiet before the
+// report sweep looks at it, and the first wait after a failed try (the
+// waits double up to store's cap).
+const reportSweepQuiet = 30 * time.Second
+
+// errNoReportListed says the provider's status names no report ready yet.
+var errNoReportListed = errors.New("the provider lists no report for this order yet")
+
 // SweepReports fetches the reports of completed orders that have none, for
 // when a fetch right after completion failed (provider briefly down).
+//
+// It goes through the status read (Refetch), then fetches the reports the
+// status names, by their ids: a report id guessed without it can be the
+// wrong one (AccountChek's "newest VOA report" 404s forever on an
+// income-only order). The status read of every provider says when a report
+// is ready (by id where it has one). A failed try waits before the next
+// (store.ReportBackoff) and is noted on the timeline once, not at every try.
 func (s *Service) SweepReports(ctx context.Context) {
-	orders, err := s.store.OrdersMissingReport(ctx, time.Now().Add(-30*time.Second), 20)
+	orders, err := s.store.OrdersMissingReport(ctx, s.store.Now().Add(-reportSweepQuiet), 20)
 	if err != nil {
 		s.log.Error("report sweep", "error", err)
 		return
 	}
 	for _, o := range orders {
-		if err := s.FetchReport(ctx, o, ""); err != nil {
-			s.log.Warn("report sweep fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
-			// Touch the order so it waits before the next try.
+		if ctx.Err() != nil {
+			return
+		}
+		rf := &reportFetches{}
+		err := s.refetch(ctx, o, rf)
+		switch {
+		case err != nil: // the status read failed: err says why
+		case rf.stored > 0:
+			continue
+		case rf.err != nil:
+			err = rf.err
+		default:
+			err = errNoReportListed
+		}
+		s.log.Warn("report sweep fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		attempts, ferr := s.store.ReportFetchFailed(ctx, o.ID, reportSweepQuiet)
+		if ferr != nil {
+			s.log.Error("report sweep", "order_id", o.ID, "error", ferr)
+			continue
+		}
+		if attempts == 1 {
 			_ = s.store.AddEvent(ctx, o.AgencyID, o.ID, "system", "The report could not be fetched yet; the portal will try again.")
 		}
+	}
+}
+
+// PurgeExpiredReports deletes the data of reports past their expiry
+// (Payscore's 14 days), whether or not the provider's "expired" webhook
+// came. Run periodically by web/.
+func (s *Service) PurgeExpiredReports(ctx context.Context) {
+	if n, err := s.store.PurgeExpiredReports(ctx); err != nil {
+		s.log.Error("report expiry sweep", "error", err)
+	} else if n > 0 {
+		s.log.Info("expired reports purged", "count", n)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -100,6 +101,9 @@ type Config struct {
 	// contain "{id}".
 	CancelMethod string
 	CancelPath   string
+	// Logger gets webhook codes the adapter does not know (spec.md §7: unknown
+	// values are logged), never bodies or PII; nil discards.
+	Logger *slog.Logger
 	// Property is the placeholder property for every group; empty fields may
 	// be overridden per order with OrderRequest.Options "property_name",
 	// "property_street_address", "property_city", "property_state",
@@ -121,6 +125,7 @@ type Client struct {
 	cancelMethod  string
 	cancelPath    string
 	property      Property
+	log           *slog.Logger
 
 	tok tokenCache
 }
@@ -158,6 +163,10 @@ func New(cfg Config) (*Client, error) {
 		cancelMethod:  strings.ToUpper(cfg.CancelMethod),
 		cancelPath:    cfg.CancelPath,
 		property:      cfg.Property,
+		log:           cfg.Logger,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	if len(c.webhookSecret) == 0 {
 		c.webhookSecret = []byte(cfg.SecretKey)

@@ -144,6 +144,10 @@ type EmulatorConfig struct {
 	// DuplicateCodes are sent twice in a row (a duplicate delivery).
 	DropCodes      []string
 	DuplicateCodes []string
+	// DocumentedReportOnly leaves the emulator's own completed_at_timestamp
+	// and report_expires_at_timestamp out of the report data, as Payscore
+	// documents it, so tests see what the portal gets from the real API.
+	DocumentedReportOnly bool
 }
 
 // Emulator is an in-memory stand-in for Payscore: the legacy screening-group

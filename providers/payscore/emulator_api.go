@@ -344,7 +344,12 @@ func (e *Emulator) handleReportData(w http.ResponseWriter, r *http.Request) {
 	if g == nil || !e.reportReady(w, g) {
 		return
 	}
-	writeJSON(w, http.StatusOK, e.reportFor(g))
+	data := e.reportFor(g)
+	if e.cfg.DocumentedReportOnly {
+		// As the real Payscore documents it: no times in the report data.
+		data.CompletedAtTimestamp, data.ReportExpiresAtTimestamp = 0, 0
+	}
+	writeJSON(w, http.StatusOK, data)
 }
 
 // handleFile serves the PDF behind a link from handleReportURL: 404 for an

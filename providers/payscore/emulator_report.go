@@ -23,8 +23,8 @@ type reportOut struct {
 	ScreeningGroupID string `json:"screening_group_id"`
 	// The two timestamps (Unix seconds) are the emulator's own fields
 	// (UNCONFIRMED); the client reads them for Report.CreatedAt/ExpiresAt.
-	CompletedAtTimestamp     int64  `json:"completed_at_timestamp"`
-	ReportExpiresAtTimestamp int64  `json:"report_expires_at_timestamp"`
+	CompletedAtTimestamp     int64  `json:"completed_at_timestamp,omitempty"`
+	ReportExpiresAtTimestamp int64  `json:"report_expires_at_timestamp,omitempty"`
 	TotalNetIncome           int64  `json:"total_net_income"`
 	TwoMonthAvg              *int64 `json:"two_month_avg_monthly_net_income"`
 	ThreeMonthAvg            *int64 `json:"three_month_avg_monthly_net_income"`

@@ -44,9 +44,10 @@ func (c *cents) UnmarshalJSON(b []byte) error {
 
 // reportData is the legacy report-data answer (GET
 // /api/v1/screening_groups/{id}/report/data) [P09]. The top-level names are
-// documented; the layout below bank_connections and the two timestamps are
-// the emulator's (UNCONFIRMED). Single-applicant reports put the screening
-// fields at the top level; multi-applicant ones list them in screenings[].
+// documented; the layout below bank_connections is UNCONFIRMED, and the two
+// timestamps are the emulator's own (Payscore documents no time here).
+// Single-applicant reports put the screening fields at the top level;
+// multi-applicant ones list them in screenings[].
 type reportData struct {
 	ScreeningGroupID          string  `json:"screening_group_id"`
 	CompletedAtTimestamp      float64 `json:"completed_at_timestamp"`
@@ -110,7 +111,13 @@ type incomeStream struct {
 // an expired one (410) wraps ErrReportExpired.
 //
 // ExpiresAt is report_expires_at_timestamp when present, else 14 days after
-// completed_at_timestamp (Payscore's documented report life), else zero.
+// completed_at_timestamp. Neither field is documented (the emulator sends
+// them), so without them it is 14 days after this fetch: Payscore documents
+// the 14-day life but not when it started, and the first fetch follows
+// SCREENING_GROUP_COMPLETED within seconds. The portal keeps the earliest
+// expiry of an order's reports (store.SaveReport), so a re-fire fetched
+// later does not extend it, and REPORT_SOON_TO_EXPIRE / REPORT_EXPIRED
+// correct it from Payscore's own clock.
 func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, reportID string) (*providers.Report, error) {
 	if ref.OrderID == "" {
 		return nil, missingOrderID()
@@ -127,6 +134,9 @@ func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, report
 		return nil, badAnswer(resp.status, err)
 	}
 	rep := normalizeReport(d)
+	if rep.ExpiresAt.IsZero() {
+		rep.ExpiresAt = c.now().UTC().Add(ReportLifetime)
+	}
 	rep.ReportID = ref.OrderID
 	rep.Raw = json.RawMessage(resp.body)
 	return rep, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -100,16 +101,42 @@ type applicantValue struct {
 }
 
 // Parse turns a delivery into updates. Every documented code gives exactly
-// one update; an unknown code gives none and no error. Invalid JSON,
-// a missing code or screening_group_id, a missing screening_id where the code
-// is about one applicant, or a value of the wrong type returns an error
-// wrapping providers.ErrMalformed.
+// one update. An unknown code gives one informational update (RawEvent the
+// code, no status: the order keeps its status, and the timeline shows the
+// code) and is logged (spec.md §7: unknown values are kept in the previous
+// status and logged). Invalid JSON, a missing code or screening_group_id, a
+// missing screening_id where the code is about one applicant, or a value of
+// the wrong type returns an error wrapping providers.ErrMalformed.
 func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
-	return ParseWebhook(d.Body)
+	ups, known, err := parseWebhook(d.Body)
+	if err == nil && !known && len(ups) == 1 {
+		// The code is Payscore's vocabulary, not applicant data; the body
+		// (which may carry names in value) is not logged.
+		c.log.Warn("payscore: unknown webhook code; order status kept", "code", ups[0].RawEvent)
+	}
+	return ups, err
 }
 
-// ParseWebhook is Parse on a raw body; it needs no Client.
+// ParseWebhook is Parse on a raw body; it needs no Client (and logs nothing).
 func ParseWebhook(body []byte) ([]providers.Update, error) {
+	ups, _, err := parseWebhook(body)
+	return ups, err
+}
+
+// parseWebhook is ParseWebhook that also says whether the code is known.
+func parseWebhook(body []byte) ([]providers.Update, bool, error) {
+	ups, err := parseBody(body)
+	if errors.Is(err, errUnknownCode) {
+		return ups, false, nil
+	}
+	return ups, true, err
+}
+
+// errUnknownCode marks a well-formed delivery with a code this adapter does
+// not know (parseBody then returns its informational update).
+var errUnknownCode = errors.New("payscore: unknown webhook code")
+
+func parseBody(body []byte) ([]providers.Update, error) {
 	var w webhookBody
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&w); err != nil {
@@ -190,7 +217,10 @@ func ParseWebhook(body []byte) ([]providers.Update, error) {
 		}
 		u.At, u.Detail = at, consentDetail(code)
 	default:
-		return nil, nil // a code this adapter does not know: nothing to do
+		// A code this adapter does not know: the order keeps its status
+		// and the raw code goes on the timeline. Its value and screening
+		// are not read (their meaning is unknown).
+		return []providers.Update{{OrderID: u.OrderID, RawEvent: cleanText(code, 64)}}, errUnknownCode
 	}
 
 	switch code {

@@ -164,10 +164,13 @@ func TestParse_ApplicantPIIStaysOut(t *testing.T) {
 	}
 }
 
-func TestParse_UnknownCodeIsIgnored(t *testing.T) {
-	ups, err := ParseWebhook([]byte(`{"code":"SOMETHING_NEW","screening_group_id":"g","screening_id":"s"}`))
-	if err != nil || len(ups) != 0 {
-		t.Fatalf("got %v, %v; want no updates and no error", ups, err)
+// An unknown code keeps the order's status: one informational update with
+// the raw code (for the timeline) and nothing else, not an error.
+func TestParse_UnknownCodeKeepsStatus(t *testing.T) {
+	ups, err := ParseWebhook([]byte(`{"code":"SOMETHING_NEW","screening_group_id":"g","screening_id":"s","value":{"applicant_first_name":"Ana"}}`))
+	want := []providers.Update{{OrderID: "g", RawEvent: "SOMETHING_NEW"}}
+	if err != nil || !reflect.DeepEqual(ups, want) {
+		t.Fatalf("got %+v, %v; want %+v and no error", ups, err, want)
 	}
 }
 
