@@ -47,7 +47,7 @@ func (h *Handler) renewals(c echo.Context) error {
 			if m.Item == nil || m.Item.PrevOrderID == 0 || m.Item.OrderID == 0 {
 				continue
 			}
-			if cmp, err := h.compare(c, u.AgencyID, m.Item.PrevOrderID, m.Item.OrderID); err != nil {
+			if cmp, err := h.compare(c, u.AgencyID, m.Item); err != nil {
 				return err
 			} else if cmp != nil {
 				v.Compare[m.Member.ID] = cmp
@@ -57,22 +57,43 @@ func (h *Handler) renewals(c echo.Context) error {
 	return render(c, http.StatusOK, views.RenewalsPage(v))
 }
 
-// compare puts the income of a renewal's new report beside the previous
-// one: monthly gross, and jobs that started or ended. nil when either report
-// is missing.
-func (h *Handler) compare(c echo.Context, agencyID, prevOrderID, newOrderID int64) (*views.Comparison, error) {
-	ctx := c.Request().Context()
-	prev, err := h.reportOf(c, agencyID, prevOrderID, true)
-	if err != nil || prev == nil {
+// compare puts the income of a renewal's new reports beside the previous
+// ones: monthly income, and jobs that started or ended. "Before" is what the
+// previous order had when the renewal started and "after" what came since
+// (store.RenewalReports), so a refresh in place (AccountChek) compares its
+// new report with the old one, not with itself. Only report kinds both
+// sides have are compared. nil when there is nothing to compare.
+func (h *Handler) compare(c echo.Context, agencyID int64, it *store.RenewalItem) (*views.Comparison, error) {
+	before, after, err := h.store.RenewalReports(c.Request().Context(), agencyID, it)
+	if err != nil {
 		return nil, err
 	}
-	cur, err := h.reportOf(c, agencyID, newOrderID, false)
-	if err != nil || cur == nil {
+	prev, err := decodeReports(before)
+	if err != nil {
 		return nil, err
 	}
-	_ = ctx
-	pm, cm := monthlyGross(prev), monthlyGross(cur)
-	cmp := &views.Comparison{PrevMonthly: pm.String(), NewMonthly: cm.String(), Up: cm >= pm}
+	cur, err := decodeReports(after)
+	if err != nil {
+		return nil, err
+	}
+	prev, cur = commonKinds(prev, cur)
+	if len(prev) == 0 || len(cur) == 0 {
+		return nil, nil
+	}
+	pi, ci := incomeOf(prev), incomeOf(cur)
+	var pm, cm providers.Cents
+	basis := "Monthly gross"
+	switch {
+	case pi.hasPay || ci.hasPay:
+		pm, cm = pi.pay, ci.pay
+	case pi.hasBank || ci.hasBank:
+		// Bank-based reports (AccountChek VOA, Payscore) see deposits, not
+		// gross pay: say so.
+		pm, cm, basis = pi.bank, ci.bank, "Monthly deposits"
+	default:
+		return nil, nil // no income on either side (identity reports)
+	}
+	cmp := &views.Comparison{Basis: basis, PrevMonthly: pm.String(), NewMonthly: cm.String(), Up: cm >= pm}
 	if d := cm - pm; d != 0 {
 		sign := "+"
 		if d < 0 {
@@ -95,66 +116,107 @@ func (h *Handler) compare(c echo.Context, agencyID, prevOrderID, newOrderID int6
 	return cmp, nil
 }
 
-// reportOf returns an order's newest readable report. For the previous
-// order, the first report (the one the renewal started from) is as good as
-// any; reports are normalized provider-neutral JSON.
-func (h *Handler) reportOf(c echo.Context, agencyID, orderID int64, _ bool) (*providers.Report, error) {
-	rec, err := h.store.LatestReport(c.Request().Context(), agencyID, orderID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+// decodeReports reads stored reports (provider-neutral JSON); purged ones
+// are left out.
+func decodeReports(recs []*store.Report) ([]*providers.Report, error) {
+	var out []*providers.Report
+	for _, rec := range recs {
+		if rec.Purged {
+			continue
+		}
+		var r providers.Report
+		if err := json.Unmarshal(rec.Data, &r); err != nil {
+			return nil, fmt.Errorf("decode report %d: %w", rec.ID, err)
+		}
+		out = append(out, &r)
 	}
-	if err != nil || rec.Purged {
-		return nil, err
+	return out, nil
+}
+
+// commonKinds keeps the reports whose kind both sides have, so that a side
+// with one more report (a VOA beside a VOIE) does not look like new income.
+func commonKinds(a, b []*providers.Report) ([]*providers.Report, []*providers.Report) {
+	has := func(rs []*providers.Report, k providers.ReportKind) bool {
+		return slices.ContainsFunc(rs, func(r *providers.Report) bool { return r.Kind == k })
 	}
-	var r providers.Report
-	if err := json.Unmarshal(rec.Data, &r); err != nil {
-		return nil, fmt.Errorf("decode report %d: %w", rec.ID, err)
+	keep := func(rs, other []*providers.Report) []*providers.Report {
+		var out []*providers.Report
+		for _, r := range rs {
+			if has(other, r.Kind) {
+				out = append(out, r)
+			}
+		}
+		return out
 	}
-	return &r, nil
+	return keep(a, b), keep(b, a)
 }
 
 // periodsPerMonth converts a pay frequency into pay periods per month.
 var periodsPerMonth = map[string]float64{"weekly": 52.0 / 12, "biweekly": 26.0 / 12, "semimonthly": 2, "monthly": 1}
 
-// monthlyGross estimates gross income a month from a report: the average
-// of the last three paystubs times the pay periods in a month, or the
-// newest year's gross over twelve; bank-based reports use their income.
-func monthlyGross(r *providers.Report) providers.Cents {
-	var total float64
-	for _, e := range r.Employments {
-		if !e.Active && e.EndDate != "" {
-			continue
-		}
-		if n := min(3, len(e.Paystubs)); n > 0 && periodsPerMonth[e.PayFrequency] > 0 {
-			var sum float64
-			for _, p := range e.Paystubs[:n] {
-				sum += float64(p.Gross)
-			}
-			total += sum / float64(n) * periodsPerMonth[e.PayFrequency]
-		} else if len(e.AnnualIncome) > 0 {
-			newest := e.AnnualIncome[0]
-			for _, a := range e.AnnualIncome {
-				if a.Year > newest.Year {
-					newest = a
-				}
-			}
-			total += float64(newest.Gross) / 12
-		}
-	}
-	if r.BankIncome != nil {
-		total += float64(r.BankIncome.AvgMonthlyNet3)
-	}
-	return providers.Cents(total + 0.5)
+// income is a side's monthly income, from pay and from bank deposits.
+type income struct {
+	pay, bank       providers.Cents
+	hasPay, hasBank bool
 }
 
-func employers(r *providers.Report, activeOnly bool) []string {
-	var out []string
-	for _, e := range r.Employments {
-		if activeOnly && !e.Active && e.EndDate != "" {
+// incomeOf estimates monthly income from reports. Pay (gross): for each
+// current job, the average of the last three paystubs times the pay
+// periods in a month, or the newest year's gross over twelve. Bank: the
+// household summary's 3-month average (Payscore), else the income found in
+// each account (AccountChek VOA). The two are kept apart: deposits are the
+// same pay seen from the bank, and adding them would count it twice.
+func incomeOf(reports []*providers.Report) income {
+	var in income
+	var pay, bank float64
+	for _, r := range reports {
+		for _, e := range r.Employments {
+			in.hasPay = true
+			if !e.Active && e.EndDate != "" {
+				continue
+			}
+			if n := min(3, len(e.Paystubs)); n > 0 && periodsPerMonth[e.PayFrequency] > 0 {
+				var sum float64
+				for _, p := range e.Paystubs[:n] {
+					sum += float64(p.Gross)
+				}
+				pay += sum / float64(n) * periodsPerMonth[e.PayFrequency]
+			} else if len(e.AnnualIncome) > 0 {
+				newest := e.AnnualIncome[0]
+				for _, a := range e.AnnualIncome {
+					if a.Year > newest.Year {
+						newest = a
+					}
+				}
+				pay += float64(newest.Gross) / 12
+			}
+		}
+		if r.BankIncome != nil {
+			in.hasBank = true
+			bank += float64(r.BankIncome.AvgMonthlyNet3)
 			continue
 		}
-		if e.Employer != "" && !slices.Contains(out, e.Employer) {
-			out = append(out, e.Employer)
+		for _, a := range r.Accounts {
+			if a.MonthlyIncome != 0 {
+				in.hasBank = true
+				bank += float64(a.MonthlyIncome)
+			}
+		}
+	}
+	in.pay, in.bank = providers.Cents(pay+0.5), providers.Cents(bank+0.5)
+	return in
+}
+
+func employers(reports []*providers.Report, activeOnly bool) []string {
+	var out []string
+	for _, r := range reports {
+		for _, e := range r.Employments {
+			if activeOnly && !e.Active && e.EndDate != "" {
+				continue
+			}
+			if e.Employer != "" && !slices.Contains(out, e.Employer) {
+				out = append(out, e.Employer)
+			}
 		}
 	}
 	return out
@@ -163,12 +225,15 @@ func employers(r *providers.Report, activeOnly bool) []string {
 func (h *Handler) renewAll(c echo.Context) error {
 	u := currentUser(c)
 	window := renewalWindow(c.FormValue("window"))
-	_, err := h.store.StartRenewal(c.Request().Context(), u.AgencyID, u.ID, 0, window)
+	run, err := h.store.StartRenewal(c.Request().Context(), u.AgencyID, u.ID, 0, window)
 	msg := "Renewal started. It runs in the background; you can leave this page."
 	if errors.Is(err, store.ErrRunActive) {
 		msg = "A renewal is already running."
 	} else if err != nil {
 		return err
+	} else if run.Counts.Total == 0 {
+		// A refresh may be billed: members already renewed are left out.
+		msg = "Every member due is being renewed or was already renewed for this recertification."
 	}
 	h.verify.NotifyRenewals()
 	if err := h.setFlash(c, msg); err != nil {
@@ -190,7 +255,7 @@ func (h *Handler) renewCase(c echo.Context) error {
 	h.verify.NotifyRenewals()
 	msg := "Renewal started for " + views.Plural(run.Counts.Total, "member", "members") + "."
 	if run.Counts.Total == 0 {
-		msg = "Every member of this case is already being renewed."
+		msg = "Every member of this case is being renewed or was already renewed for this recertification."
 	}
 	if err := h.setFlash(c, msg); err != nil {
 		return err

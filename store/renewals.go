@@ -44,12 +44,25 @@ type RenewalItem struct {
 	Detail      string
 	PrevOrderID int64
 	OrderID     int64
-	Attempts    int
-	UpdatedAt   time.Time
+	// PrevReportID is the previous order's newest report (reports.id) when
+	// the renewal started: the "before" of the income comparison. It matters
+	// most for a refresh in place (AccountChek), where the same order gets
+	// the new report. 0 when there was none.
+	PrevReportID int64
+	// RecertDue is the case's recertification due date when the run started.
+	RecertDue string
+	// Attempts counts the claims of the item; it doubles as the fencing
+	// token: a worker may record the outcome only while it is unchanged.
+	Attempts  int
+	UpdatedAt time.Time
 }
 
 // ErrRunActive says a bulk renewal is already running for the agency.
 var ErrRunActive = errors.New("store: a renewal is already running")
+
+// ErrLeaseLost says another worker (or a webhook's outcome) has taken the
+// renewal item over since it was claimed: the caller must not act on it.
+var ErrLeaseLost = errors.New("store: the renewal item was taken over")
 
 // DueCase is a case due for recertification, with each member's last
 // completed verification.
@@ -117,10 +130,15 @@ func (s *Store) LastCompleted(ctx context.Context, agencyID, memberID int64) (*O
 }
 
 // StartRenewal creates a run for one case (caseID) or every case due within
-// windowDays (caseID 0), with one item per member. Members that already have
-// an item being worked on in a running run are left out: a member is never
-// renewed twice at once. A bulk run while another bulk run is running
-// returns that run and ErrRunActive.
+// windowDays (caseID 0), with one item per member. A refresh may be billed,
+// so members are left out when they are being renewed (an item waiting or
+// being worked on in a running run, or a refresh asked for and not answered
+// yet, in any run), or were already renewed for the case's current
+// recertification due date (refreshed, or sent a new link). Members whose
+// renewal was queued, failed or skipped are renewed again. The transaction
+// takes the write lock at BEGIN (immediate), so two processes starting runs
+// at once see each other's items. A bulk run while another bulk run is
+// running returns that run and ErrRunActive.
 func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64, windowDays int) (*RenewalRun, error) {
 	now := s.Now()
 	var runID int64
@@ -149,11 +167,14 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 			return err
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
-		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, updated_at)
-			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', ? FROM members m JOIN cases c ON c.id = m.case_id
+		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
+			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? FROM members m JOIN cases c ON c.id = m.case_id
 			WHERE m.agency_id = ? AND (c.id = ? OR (? = 0 AND c.recert_due IS NOT NULL AND c.recert_due <= ?))
 			AND NOT EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
-				WHERE i.member_id = m.id AND r.status = 'running' AND i.status IN ('pending', 'working'))
+				WHERE i.member_id = m.id AND (
+					(r.status = 'running' AND i.status IN ('pending', 'working'))
+					OR i.status = 'refreshing'
+					OR (c.recert_due IS NOT NULL AND i.recert_due = c.recert_due AND i.status IN ('refreshed', 'new_link'))))
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
 		return err
 	})
@@ -266,51 +287,182 @@ func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error 
 // agencies: it is the background worker's entry point.
 func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*RenewalItem, error) {
 	now := s.Now()
-	var it RenewalItem
+	var it *RenewalItem
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var prev, order sql.NullInt64
-		var updated string
-		err := tx.QueryRowContext(ctx, `UPDATE renewal_items SET status = 'working', attempts = attempts + 1, lease_until = ?, updated_at = ?
+		var err error
+		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET status = 'working', attempts = attempts + 1, lease_until = ?, updated_at = ?
 			WHERE id = (SELECT i.id FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
 				WHERE r.status = 'running' AND (i.status = 'pending' OR (i.status = 'working' AND i.lease_until <= ?))
 				ORDER BY i.id LIMIT 1)
-			RETURNING id, run_id, agency_id, case_id, member_id, status, path, detail, prev_order_id, order_id, attempts, updated_at`,
-			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)).
-			Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail, &prev, &order, &it.Attempts, &updated)
-		it.PrevOrderID, it.OrderID, it.UpdatedAt = prev.Int64, order.Int64, parseTime(updated)
-		return formatError(err)
+			RETURNING `+itemColumns,
+			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &it, nil
+	return it, nil
 }
 
-// FinishRenewalItem records what happened to an item.
-func (s *Store) FinishRenewalItem(ctx context.Context, itemID int64, status, path, detail string, prevOrderID, orderID int64) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
-		order_id = COALESCE(?, order_id), lease_until = NULL, updated_at = ? WHERE id = ?`,
-		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), itemID)
-	return err
+// FinishRenewalItem records what happened to an item. It is fenced by the
+// claim: it records only while the item is still working or refreshing with
+// the attempts count it.Attempts the caller's claim returned. A worker whose
+// lease ran out and whose item another worker (or a webhook's outcome) took
+// over gets ErrLeaseLost and must not record anything: the other one does.
+func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, path, detail string, prevOrderID, orderID int64) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
+		order_id = COALESCE(?, order_id), lease_until = NULL, updated_at = ?
+		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`,
+		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), it.ID, it.Attempts)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
 }
 
-const itemColumns = `id, run_id, agency_id, case_id, member_id, status, path, detail, COALESCE(prev_order_id, 0), COALESCE(order_id, 0), attempts, updated_at`
+// ExtendRenewalLease renews a claim's lease before a slow or billed step (a
+// refresh call, a new link), so that the step is never started by a worker
+// that no longer holds the item: it returns ErrLeaseLost when another worker
+// has taken it over.
+func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease time.Duration) error {
+	now := s.Now()
+	res, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET lease_until = ?, updated_at = ?
+		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`, fmtTime(now.Add(lease)), fmtTime(now), it.ID, it.Attempts)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrLeaseLost
+	}
+	return nil
+}
+
+const itemColumns = `id, run_id, agency_id, case_id, member_id, status, path, detail, COALESCE(prev_order_id, 0), COALESCE(order_id, 0),
+	COALESCE(prev_report_id, 0), COALESCE(recert_due, ''), attempts, updated_at`
 
 func scanItem(row interface{ Scan(...any) error }) (*RenewalItem, error) {
 	var it RenewalItem
 	var updated string
 	if err := row.Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail,
-		&it.PrevOrderID, &it.OrderID, &it.Attempts, &updated); err != nil {
+		&it.PrevOrderID, &it.OrderID, &it.PrevReportID, &it.RecertDue, &it.Attempts, &updated); err != nil {
 		return nil, formatError(err)
 	}
 	it.UpdatedAt = parseTime(updated)
 	return &it, nil
 }
 
-// RenewalItemByOrder returns the item whose refresh order is orderID (the
-// refresh's outcome arrives later, by webhook), or ErrNotFound.
+// RenewalItemByOrder returns the open item whose refresh order is orderID,
+// or ErrNotFound. Open is "refreshing" (the outcome arrives later, by
+// webhook) and also "working": a webhook can be processed between the
+// worker storing the provider's order id and recording "refreshing".
 func (s *Store) RenewalItemByOrder(ctx context.Context, orderID int64) (*RenewalItem, error) {
-	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE order_id = ? AND status = 'refreshing'`, orderID))
+	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items
+		WHERE order_id = ? AND status IN ('refreshing', 'working') ORDER BY id DESC LIMIT 1`, orderID))
+}
+
+// ClaimRenewalOutcome takes the open item of a refresh order (see
+// RenewalItemByOrder) to record the refresh's outcome, leasing it like
+// ClaimRenewalItem does, so that two webhooks processed at once never both
+// act (a failed refresh sends a new link). An item a worker holds (working,
+// lease running) is not taken: the worker looks at the order's status after
+// recording "refreshing" and records the outcome itself. It returns
+// ErrNotFound when no item can be taken.
+func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease time.Duration) (*RenewalItem, error) {
+	now := s.Now()
+	var it *RenewalItem
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET attempts = attempts + 1, lease_until = ?, updated_at = ?
+			WHERE id = (SELECT id FROM renewal_items WHERE order_id = ? AND status IN ('refreshing', 'working')
+				AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id DESC LIMIT 1)
+			RETURNING `+itemColumns, fmtTime(now.Add(lease)), fmtTime(now), orderID, fmtTime(now)))
+		return err
+	})
+	return it, err
+}
+
+// SetRenewalBaseline records, before the refresh, the order a renewal
+// starts from and that order's newest report (reports.id, 0 for none).
+func (s *Store) SetRenewalBaseline(ctx context.Context, itemID, prevOrderID, prevReportID int64) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET prev_order_id = ?, prev_report_id = ?, updated_at = ? WHERE id = ?`,
+		nullID(prevOrderID), nullID(prevReportID), fmtTime(s.Now()), itemID)
+	return err
+}
+
+// ReportRowID returns the newest stored report (reports.id) of an order
+// with the provider's report id, or 0 when it is not stored.
+func (s *Store) ReportRowID(ctx context.Context, agencyID, orderID int64, providerReportID string) (int64, error) {
+	var id sql.NullInt64
+	err := s.read.QueryRowContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? AND provider_report_id = ?`,
+		agencyID, orderID, providerReportID).Scan(&id)
+	return id.Int64, err
+}
+
+// RenewalReports returns what a renewal compares, the newest report of each
+// kind: before, the previous order's reports up to PrevReportID (when the
+// renewal started); after, the renewal order's reports, and for a refresh
+// in place (OrderID = PrevOrderID, AccountChek) only those stored after
+// PrevReportID. Either is empty when there is nothing to compare: a refresh
+// in place recorded without a baseline compares nothing, rather than the
+// order's report with itself.
+func (s *Store) RenewalReports(ctx context.Context, agencyID int64, it *RenewalItem) (before, after []*Report, err error) {
+	if it.PrevOrderID == 0 || it.OrderID == 0 {
+		return nil, nil, nil
+	}
+	inPlace := it.OrderID == it.PrevOrderID
+	if inPlace && it.PrevReportID == 0 {
+		return nil, nil, nil
+	}
+	upTo := int64(1 << 62)
+	if it.PrevReportID != 0 {
+		upTo = it.PrevReportID
+	}
+	if before, err = s.newestByKind(ctx, agencyID, it.PrevOrderID, 0, upTo); err != nil {
+		return nil, nil, err
+	}
+	from := int64(0)
+	if inPlace {
+		from = it.PrevReportID
+	}
+	if after, err = s.newestByKind(ctx, agencyID, it.OrderID, from, int64(1<<62)); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
+}
+
+// newestByKind returns an order's newest report of each kind with
+// from < reports.id <= upTo.
+func (s *Store) newestByKind(ctx context.Context, agencyID, orderID, from, upTo int64) ([]*Report, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? AND id > ? AND id <= ?
+		GROUP BY kind ORDER BY max(id)`, agencyID, orderID, from, upTo)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]*Report, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.ReportByID(ctx, agencyID, orderID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // LatestRenewalItem returns a member's newest renewal item.

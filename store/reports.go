@@ -231,33 +231,7 @@ func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 // LatestReports returns an order's newest report of each kind (an
 // AccountChek order can have a VOA and a VOIE report), oldest kind first.
 func (s *Store) LatestReports(ctx context.Context, agencyID, orderID int64) ([]*Report, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? GROUP BY kind ORDER BY max(id)`,
-		agencyID, orderID)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]*Report, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.ReportByID(ctx, agencyID, orderID, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return s.newestByKind(ctx, agencyID, orderID, 0, int64(1<<62))
 }
 
 // ReportByID returns one report of an order.

@@ -20,6 +20,7 @@ type RenewalsView struct {
 
 // Comparison puts a member's new income beside the previous one.
 type Comparison struct {
+	Basis                           string // "Monthly gross" (pay) or "Monthly deposits" (bank)
 	PrevMonthly, NewMonthly, Change string
 	Up                              bool
 	PrevEmployers, NewEmployers     []string

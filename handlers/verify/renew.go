@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"caseverify/providers"
+	"caseverify/providers/accountchek"
 	"caseverify/store"
 )
 
@@ -49,8 +52,33 @@ func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	status, path, detail, prev, next := s.renew(ctx, it)
-	return true, s.store.FinishRenewalItem(context.WithoutCancel(ctx), it.ID, status, path, detail, prev, next)
+	if status == leaseLost {
+		s.log.Warn("renewal taken over by another worker", "item_id", it.ID)
+		return true, nil
+	}
+	err = s.store.FinishRenewalItem(context.WithoutCancel(ctx), it, status, path, detail, prev, next)
+	if errors.Is(err, store.ErrLeaseLost) {
+		// Another worker, or the refresh's webhook, has recorded it.
+		s.log.Warn("renewal taken over before it was recorded", "item_id", it.ID)
+		return true, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if status == "refreshing" && next != prev {
+		// The refresh's webhook may have been processed while this worker
+		// held the item (RenewalOutcome then leaves it alone): look at the
+		// order now that the item says "refreshing".
+		if o, err := s.store.Order(ctx, it.AgencyID, next); err == nil {
+			s.RenewalOutcome(ctx, o)
+		}
+	}
+	return true, nil
 }
+
+// leaseLost is the status renew returns when the item was taken over by
+// another worker while this one held it: nothing is recorded.
+const leaseLost = ""
 
 // renew refreshes a member's last completed verification where the
 // provider can, and otherwise falls back to a new link.
@@ -90,33 +118,53 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 			return s.fallback(ctx, it, prev, fmt.Sprintf("Truv allows %d refreshes per connection in 24 hours and this connection has had %d; no refresh was sent.", truvRefreshLimit, n))
 		}
 	}
+	// The baseline: the report the renewal compares the new one with. It is
+	// recorded before the refresh because a refresh in place (AccountChek)
+	// adds the new report to this same order.
 	var reportID string
+	var baseline int64
 	if r, err := s.store.LatestReport(ctx, it.AgencyID, prev.ID); err == nil {
-		reportID = r.ProviderReportID
+		reportID, baseline = r.ProviderReportID, r.ID
 	}
-	product := providers.ProductIncome
-	if len(prev.Products) > 0 {
-		product = providers.Product(prev.Products[0])
+	if err := s.store.SetRenewalBaseline(ctx, it.ID, prev.ID, baseline); err != nil {
+		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
+	it.PrevOrderID, it.PrevReportID = prev.ID, baseline
+	products := refreshProducts(prev)
 	// Bulk renewal must not flood a provider: refresh calls are paced per
 	// provider (RenewalRate; the providers' own limits are UNCONFIRMED except
 	// Truework's 10/s, which its adapter also enforces).
 	if err := s.pace(ctx, p.Name); err != nil {
 		return "pending", "", "", 0, 0
 	}
+	// Pacing can outlast the lease: a worker that lost the item to another
+	// must not send a (billed) refresh too.
+	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {
+		return leaseLost, "", "", 0, 0
+	}
 	// Reserve the order (and its reference) and tie it to the item before
 	// the call, so a crash after the call is never followed by a second one.
 	ref := store.NewOrderReference()
 	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
-		Provider: prev.Provider, Products: []string{string(product)}, Notify: "agency", RefreshOf: prev.ID})
+		Provider: prev.Provider, Products: productStrings(products), Notify: "agency", RefreshOf: prev.ID})
 	if err != nil {
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	if err := s.store.SetRenewalOrder(ctx, it.ID, o.ID); err != nil {
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
-	po, err := p.Verifier.Refresh(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID},
-		providers.RefreshRequest{Reference: ref, Product: product, ReportID: reportID, Now: s.store.Now()})
+	// One product per request (Truv). A provider that refreshes in place
+	// (AccountChek: same order, new report) refreshes each of the order's
+	// services, VOA and VOIE, with its own call; one that makes a new order
+	// refreshes the first product only.
+	var po *providers.Order
+	for _, product := range products {
+		po, err = p.Verifier.Refresh(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID},
+			providers.RefreshRequest{Reference: ref, Product: product, ReportID: reportID, Now: s.store.Now()})
+		if err != nil || po.OrderID != prev.ProviderOrderID {
+			break
+		}
+	}
 	if err != nil || po.OrderID == prev.ProviderOrderID {
 		s.dropReserved(ctx, it, o.ID) // no new order at the provider
 	}
@@ -130,12 +178,7 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 		return s.fallback(ctx, it, prev, "Refresh failed: "+err.Error())
 	}
 	if po.OrderID == prev.ProviderOrderID {
-		// The provider refreshes in place (AccountChek): fetch the new report.
-		if err := s.FetchReport(ctx, prev, ""); err != nil {
-			return s.fallback(ctx, it, prev, "The refreshed report could not be fetched.")
-		}
-		_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, "system", "Data refreshed at recertification.")
-		return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
+		return s.completeInPlace(ctx, it, prev, p)
 	}
 	link := providers.ApplicantLink{}
 	if len(po.Links) > 0 {
@@ -161,6 +204,113 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	return "refreshing", "refresh", "Refresh requested; waiting for " + p.Label + ".", prev.ID, o.ID
 }
 
+// refreshProducts is what to ask a provider to refresh, one product per
+// call. AccountChek refreshes each service of the order in place: VOA for
+// assets, VOIE for income or employment (one call covers both). Every other
+// provider gets the order's first product: it answers with a new order.
+func refreshProducts(prev *store.Order) []providers.Product {
+	if prev.Provider != accountchek.Name {
+		if len(prev.Products) > 0 {
+			return []providers.Product{providers.Product(prev.Products[0])}
+		}
+		return []providers.Product{providers.ProductIncome}
+	}
+	var out []providers.Product
+	voie := false
+	for _, pr := range prev.Products {
+		switch providers.Product(pr) {
+		case providers.ProductAssets:
+			out = append(out, providers.ProductAssets)
+		case providers.ProductIncome, providers.ProductEmployment:
+			if !voie {
+				out, voie = append(out, providers.Product(pr)), true
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = []providers.Product{providers.ProductAssets}
+	}
+	return out
+}
+
+// refreshedServices names the AccountChek services (the sub-item ids of
+// FetchStatus) that refreshProducts refreshes.
+func refreshedServices(prev *store.Order) []string {
+	var out []string
+	for _, pr := range refreshProducts(prev) {
+		if pr == providers.ProductAssets {
+			out = append(out, accountchek.SubIDVOA)
+		} else {
+			out = append(out, accountchek.SubIDVOIE)
+		}
+	}
+	return out
+}
+
+func productStrings(ps []providers.Product) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// completeInPlace finishes a refresh in place (AccountChek: the order keeps
+// its id and each refreshed service gets a new report). The new report ids
+// come from the provider's authenticated status call, never from a
+// postback: a refreshed service's newest report is new when it is not one
+// the order had at the baseline (it.PrevReportID). New reports are fetched
+// and stored on the order. While a service still lists its old report (the
+// provider is generating the new one), the item stays "refreshing" and the
+// postback's processing (Apply, then RenewalOutcome) finishes it.
+func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, prev *store.Order, p *Provider) (status, path, detail string, prevID, orderID int64) {
+	waiting := func() (string, string, string, int64, int64) {
+		return "refreshing", "refresh", "Refresh requested; waiting for " + p.Label + "'s new report.", prev.ID, prev.ID
+	}
+	updates, err := p.Verifier.FetchStatus(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID})
+	if err != nil {
+		s.log.Warn("renewal: status after refresh", "provider", prev.Provider, "order_id", prev.ID, "error", err)
+		return waiting()
+	}
+	var fresh []string
+	for _, sub := range refreshedServices(prev) {
+		i := slices.IndexFunc(updates, func(u providers.Update) bool { return u.SubID == sub })
+		if i < 0 {
+			return waiting()
+		}
+		u := updates[i]
+		switch u.Status {
+		case providers.StatusActionRequired, providers.StatusFailed, providers.StatusExpired, providers.StatusCanceled:
+			why := "The refresh failed"
+			if u.Detail != "" {
+				why += ": " + strings.TrimSuffix(u.Detail, ".")
+			}
+			return s.fallback(ctx, it, prev, why+".")
+		}
+		if !u.ReportReady || u.ReportID == "" {
+			return waiting()
+		}
+		row, err := s.store.ReportRowID(ctx, prev.AgencyID, prev.ID, u.ReportID)
+		if err != nil {
+			return waiting()
+		}
+		if row != 0 && row <= it.PrevReportID {
+			return waiting() // still the report the renewal started from
+		}
+		if row == 0 {
+			fresh = append(fresh, u.ReportID)
+		}
+	}
+	for _, id := range fresh {
+		if err := s.FetchReport(ctx, prev, id); err != nil {
+			s.log.Warn("renewal: refreshed report fetch failed", "provider", prev.Provider, "order_id", prev.ID, "error", err)
+			return waiting()
+		}
+	}
+	_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, "system", "Data refreshed at recertification.")
+	return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
+}
+
 // pace waits for the provider's renewal rate limiter.
 func (s *Service) pace(ctx context.Context, provider string) error {
 	s.limitMu.Lock()
@@ -174,7 +324,9 @@ func (s *Service) pace(ctx context.Context, provider string) error {
 }
 
 // fallback sends the member a new link by their preferred channel, or queues
-// it for the caseworker (agency setting), and says why.
+// it for the caseworker (agency setting), and says why. A provider that
+// needs the full SSN for a new order (Truework) is always queued: the
+// portal never keeps the SSN, so only the caseworker can send it.
 func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *store.Order, why string) (status, path, detail string, prevID, orderID int64) {
 	if prev != nil {
 		prevID = prev.ID
@@ -186,6 +338,11 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	m, err := s.store.Member(ctx, it.AgencyID, it.CaseID, it.MemberID)
 	if err != nil {
 		return "failed", "", why + " The member could not be read.", prevID, 0
+	}
+	if prev != nil {
+		if p := s.providers[prev.Provider]; p != nil && needsFullSSN(p, m) {
+			return "queued", "queue", why + " A new " + p.Label + " verification needs the full SSN: send it from the case page.", prevID, 0
+		}
 	}
 	channel := ""
 	switch {
@@ -205,6 +362,11 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	if err != nil {
 		return "failed", "", why, prevID, 0
 	}
+	// A message to the applicant is sent once: not by a worker that has
+	// lost the item to another.
+	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {
+		return leaseLost, "", "", 0, 0
+	}
 	o, err := s.Send(ctx, SendRequest{User: u, CaseID: it.CaseID, MemberID: it.MemberID, Provider: prev.Provider,
 		Products: prev.Products, Channel: channel})
 	if err != nil {
@@ -217,16 +379,33 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	return "new_link", "new_link", why + " A new link was sent by " + ChannelWords(channel) + ".", prevID, o.ID
 }
 
+// needsFullSSN says a new order at p needs the full SSN, which the portal
+// does not keep: the same rule Send applies (checkSSN), asked with none.
+func needsFullSSN(p *Provider, m *store.Member) bool {
+	problems := Problems{}
+	checkSSN(problems, SendRequest{}, p, m)
+	return problems["ssn"] != ""
+}
+
 // RenewalOutcome follows a refresh order after a webhook changed it: a
 // completed refresh marks the member refreshed; a failed one (Truv
 // order-refresh-failed, an expired connection) falls back to a new link.
+// For a refresh in place (AccountChek), the order is the original one: its
+// new reports decide. The item is claimed first (ClaimRenewalOutcome), so
+// two webhooks processed at once never both send a new link.
 func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
 	if o.RefreshOf == 0 {
+		s.inPlaceOutcome(ctx, o)
 		return
 	}
-	it, err := s.store.RenewalItemByOrder(ctx, o.ID)
-	if err != nil {
+	switch o.Status {
+	case store.StatusCompleted, store.StatusActionRequired, store.StatusFailed, store.StatusExpired:
+	default:
 		return
+	}
+	it, err := s.store.ClaimRenewalOutcome(ctx, o.ID, renewLease)
+	if err != nil {
+		return // none open, or a worker holds it and looks at the order itself
 	}
 	var status, path, detail string
 	var prevID, orderID int64
@@ -238,9 +417,10 @@ func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
 		// lost"): send them this order's own page rather than a new order,
 		// which would need the full SSN again.
 		status, path, detail, prevID, orderID = s.sendRefreshLink(ctx, it, o)
-	case o.Status == store.StatusActionRequired || o.Status == store.StatusFailed || o.Status == store.StatusExpired:
+	default:
 		prev, err := s.store.Order(ctx, o.AgencyID, o.RefreshOf)
 		if err != nil {
+			s.releaseOutcome(ctx, it)
 			return
 		}
 		why := "The refresh failed"
@@ -248,12 +428,49 @@ func (s *Service) RenewalOutcome(ctx context.Context, o *store.Order) {
 			why += ": " + o.Detail
 		}
 		status, path, detail, prevID, orderID = s.fallback(ctx, it, prev, why+".")
-	default:
+	}
+	s.finishOutcome(ctx, it, status, path, detail, prevID, orderID)
+}
+
+// inPlaceOutcome finishes a refresh in place (AccountChek) still waiting
+// for its new report, when the order hears from the provider. It is called
+// for every update of every order, so it reads before it claims.
+func (s *Service) inPlaceOutcome(ctx context.Context, o *store.Order) {
+	it, err := s.store.RenewalItemByOrder(ctx, o.ID)
+	if err != nil || it.Status != "refreshing" || it.PrevOrderID != o.ID {
 		return
 	}
-	if err := s.store.FinishRenewalItem(ctx, it.ID, status, path, detail, prevID, orderID); err != nil {
-		s.log.Error("renewal outcome", "order_id", o.ID, "error", err)
+	p := s.providers[o.Provider]
+	if p == nil {
+		return
 	}
+	if it, err = s.store.ClaimRenewalOutcome(ctx, o.ID, renewLease); err != nil {
+		return
+	}
+	status, path, detail, prevID, orderID := s.completeInPlace(ctx, it, o, p)
+	s.finishOutcome(ctx, it, status, path, detail, prevID, orderID)
+}
+
+// finishOutcome records an outcome under the claim that produced it.
+func (s *Service) finishOutcome(ctx context.Context, it *store.RenewalItem, status, path, detail string, prevID, orderID int64) {
+	if status == leaseLost {
+		return
+	}
+	if err := s.store.FinishRenewalItem(context.WithoutCancel(ctx), it, status, path, detail, prevID, orderID); err != nil {
+		s.log.Error("renewal outcome", "item_id", it.ID, "error", err)
+	}
+}
+
+// releaseOutcome gives a claimed item back as "refreshing", so that the
+// next update of its order tries again. (A "working" item claimed here is
+// one whose worker stopped after the provider took the refresh: waiting for
+// the provider is what it is doing.)
+func (s *Service) releaseOutcome(ctx context.Context, it *store.RenewalItem) {
+	detail := it.Detail
+	if it.Status != "refreshing" {
+		detail = "Refresh requested; waiting for the provider."
+	}
+	s.finishOutcome(ctx, it, "refreshing", "refresh", detail, it.PrevOrderID, it.OrderID)
 }
 
 // sendRefreshLink delivers a refresh order's own applicant link by the
@@ -273,6 +490,9 @@ func (s *Service) sendRefreshLink(ctx context.Context, it *store.RenewalItem, o 
 	u, err := s.agencyUser(ctx, o)
 	if err != nil {
 		return "failed", "", "The agency could not be read.", it.PrevOrderID, o.ID
+	}
+	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {
+		return leaseLost, "", "", 0, 0
 	}
 	if err := s.Deliver(ctx, u, o, channel, "first"); err != nil {
 		return "failed", "new_link", "The reverification needs the applicant, but their link was not sent.", it.PrevOrderID, o.ID

@@ -1,7 +1,9 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"caseverify/handlers/verify"
+	"caseverify/providers"
 	"caseverify/providers/truv"
 	"caseverify/store"
 )
@@ -239,11 +242,22 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 	if _, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, 0, 30); err == nil {
 		t.Fatal("a second bulk run started while one runs")
 	}
-	newProcess := func() *verify.Service {
-		return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, RenewalRate: 10000,
+	// Each process has its own store handle on the same file, as two portal
+	// processes do: the claim is contended across connections, not inside
+	// one handle's single writer.
+	openStore := func() *store.Store {
+		st, err := store.Open(ctx, e.dbPath, store.Options{DataKey: bytes.Repeat([]byte{5}, 32), Now: e.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	newProcess := func(st *store.Store) *verify.Service {
+		return verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, RenewalRate: 10000,
 			Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 	}
-	first := newProcess()
+	first := newProcess(openStore())
 	for range 200 {
 		if _, err := first.RenewNext(ctx); err != nil {
 			t.Fatal(err)
@@ -259,9 +273,9 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
+		p := newProcess(openStore())
 		go func() {
 			defer wg.Done()
-			p := newProcess()
 			for {
 				ok, err := p.RenewNext(ctx)
 				if err != nil {
@@ -329,5 +343,190 @@ func TestRenew_TakeoverNeverRefreshesTwice(t *testing.T) {
 	}
 	if orders, _ := e.st.CaseOrders(ctx, e.user.AgencyID, e.caseID); len(orders) != 1 {
 		t.Fatalf("%d orders: a refresh was sent again", len(orders))
+	}
+}
+
+// Issue 9 (audit item 3): a refresh is billed, so a member is not renewed
+// again while their refresh is waiting for Truv ("Renew this case" clicked
+// twice), nor after being renewed for the case's current recertification
+// due date (a second "Renew all due" once the first run ended). A new due
+// date is a new recertification.
+func TestRenew_NeverTwiceForOneRecertification(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	due := e.clock.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	if err := e.st.UpdateCase(ctx, e.user.AgencyID, e.caseID, store.CaseInput{Number: "T-1", Program: "snap", RecertDue: due}); err != nil {
+		t.Fatal(err)
+	}
+	prev := e.completedTruv(t, e.member)
+	it := e.renewCase(t)
+	if it.Status != "refreshing" {
+		t.Fatalf("first renewal: %+v", it)
+	}
+	refreshes := func() int {
+		n, err := e.st.RefreshesSince(ctx, e.user.AgencyID, prev.ID, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// "Renew this case" again while Truv has not answered.
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+	if err != nil || run.Counts.Total != 0 {
+		t.Fatalf("renewal while refreshing: %+v %v", run, err)
+	}
+	e.settle(t, it.ID)
+	// "Renew all due" after the member was refreshed for this due date.
+	run, err = e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, 0, 30)
+	if err != nil || run.Counts.Total != 0 {
+		t.Fatalf("bulk renewal after the refresh: %+v %v", run, err)
+	}
+	for {
+		ok, err := e.svc.RenewNext(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+	}
+	if n := refreshes(); n != 1 {
+		t.Fatalf("%d refreshes sent, want 1", n)
+	}
+	// The next recertification renews again.
+	next := e.clock.Now().AddDate(0, 0, 20).Format("2006-01-02")
+	if err := e.st.UpdateCase(ctx, e.user.AgencyID, e.caseID, store.CaseInput{Number: "T-1", Program: "snap", RecertDue: next}); err != nil {
+		t.Fatal(err)
+	}
+	if it := e.settle(t, e.renewCase(t).ID); it.Status != "refreshed" || it.RecertDue != next {
+		t.Fatalf("renewal for the next due date: %+v", it)
+	}
+	if n := refreshes(); n != 2 {
+		t.Fatalf("%d refreshes sent, want 2", n)
+	}
+}
+
+// Issue 9 (audit item 4): the refresh's webhook can be processed while the
+// item is still "working" (between storing Truv's order id and recording
+// "refreshing"). Its outcome is not lost: the webhook finishes an item
+// whose worker is gone, and a worker that still holds the item looks at the
+// order itself once it records "refreshing" (here: after a takeover).
+func TestRenew_WebhookWhileWorking(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		workerDead bool // the worker's lease ran out before the webhook
+	}{
+		{"worker holds the item", false},
+		{"worker gone", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			prev := e.completedTruv(t, e.member)
+			run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A worker gets as far as storing Truv's order id, and stops.
+			it, err := e.st.ClaimRenewalItem(ctx, 2*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := store.NewOrderReference()
+			o, err := e.st.CreateOrder(ctx, e.user.AgencyID, store.NewOrder{CaseID: e.caseID, MemberID: e.member.ID, Reference: ref,
+				Provider: "truv", Products: []string{"income"}, Notify: "agency", RefreshOf: prev.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.SetRenewalOrder(ctx, it.ID, o.ID); err != nil {
+				t.Fatal(err)
+			}
+			po, err := e.truv.Refresh(ctx, providers.OrderRef{OrderID: prev.ProviderOrderID, UserID: prev.ProviderUserID},
+				providers.RefreshRequest{Reference: ref, Product: providers.ProductIncome, Now: e.clock.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.st.AttachProviderOrder(ctx, e.user.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+				Status: store.StatusInProgress}, "Refresh requested."); err != nil {
+				t.Fatal(err)
+			}
+			if tc.workerDead {
+				e.clock.Add(3 * time.Minute)
+			}
+			// The refresh's webhooks arrive and are processed.
+			e.drain(t, o.ID, store.StatusCompleted)
+			items, _ := e.st.RenewalItems(ctx, run.ID)
+			if tc.workerDead {
+				if items[0].Status != "refreshed" {
+					t.Fatalf("webhook for a dead worker's item: %+v", items[0])
+				}
+				return
+			}
+			if items[0].Status != "working" {
+				t.Fatalf("webhook took an item its worker holds: %+v", items[0])
+			}
+			// The worker is gone after all; the one that takes over records
+			// "refreshing" and finds the outcome already there.
+			e.clock.Add(3 * time.Minute)
+			if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
+				t.Fatalf("takeover: %v %v", ok, err)
+			}
+			items, _ = e.st.RenewalItems(ctx, run.ID)
+			if items[0].Status != "refreshed" || items[0].OrderID != o.ID {
+				t.Fatalf("after the takeover: %+v", items[0])
+			}
+			if n, _ := e.st.RefreshesSince(ctx, e.user.AgencyID, prev.ID, time.Time{}); n != 1 {
+				t.Fatalf("%d refreshes, want 1", n)
+			}
+		})
+	}
+}
+
+// slowTruv is the Truv adapter whose refresh runs stall first (while the
+// test lets the worker's lease run out), then fails.
+type slowTruv struct {
+	*truv.Client
+	stall func()
+}
+
+func (s *slowTruv) Refresh(ctx context.Context, ref providers.OrderRef, req providers.RefreshRequest) (*providers.Order, error) {
+	s.stall()
+	return nil, errors.New("connection reset")
+}
+
+// Issue 9 (audit item 4): a worker whose refresh call outlived its lease,
+// while another worker took the member over, does not go on to send the
+// member a new link (a second one) nor overwrite what the other recorded.
+func TestRenew_SlowWorkerLostItsLease(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.completedTruv(t, e.member)
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other *store.RenewalItem
+	slow := &slowTruv{Client: e.truv, stall: func() {
+		e.clock.Add(3 * time.Minute) // past the lease
+		if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
+			t.Errorf("takeover: %v %v", ok, err)
+		}
+		items, _ := e.st.RenewalItems(ctx, run.ID)
+		other = items[0]
+	}}
+	first := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
+		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: slow, Webhooks: e.truv, CanNotify: true}}})
+	if ok, err := first.RenewNext(ctx); !ok || err != nil {
+		t.Fatalf("slow worker: %v %v", ok, err)
+	}
+	items, _ := e.st.RenewalItems(ctx, run.ID)
+	if other == nil || items[0].Status != other.Status || items[0].Detail != other.Detail || items[0].Status != "queued" {
+		t.Fatalf("the slow worker overwrote the takeover: %+v, recorded %+v", items[0], other)
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5); len(msgs) != 0 {
+		t.Fatalf("%d new links sent", len(msgs))
+	}
+	if orders, _ := e.st.CaseOrders(ctx, e.user.AgencyID, e.caseID); len(orders) != 1 {
+		t.Fatalf("%d orders, want the original only", len(orders))
 	}
 }

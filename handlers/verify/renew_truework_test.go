@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers/verify"
 	"caseverify/store"
 )
 
@@ -62,5 +63,37 @@ func TestRenew_TrueworkReverification(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Issue 9 (audit item 2): past Truework's 90-day reverification window a
+// renewal cannot refresh, and a new Truework order needs the full SSN,
+// which the portal never keeps: the member is queued for the caseworker
+// with the reason, even with the agency's "send a new link" setting, and no
+// order is attempted.
+func TestRenew_TrueworkPast90DaysQueued(t *testing.T) {
+	e := newTwEnv(t)
+	ctx := context.Background()
+	m := e.member(t, "Taylor", "")
+	prev := e.complete(t, m, "000230000")
+	e.clock.Add(verify.ReverifyWindow + 24*time.Hour)
+	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
+		t.Fatalf("renew: %v %v", ok, err)
+	}
+	items, _ := e.st.RenewalItems(ctx, run.ID)
+	it := items[0]
+	if it.Status != "queued" || it.Path != "queue" || it.PrevOrderID != prev.ID ||
+		!strings.Contains(it.Detail, "A new Truework verification needs the full SSN: send it from the case page.") {
+		t.Fatalf("renewal past 90 days: %+v", it)
+	}
+	if orders, _ := e.st.CaseOrders(ctx, e.user.AgencyID, e.caseID); len(orders) != 1 {
+		t.Fatalf("%d orders, want only the original", len(orders))
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5); len(msgs) != 1 { // the original link only
+		t.Fatalf("%d messages, want the original link only", len(msgs))
 	}
 }
