@@ -101,6 +101,11 @@ func (h *Handler) caseEvents(c echo.Context) error {
 					break drain
 				}
 			}
+			if sub.TakeLagged() {
+				// Changes were dropped while this browser was slow: which
+				// orders they were about is unknown, so send them all.
+				orderIDs = map[int64]bool{0: true}
+			}
 			for id := range orderIDs {
 				if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, id); err != nil {
 					return nil

@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Change says that something about a case changed (an order's status, a
 // delivery, a report). Subscribers re-read what they show; the change itself
@@ -14,7 +17,8 @@ type Change struct {
 
 // Feed fans changes out to subscribers (the SSE handlers) after commit.
 // Publish never blocks: a subscriber whose buffer is full loses the change
-// and is marked lagged, so its browser reloads the whole section next time.
+// and is marked lagged (TakeLagged), so its next update re-sends the whole
+// case rather than just the orders it heard about.
 //
 // It is in-process: one portal process per SQLite database. A deployment
 // with several replicas replaces it behind the same methods (design.md).
@@ -30,7 +34,11 @@ type Subscription struct {
 	agency int64
 	caseID int64 // 0 = every case of the agency
 	once   sync.Once
+	lagged atomic.Bool // a change was dropped because C was full
 }
+
+// TakeLagged reports whether a change was dropped since the last call.
+func (s *Subscription) TakeLagged() bool { return s.lagged.Swap(false) }
 
 // NewFeed returns an empty feed.
 func NewFeed() *Feed { return &Feed{subs: map[int64]map[*Subscription]struct{}{}} }
@@ -67,6 +75,7 @@ func (f *Feed) Publish(c Change) {
 		select {
 		case s.C <- c:
 		default: // slow browser: drop rather than block the writer
+			s.lagged.Store(true)
 		}
 	}
 }
