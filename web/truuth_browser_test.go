@@ -57,7 +57,9 @@ func TestBrowser_TruuthIdentityByQR(t *testing.T) {
 	screenshot(t, ctx, "01_send_form_truuth_qr")
 	do(t, ctx, "send", chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=qr-page]`)))
 	link := strings.TrimSpace(textOf(t, ctx, `[data-testid=qr-link]`))
-	if !strings.HasPrefix(link, p.URL+"/sandbox/truuth/verify/") {
+	// The QR code opens the portal's tracked link, which forwards to
+	// Truuth's invite (checked when the phone opens it below).
+	if !strings.HasPrefix(link, p.URL+"/l/") {
 		t.Fatalf("QR link %q", link)
 	}
 	if got := textOf(t, ctx, `main`); !strings.Contains(got, "Rosa, scan this code") || !strings.Contains(got, "The link works until") {
@@ -92,6 +94,9 @@ func TestBrowser_TruuthIdentityByQR(t *testing.T) {
 	// The applicant's phone: the hosted identity check.
 	phone := newTab(t, ctx)
 	do(t, phone, "open the QR link", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`[data-testid=consent-form]`)))
+	if at, err := chromedp.Run(phone, chromedp.Location()); err != nil || !strings.HasPrefix(at, p.URL+"/sandbox/truuth/verify/") {
+		t.Fatalf("the QR link led to %q (%v), want Truuth's invite", at, err)
+	}
 	if got := textOf(t, phone, `[data-testid=progress]`); got != "Step 1 of 4" {
 		t.Errorf("progress %q", got)
 	}
@@ -203,7 +208,7 @@ func sendTruuthByQR(t *testing.T, ctx context.Context, p *portal) (link, orderID
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`^(/cases/\d+)/orders/(\d+)/qr$`).FindStringSubmatch(path)
-	if m == nil || !strings.HasPrefix(link, p.URL+"/sandbox/truuth/verify/") {
+	if m == nil || !strings.HasPrefix(link, p.URL+"/l/") {
 		t.Fatalf("QR page %q shows %q", path, link)
 	}
 	do(t, ctx, "back to the case", chromedp.Navigate(p.URL+m[1]), chromedp.WaitVisible(chromedp.CSS(`#order-`+m[2])))
