@@ -1,21 +1,14 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/sessions"
-	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
@@ -39,15 +32,8 @@ type contactEnv struct {
 func newContactEnv(t *testing.T) *contactEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"), store.Options{DataKey: bytes.Repeat([]byte{4}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := echo.New()
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hp := newHTTPPortal(t)
+	st, e, srv := hp.st, hp.e, hp.srv
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv"})
 	t.Cleanup(em.Close)
 	good, err := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: truv.SandboxAccessSecret})
@@ -62,15 +48,12 @@ func newContactEnv(t *testing.T) *contactEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
+	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: tw, Webhooks: tw},
 		{Name: "truv", Label: "Truv", Verifier: good, Webhooks: good},
 		{Name: "refusing", Label: "Refusing", Verifier: bad, Webhooks: bad},
 	}})
-	h := handlers.New(st, log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), svc, handlers.Config{CSRFKey: []byte("k"),
-		Sandboxes: map[string]http.Handler{"truv": em}, BaseURL: srv.URL})
-	e.IPExtractor = echo.ExtractIPDirect()
-	h.Register(e)
+	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}})
 	env := &contactEnv{s: &server{e: e, store: st}}
 	if env.agency, err = st.CreateAgency(ctx, "Contact Agency"); err != nil {
 		t.Fatal(err)

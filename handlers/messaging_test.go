@@ -1,20 +1,14 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/sessions"
-	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
@@ -38,15 +32,8 @@ type live struct {
 func newLive(t *testing.T) *live {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "l.db"), store.Options{DataKey: bytes.Repeat([]byte{9}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := echo.New()
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hp := newHTTPPortal(t)
+	st, srv := hp.st, hp.srv
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv", WebhookURL: srv.URL + "/webhooks/truv"})
 	t.Cleanup(em.Close)
 	c, _ := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: truv.SandboxAccessSecret})
@@ -57,12 +44,9 @@ func newLive(t *testing.T) *live {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Twilio: tw,
+	l.svc = verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Twilio: tw,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
-	h := handlers.New(st, log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), l.svc, handlers.Config{CSRFKey: []byte("k"),
-		Sandboxes: map[string]http.Handler{"truv": em}, BaseURL: srv.URL, TwilioAuthToken: "tw-token"})
-	e.IPExtractor = echo.ExtractIPDirect()
-	h.Register(e)
+	hp.register(l.svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}, TwilioAuthToken: "tw-token"})
 	a, _ := st.CreateAgency(ctx, "Live Agency")
 	l.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@l.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
 	l.user.AgencyName = a.Name

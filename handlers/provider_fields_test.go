@@ -1,21 +1,13 @@
 package handlers_test
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/sessions"
-	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
@@ -28,15 +20,8 @@ import (
 // form, with the way to correct them; nothing is created.
 func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "f.db"), store.Options{DataKey: bytes.Repeat([]byte{7}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := echo.New()
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hp := newHTTPPortal(t)
+	st, srv := hp.st, hp.srv
 	em := accountchek.NewEmulator(accountchek.EmulatorConfig{PublicURL: srv.URL + "/sandbox/accountchek",
 		WebhookURL: srv.URL + "/webhooks/accountchek", HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	t.Cleanup(em.Close)
@@ -45,12 +30,9 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(st, log, verify.Config{BaseURL: srv.URL,
+	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac}}})
-	h := handlers.New(st, log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), svc, handlers.Config{CSRFKey: []byte("k"),
-		Sandboxes: map[string]http.Handler{"accountchek": em}, BaseURL: srv.URL})
-	e.IPExtractor = echo.ExtractIPDirect()
-	h.Register(e)
+	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"accountchek": em}})
 	a, _ := st.CreateAgency(ctx, "Fields Agency")
 	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@f.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
 	cs, _ := st.CreateCase(ctx, a.ID, u.ID, store.CaseInput{Number: "F-1", Program: "snap"})
