@@ -45,6 +45,21 @@ func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms
 	})
 }
 
+// OrderMemberFirstName is the first name of the household member whose
+// sub-item (screening) is subID on an order, or "" when the order is not a
+// household order or no member has it. Names are not encrypted, so this is
+// one indexed read with nothing to decrypt: it runs for webhook updates.
+func (s *Store) OrderMemberFirstName(ctx context.Context, agencyID, orderID int64, subID string) (string, error) {
+	var name string
+	err := s.read.QueryRowContext(ctx, `SELECT m.first_name FROM order_members om JOIN members m ON m.id = om.member_id
+		JOIN orders o ON o.id = om.order_id WHERE o.agency_id = ? AND om.order_id = ? AND om.sub_id = ?`,
+		agencyID, orderID, subID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return name, err
+}
+
 // OrderMembers lists a household order's members, in household order.
 func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*OrderMember, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT om.order_id, om.member_id, m.first_name || ' ' || m.last_name, om.sub_id,

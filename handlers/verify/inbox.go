@@ -164,22 +164,14 @@ func (s *Service) memberDetail(ctx context.Context, o *store.Order, u providers.
 	if u.SubID == "" || u.Detail == "" {
 		return u.Detail
 	}
-	oms, err := s.store.OrderMembers(ctx, o.AgencyID, o.ID)
+	name, err := s.store.OrderMemberFirstName(ctx, o.AgencyID, o.ID, u.SubID)
 	if err != nil {
-		s.log.Warn("household members lookup failed", "order_id", o.ID, "error", err)
+		s.log.Warn("household member lookup failed", "order_id", o.ID, "error", err)
+	}
+	if name == "" {
 		return u.Detail
 	}
-	for _, om := range oms {
-		if om.SubID != u.SubID {
-			continue
-		}
-		m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, om.MemberID)
-		if err != nil || m.FirstName == "" {
-			return u.Detail
-		}
-		return m.FirstName + ": " + u.Detail
-	}
-	return u.Detail
+	return name + ": " + u.Detail
 }
 
 // Refetch reads an order's authoritative state from the provider and applies
