@@ -452,17 +452,27 @@ type linkInviter interface {
 	SendInvite(ctx context.Context, ref providers.OrderRef) error
 }
 
-// providerInvite returns the call that makes the provider send the link
-// again, or a Problem when it has none: nothing would be sent.
-func (s *Service) providerInvite(ctx context.Context, o *store.Order) (func() error, error) {
-	p := s.providers[o.Provider]
+// resender is the provider's way to send its link again itself, or the
+// Problem to show when it has none.
+func (s *Service) resender(provider string) (linkResender, error) {
+	p := s.providers[provider]
 	r, ok := providerVerifier(p).(linkResender)
 	if !ok || p == nil || !p.CanNotify {
-		label := o.Provider
+		label := provider
 		if p != nil {
 			label = p.Label
 		}
 		return nil, Problems{"channel": label + " cannot send the link again itself. Choose another way."}
+	}
+	return r, nil
+}
+
+// providerInvite returns the call that makes the provider send the link
+// again, or a Problem when it has none: nothing would be sent.
+func (s *Service) providerInvite(ctx context.Context, o *store.Order) (func() error, error) {
+	r, err := s.resender(o.Provider)
+	if err != nil {
+		return nil, err
 	}
 	ref := providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}
 	invited := o.Notify == "provider"
@@ -658,8 +668,8 @@ func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, ch
 	if r, ok := providerVerifier(p).(linkRenewer); ok && !o.Status.Final() {
 		if channel == ChannelProvider {
 			// Refused before a fresh link is issued that no one would send.
-			if _, ok := providerVerifier(p).(linkResender); !ok {
-				return nil, Problems{"channel": p.Label + " cannot send the link again itself. Choose another way."}
+			if _, err := s.resender(o.Provider); err != nil {
+				return nil, err
 			}
 		}
 		link, err := r.NewSSOURL(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
