@@ -41,8 +41,12 @@ func (h *Handler) renewals(c echo.Context) error {
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// The button counts whom a run would take now: members already renewed
+	// for their current due date, or waiting on a refresh, are not.
+	if v.Due, err = h.store.CountRenewable(ctx, u.AgencyID, window); err != nil {
+		return err
+	}
 	for _, dc := range cases {
-		v.Due += len(dc.Members)
 		for _, m := range dc.Members {
 			if m.Item == nil || m.Item.PrevOrderID == 0 || m.Item.OrderID == 0 {
 				continue

@@ -78,6 +78,27 @@ type DueMember struct {
 	Item   *RenewalItem
 }
 
+// renewableMembers selects the members a renewal run takes: of one case
+// (first ?), or (when it is 0) of every case due by the date (last ?), none
+// already in a running run, waiting on a refresh, or already renewed for
+// their case's current due date. Parameters: agency, case, case, date.
+const renewableMembers = `FROM members m JOIN cases c ON c.id = m.case_id
+	WHERE m.agency_id = ? AND (c.id = ? OR (? = 0 AND c.recert_due IS NOT NULL AND c.recert_due <= ?))
+	AND NOT EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
+		WHERE i.member_id = m.id AND (
+			(r.status = 'running' AND i.status IN ('pending', 'working'))
+			OR i.status = 'refreshing'
+			OR (c.recert_due IS NOT NULL AND i.recert_due = c.recert_due AND i.status IN ('refreshed', 'new_link'))))`
+
+// CountRenewable is how many members "Renew all due" within days would take
+// now (the same selection as StartRenewal).
+func (s *Store) CountRenewable(ctx context.Context, agencyID int64, days int) (int, error) {
+	until := s.Now().AddDate(0, 0, days).Format("2006-01-02")
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) `+renewableMembers, agencyID, 0, 0, until).Scan(&n)
+	return n, err
+}
+
 // DueCases lists an agency's cases whose recertification is due within days
 // from today (overdue ones too), soonest first.
 func (s *Store) DueCases(ctx context.Context, agencyID int64, days int) ([]*DueCase, error) {
@@ -168,13 +189,7 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
 		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
-			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? FROM members m JOIN cases c ON c.id = m.case_id
-			WHERE m.agency_id = ? AND (c.id = ? OR (? = 0 AND c.recert_due IS NOT NULL AND c.recert_due <= ?))
-			AND NOT EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
-				WHERE i.member_id = m.id AND (
-					(r.status = 'running' AND i.status IN ('pending', 'working'))
-					OR i.status = 'refreshing'
-					OR (c.recert_due IS NOT NULL AND i.recert_due = c.recert_due AND i.status IN ('refreshed', 'new_link'))))
+			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? `+renewableMembers+`
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
 		return err
 	})

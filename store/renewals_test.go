@@ -156,9 +156,16 @@ func TestStartRenewal_SkipsRenewedMembers(t *testing.T) {
 		}
 		return out
 	}
+	// The renewals page's count is the same selection as the run's.
+	if n, err := s.CountRenewable(ctx, f.agencyA.ID, 30); err != nil || n != 2 {
+		t.Fatalf("CountRenewable = %d (%v), want the queued and failed members", n, err)
+	}
 	bulk, err := s.StartRenewal(ctx, f.agencyA.ID, f.userA.ID, 0, 30)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n, err := s.CountRenewable(ctx, f.agencyA.ID, 30); err != nil || n != 0 {
+		t.Fatalf("CountRenewable during the run = %d (%v), want 0", n, err)
 	}
 	if got, want := members(bulk.ID), []int64{ms[2].ID, ms[3].ID}; !slices.Equal(got, want) {
 		t.Fatalf("second run renews %v, want the queued and failed members %v", got, want)
