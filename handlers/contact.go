@@ -15,7 +15,6 @@ import (
 
 	"caseverify/handlers/verify"
 	"caseverify/providers"
-	"caseverify/providers/truework"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -27,7 +26,7 @@ import (
 func (h *Handler) contactChoices() []views.ProviderChoice {
 	var out []views.ProviderChoice
 	for _, c := range h.providerChoices() {
-		if contactFits(h.verify.Provider(c.Name)) {
+		if h.contactFits(h.verify.Provider(c.Name)) {
 			out = append(out, c)
 		}
 	}
@@ -35,16 +34,9 @@ func (h *Handler) contactChoices() []views.ProviderChoice {
 }
 
 // contactFits reports whether a provider works from the contact-center form
-// (see contactChoices). A widget provider is recognised by its Widget
-// method, so another one added later is kept out too.
-func contactFits(p *verify.Provider) bool {
-	if p == nil || p.Name == truework.ProviderName {
-		return false
-	}
-	_, widget := p.Verifier.(interface {
-		Widget() truework.WidgetSettings
-	})
-	return !widget
+// (see contactChoices): a widget provider does not.
+func (h *Handler) contactFits(p *verify.Provider) bool {
+	return p != nil && !h.verify.IsWidget(p.Name)
 }
 
 // contactForm is the contact-center screen: one form for an agent on a
@@ -110,7 +102,7 @@ func (h *Handler) contactSend(c echo.Context) error {
 		problems["phone"] = "Enter the mobile number the link goes to."
 	}
 	p := h.verify.Provider(f.Provider)
-	if !contactFits(p) {
+	if !h.contactFits(p) {
 		problems["provider"] = "Choose a provider."
 	}
 	if len(f.Products) == 0 {

@@ -31,6 +31,14 @@ type widgetVerifier interface {
 // for the page; the stored token is the fallback.
 const sessionTimeout = 5 * time.Second
 
+// IsWidget says a provider's applicant flow is a widget the portal hosts
+// (Truework Direct): it needs the full SSN at send time, which only the send
+// form asks for.
+func (s *Service) IsWidget(name string) bool {
+	_, w := s.widget(name)
+	return w != nil
+}
+
 func (s *Service) widget(name string) (*Provider, widgetVerifier) {
 	p := s.providers[name]
 	if p == nil {
