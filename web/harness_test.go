@@ -190,17 +190,25 @@ func checkA11y(t testing.TB, ctx context.Context, page string) {
 // textOf returns the text of the first element matching css.
 func textOf(t testing.TB, ctx context.Context, css string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil && staleNode(err) {
-		// The document was replaced between the query and the read (a
-		// navigation finishing): read again from the new document.
-		time.Sleep(200 * time.Millisecond)
-		s, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	// Query and read in one evaluation in the page: with chromedp.Text the
+	// node is found first and read in a second call, and a live update (an
+	// htmx SSE swap) or a navigation in between leaves a detached node whose
+	// visible text is "". Visible text, as chromedp.Text reads it.
+	sel, _ := json.Marshal(css)
+	expr := `(() => { const el = document.querySelector(` + string(sel) + `);
+		if (!el) return null;
+		return (el.offsetWidth || el.offsetHeight || el.getClientRects().length) ? el.innerText : ""; })()`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[*string](expr))
+		if err == nil && s != nil {
+			return *s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("text of %s: not on the page (%v)", css, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if err != nil {
-		t.Fatalf("text of %s: %v", css, err)
-	}
-	return s
 }
 
 // do runs steps one by one and fails the test with the step's name on
