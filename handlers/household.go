@@ -3,7 +3,6 @@ package handlers
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -72,13 +71,13 @@ func (h *Handler) householdCreate(c echo.Context) error {
 	}
 	req := verify.HouseholdRequest{User: u, CaseID: cs.ID, MemberIDs: f.Selected, Provider: f.Provider, Products: f.Products,
 		Channel: f.Channel}
-	if r := strings.TrimSpace(strings.TrimPrefix(f.Rent, "$")); r != "" {
-		dollars, err := strconv.ParseFloat(strings.ReplaceAll(r, ",", ""), 64)
-		if err != nil || dollars < 0 || dollars > 100000 {
+	if strings.TrimSpace(f.Rent) != "" {
+		cents, ok := parseDollars(f.Rent)
+		if !ok || cents > 100000_00 {
 			f.Problems = map[string]string{"rent": "Enter the monthly rent in dollars, e.g. 1250."}
 			return render(c, http.StatusUnprocessableEntity, views.HouseholdFormPage(f))
 		}
-		req.MonthlyRentCents = int64(math.Round(dollars * 100))
+		req.MonthlyRentCents = cents
 	}
 	o, err := h.verify.SendHousehold(ctx, req)
 	var problems store.ValidationError

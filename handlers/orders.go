@@ -305,6 +305,9 @@ func (h *Handler) reportShow(c echo.Context) error {
 		}
 		v.Household = strings.Join(names, ", ")
 	}
+	if err := h.reportEngagement(ctx, &v, cs, recs); err != nil {
+		return err
+	}
 	if err := h.audit(c, store.AuditViewReport, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
 		return err
 	}

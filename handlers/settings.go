@@ -25,6 +25,11 @@ func (h *Handler) settingsForm(c echo.Context) error {
 	f := views.SettingsForm{FirstHours: fmt.Sprint(s.ReminderFirstHours), EveryHours: fmt.Sprint(s.ReminderEveryHours),
 		Count: fmt.Sprint(s.ReminderCount), Channel: s.ReminderChannel, Provider: s.DefaultProvider, Program: s.DefaultProgram,
 		Products: s.DefaultProducts, RenewalFallback: fb}
+	es, err := h.store.EngagementSettings(c.Request().Context(), u.AgencyID)
+	if err != nil {
+		return err
+	}
+	f.Engagement = engagementForm(es)
 	return h.renderSettings(c, http.StatusOK, f)
 }
 
@@ -46,6 +51,15 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	f := views.SettingsForm{FirstHours: form.Get("reminder_first_hours"), EveryHours: form.Get("reminder_every_hours"),
 		Count: form.Get("reminder_count"), Channel: form.Get("reminder_channel"), Provider: form.Get("default_provider"),
 		Program: form.Get("default_program"), Products: form["default_products"], RenewalFallback: form.Get("renewal_fallback")}
+	f.Engagement = views.EngagementForm{Shown: form.Get("engagement_shown") == "1", Seasonal: form.Get("engagement_seasonal") == "1",
+		Hours: form.Get("engagement_hours"), Rate: form.Get("engagement_rate"),
+		LookbackApplication: form.Get("engagement_lookback_application"), LookbackRenewal: form.Get("engagement_lookback_renewal")}
+	// Checked before anything is saved, so a bad value saves nothing.
+	es := engagementSettings(f.Engagement)
+	if p := es.Validate(); len(p) > 0 {
+		f.Problems = p
+		return h.renderSettings(c, http.StatusUnprocessableEntity, f)
+	}
 	s := store.AgencySettings{ReminderChannel: f.Channel, DefaultProvider: f.Provider, DefaultProgram: f.Program,
 		DefaultProducts: f.Products}
 	var perr error
@@ -76,6 +90,9 @@ func (h *Handler) settingsSave(c echo.Context) error {
 		} else if err == nil {
 			err = ferr
 		}
+	}
+	if err == nil {
+		err = h.store.SetEngagementSettings(c.Request().Context(), u.AgencyID, es)
 	}
 	var problems store.ValidationError
 	if errors.As(err, &problems) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"caseverify/store/engagement"
 )
@@ -36,6 +37,8 @@ func (s *Store) SetEngagementSettings(ctx context.Context, agencyID int64, e eng
 type MemberReport struct {
 	CaseID, MemberID int64
 	Provider         string
+	CaseOpened       time.Time // the application: the case's creation
+	RecertDue        string    // the case's recertification due date, YYYY-MM-DD or empty
 	Report
 }
 
@@ -52,7 +55,7 @@ func (s *Store) IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*M
 		where = append(where, "o.case_id = ?")
 		args = append(args, caseID)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT o.case_id, o.member_id, o.provider, r.id, r.order_id, r.provider_report_id,
+	rows, err := s.read.QueryContext(ctx, `SELECT o.case_id, o.member_id, o.provider, c.created_at, COALESCE(c.recert_due, ''), r.id, r.order_id, r.provider_report_id,
 		r.kind, r.data_enc, r.fetched_at FROM reports r JOIN orders o ON o.id = r.order_id JOIN cases c ON c.id = o.case_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.fetched_at, r.id`, args...)
 	if err != nil {
@@ -63,11 +66,11 @@ func (s *Store) IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*M
 	for rows.Next() {
 		var m MemberReport
 		var data []byte
-		var fetched string
-		if err := rows.Scan(&m.CaseID, &m.MemberID, &m.Provider, &m.ID, &m.OrderID, &m.ProviderReportID, &m.Kind, &data, &fetched); err != nil {
+		var fetched, opened string
+		if err := rows.Scan(&m.CaseID, &m.MemberID, &m.Provider, &opened, &m.RecertDue, &m.ID, &m.OrderID, &m.ProviderReportID, &m.Kind, &data, &fetched); err != nil {
 			return nil, err
 		}
-		m.FetchedAt = parseTime(fetched)
+		m.FetchedAt, m.CaseOpened = parseTime(fetched), parseTime(opened)
 		pt, err := s.crypt.Open(data, aad("reports", "data", m.ID))
 		if err != nil {
 			return nil, err

@@ -22,6 +22,9 @@ type ReportView struct {
 	Accounts    []AccountView
 	BankIncome  *BankIncomeView
 	Identity    *IdentityView
+	// Engagement is the member's community engagement check (Medicaid
+	// cases with an income report, when the agency shows it).
+	Engagement *EngagementView
 	// PDFs are the download links, one per report kind (AccountChek VOA and
 	// VOIE); a single report has one.
 	PDFs []PDFLink
