@@ -156,7 +156,13 @@ type Update struct {
 	// Detail is a short, PII-free sentence for the caseworker, e.g. "Bank not
 	// supported: Chase". Bank and employer names are not PII.
 	Detail string
-	At     time.Time // when the provider says it happened; zero if unknown
+	// At is when the provider says the event happened (Truv updated_at,
+	// Truework hook.triggered_at); zero if the delivery carries no time. The
+	// store orders events by it: a sideways move (in progress ⇄ action
+	// required) or a way back older than the newest event already applied
+	// loses, so deliveries processed out of order end as in order. Adapters
+	// set it whenever the provider gives one.
+	At time.Time
 	// Refetch asks the portal to fetch the authoritative state from the
 	// provider (Truework order.completed, Payscore re-fires, AccountChek
 	// postbacks, which are unauthenticated hints).

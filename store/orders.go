@@ -297,14 +297,15 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	now := s.Now()
 	at := u.At
 	if at.IsZero() {
-		at = now
+		at = now // a status read (or an event without a time) is news as of now
 	}
 	var changed bool
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var provider, cur, outcome, lastDetail string
-		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail FROM orders WHERE agency_id = ? AND id = ?`,
-			agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail); err != nil {
+		var statusAt sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail, status_at FROM orders
+			WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail, &statusAt); err != nil {
 			return formatError(err)
 		}
 		reopen := IsReopener(provider, u.RawEvent, u.RawStatus)
@@ -324,9 +325,17 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 				candidate = ""
 			}
 		}
+		last := parseNullTime(statusAt)
 		next, ch := Transition(OrderStatus(cur), candidate, reopen)
+		timed := !u.At.IsZero() // without the provider's time an update is news as of now
+		if ch && timed && !Forward(OrderStatus(cur), next) && !Newer(at, last, next) {
+			// A sideways move or a way back that happened before the newest
+			// event already applied: it lost to that event.
+			next, ch = OrderStatus(cur), false
+		}
 		changed = ch
-		if u.Outcome != "" && (next.Final() || u.SubID == "") {
+		stale := timed && at.Before(last) && !changed
+		if u.Outcome != "" && !stale && (next.Final() || u.SubID == "") {
 			outcome = u.Outcome
 		}
 		if changed && !next.Final() && reopen {
@@ -335,17 +344,26 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		detail := lastDetail
 		// An informational note (e.g. Truuth's Biopass provisioning) after the
 		// order ended goes on the timeline but keeps the order's own summary,
-		// unless it is about the report (about to expire, expired).
-		if u.Detail != "" && (!(u.Status == "" && OrderStatus(cur).Final()) || u.AboutReport) {
+		// unless it is about the report (about to expire, expired). A note
+		// older than the newest event applied keeps the summary too.
+		if u.Detail != "" && !stale && (!(u.Status == "" && OrderStatus(cur).Final()) || u.AboutReport) {
 			detail = u.Detail
+		}
+		// The order's clock advances with every order-level status event
+		// (changed or not: a repeat of the current status is still news)
+		// and every sub-item change, not with an item's repeat of its own
+		// status, which says nothing about the order.
+		newAt := last
+		if at.After(newAt) && candidate != "" {
+			newAt = at
 		}
 		var completed any
 		if changed && next == StatusCompleted {
 			completed = fmtTime(now)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, outcome = ?, detail = ?, updated_at = ?, last_event_at = ?,
-			completed_at = COALESCE(?, completed_at) WHERE id = ?`, string(next), outcome, detail, fmtTime(now), fmtTime(now),
-			completed, orderID); err != nil {
+			completed_at = COALESCE(?, completed_at), status_at = ? WHERE id = ?`, string(next), outcome, detail, fmtTime(now), fmtTime(now),
+			completed, nullTime(newAt), orderID); err != nil {
 			return err
 		}
 		// The timeline: every webhook and caseworker action; a poll only when
@@ -372,8 +390,10 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	return o, changed, err
 }
 
-// applyItem moves one sub-item through the rules. An update older than the
-// item's last one does not move it sideways.
+// applyItem moves one sub-item through the rules. The item's updated_at is
+// the provider's time of the newest event applied to it, advanced by every
+// newer event whether or not it changes the status, so that a sideways move
+// or a way back older than it loses (Newer).
 func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, at time.Time, reopen bool) (bool, error) {
 	var cur, updated string
 	err := tx.QueryRowContext(ctx, `SELECT status, updated_at FROM order_items WHERE order_id = ? AND sub_id = ?`, orderID, u.SubID).
@@ -386,17 +406,29 @@ func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, a
 	if err != nil {
 		return false, err
 	}
-	if !u.At.IsZero() && at.Before(parseTime(updated)) && rank[u.Status] == rank[OrderStatus(cur)] {
-		return false, nil // an older sideways move arriving late
-	}
+	last := parseTime(updated)
 	next, changed := Transition(OrderStatus(cur), u.Status, reopen)
+	if changed && !u.At.IsZero() && !Forward(OrderStatus(cur), next) && !Newer(at, last, next) {
+		changed = false // an older sideways move (or way back) arriving late
+	}
 	if !changed {
-		return false, nil
+		if at.After(last) {
+			_, err = tx.ExecContext(ctx, `UPDATE order_items SET updated_at = ? WHERE order_id = ? AND sub_id = ?`,
+				fmtTime(at), orderID, u.SubID)
+		}
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE order_items SET status = ?, outcome = CASE WHEN ? != '' THEN ? ELSE outcome END,
 		raw_status = ?, updated_at = ? WHERE order_id = ? AND sub_id = ?`,
-		string(next), u.Outcome, u.Outcome, u.RawStatus, fmtTime(at), orderID, u.SubID)
+		string(next), u.Outcome, u.Outcome, u.RawStatus, fmtTime(latest(at, last)), orderID, u.SubID)
 	return err == nil, err
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func itemStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]OrderStatus, error) {
@@ -526,4 +558,24 @@ func (s *Store) CaseChangedSince(ctx context.Context, agencyID, caseID int64, t 
 		OR o.last_event_at > ? OR EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id AND r.fetched_at > ?))`,
 		agencyID, caseID, fmtTime(t), fmtTime(t), fmtTime(t)).Scan(&n)
 	return n > 0, err
+}
+
+// ItemStatuses returns an order's sub-items and their statuses, by the
+// provider's sub-item id (tests, diagnostics).
+func (s *Store) ItemStatuses(ctx context.Context, agencyID, orderID int64) (map[string]OrderStatus, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT i.sub_id, i.status FROM order_items i JOIN orders o ON o.id = i.order_id
+		WHERE o.agency_id = ? AND i.order_id = ?`, agencyID, orderID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]OrderStatus{}
+	for rows.Next() {
+		var sub, st string
+		if err := rows.Scan(&sub, &st); err != nil {
+			return nil, err
+		}
+		out[sub] = OrderStatus(st)
+	}
+	return out, rows.Err()
 }

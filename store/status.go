@@ -1,5 +1,7 @@
 package store
 
+import "time"
+
 // OrderStatus is where a verification order is in its lifecycle:
 //
 //	created → sent → in_progress ⇄ action_required → completed | canceled | expired | failed
@@ -65,6 +67,30 @@ func Transition(cur, next OrderStatus, reopen bool) (OrderStatus, bool) {
 		return next, true
 	}
 	return cur, false
+}
+
+// Forward reports whether moving from cur to next goes up the lifecycle
+// (created → sent → in progress → a final status). Forward moves apply
+// whenever they come; the others (sideways between in progress and action
+// required, a documented way back from a final status) only when Newer.
+func Forward(cur, next OrderStatus) bool {
+	return !cur.Valid() || rank[next] > rank[cur]
+}
+
+// Newer decides whether an event at "at" that would move something sideways
+// or back to next may override the newest event already applied (last, the
+// provider's time; zero when none). A later event wins; an earlier one
+// loses, so deliveries processed out of order end where in-order delivery
+// ends. On a tie (the same provider time) action required wins, so that the
+// result does not depend on which of the two was processed first.
+func Newer(at, last time.Time, next OrderStatus) bool {
+	switch {
+	case last.IsZero() || at.After(last):
+		return true
+	case at.Equal(last):
+		return next == StatusActionRequired
+	}
+	return false
 }
 
 // IsReopener reports whether a raw event or status of provider is a

@@ -187,15 +187,7 @@ func (e *acEnv) allOrders(t *testing.T) []*store.Order {
 
 func (e *acEnv) drainInbox(t *testing.T) {
 	t.Helper()
-	for {
-		ok, err := e.svc.ProcessNext(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-	}
+	drainInbox(t, e.svc)
 }
 
 func (e *acEnv) waitStatus(t *testing.T, id int64, want store.OrderStatus) *store.Order {

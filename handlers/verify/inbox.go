@@ -74,11 +74,18 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		if err != nil {
 			return err.Error(), time.Now().Add(10 * time.Second)
 		}
-		if err := s.Apply(ctx, o, u, "webhook"); err != nil {
+		if err := s.Apply(ctx, o, s.asReceived(p, u), "webhook"); err != nil {
 			return err.Error(), time.Now().Add(10 * time.Second)
 		}
 	}
 	return "", time.Time{}
+}
+
+// asReceived is what the portal takes from a webhook delivery's update
+// before it reads anything from the provider: the one place that decides
+// how far a provider's webhooks are believed.
+func (s *Service) asReceived(p *Provider, u providers.Update) providers.Update {
+	return u
 }
 
 func errorKind(err error) string {
@@ -114,9 +121,7 @@ type reportFetches struct {
 const reportWarningLead = 48 * time.Hour
 
 func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
-	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent,
-		RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status), Outcome: string(u.Outcome), Detail: s.memberDetail(ctx, o, u),
-		At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired})
+	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, storeUpdate(u, s.memberDetail(ctx, o, u), source))
 	if err != nil {
 		return err
 	}
@@ -154,6 +159,13 @@ func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update,
 		}
 	}
 	return nil
+}
+
+// storeUpdate is the store's view of a provider update. At, the provider's
+// time of the event, orders sideways moves (store.Newer).
+func storeUpdate(u providers.Update, detail, source string) store.StatusUpdate {
+	return store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent, RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status),
+		Outcome: string(u.Outcome), Detail: detail, At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired}
 }
 
 // memberDetail names the household member an update is about in front of

@@ -91,15 +91,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 
 func (e *payscoreEnv) process(t *testing.T) {
 	t.Helper()
-	for {
-		ok, err := e.svc.ProcessNext(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-	}
+	drainInbox(t, e.svc)
 }
 
 func (e *payscoreEnv) waitStatus(t *testing.T, id int64, want store.OrderStatus) *store.Order {

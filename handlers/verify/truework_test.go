@@ -162,15 +162,7 @@ func (e *twEnv) waitReport(t *testing.T, orderID int64) *store.Report {
 }
 
 func (e *twEnv) drainOnce(t *testing.T) {
-	for {
-		ok, err := e.svc.ProcessNext(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-	}
+	drainInbox(t, e.svc)
 }
 
 // pageToken is the applicant page token of an order's link.

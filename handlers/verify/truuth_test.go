@@ -123,15 +123,7 @@ func (e *truuthEnv) settle(t *testing.T) {
 	t.Helper()
 	e.em.WaitIdle()
 	e.truv.Flush(context.Background())
-	for {
-		ok, err := e.svc.ProcessNext(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return
-		}
-	}
+	drainInbox(t, e.svc)
 }
 
 func (e *truuthEnv) order(t *testing.T, id int64) *store.Order {
