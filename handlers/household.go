@@ -43,6 +43,9 @@ func (h *Handler) householdForm(c echo.Context) error {
 	}
 	if len(f.Providers) > 0 {
 		f.Provider = f.Providers[0].Name
+		if p := h.verify.Provider(f.Provider); p != nil && p.InvitesOnly {
+			f.Channel = verify.ChannelProvider // the only way its invitations go
+		}
 	}
 	return render(c, http.StatusOK, views.HouseholdFormPage(f))
 }

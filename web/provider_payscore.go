@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"caseverify/handlers/verify"
+	"caseverify/providers"
 	"caseverify/providers/payscore"
 )
 
@@ -24,9 +25,18 @@ var payscoreVars = []string{"PAYSCORE_SECRET_KEY", "PAYSCORE_WEBHOOK_SECRET", "P
 // data. Without PAYSCORE_CLIENT_ID, sandbox mode uses the emulator at
 // /sandbox/payscore/, and any other PAYSCORE_ setting stops the start.
 // Payscore verifies a household together.
+//
+// PAYSCORE_CONTRACT optionally names a JSON file overriding the paths and
+// field names Payscore's documents leave UNCONFIRMED (payscore.Contract),
+// including whether amounts are cents or dollars. In sandbox mode the
+// emulator follows it too, on top of payscore.SandboxContract.
 func setupPayscore(env providerEnv, ps *providerSet) error {
 	getenv := env.getenv
 	log := env.log.With("provider", "payscore")
+	contract, err := readContract[payscore.Contract](getenv, "PAYSCORE_CONTRACT")
+	if err != nil {
+		return err
+	}
 	if id := strings.TrimSpace(getenv("PAYSCORE_CLIENT_ID")); id != "" {
 		secret := getenv("PAYSCORE_SECRET_KEY")
 		if strings.TrimSpace(secret) == "" {
@@ -40,11 +50,12 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 			}
 		}
 		c, err := payscore.New(payscore.Config{BaseURL: base, ClientID: id, SecretKey: secret,
-			WebhookSecret: getenv("PAYSCORE_WEBHOOK_SECRET"), HTTPClient: env.client, Logger: log})
+			WebhookSecret: getenv("PAYSCORE_WEBHOOK_SECRET"), HTTPClient: env.client, Logger: log, Contract: contract})
 		if err != nil {
-			return err
+			return contractError("PAYSCORE_CONTRACT", err)
 		}
-		ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true}, nil, nil)
+		ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
+			InvitesOnly: !c.GivesLinks()}, nil, nil)
 		return nil
 	}
 	for _, v := range payscoreVars {
@@ -55,15 +66,17 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 	if !env.cfg.Sandbox {
 		return nil // Payscore is not configured: it is not offered.
 	}
+	// The sandbox's screenings carry a link (payscore.SandboxContract), so
+	// a tester can open the hosted page from the outbox.
+	contract = providers.FillDefaults(contract, payscore.SandboxContract())
+	c, err := payscore.New(payscore.Config{BaseURL: env.internalURL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
+		SecretKey: payscore.SandboxSecretKey, HTTPClient: env.client, Logger: log, Contract: contract})
+	if err != nil {
+		return contractError("PAYSCORE_CONTRACT", err)
+	}
 	em := payscore.NewEmulator(payscore.EmulatorConfig{PublicURL: env.cfg.BaseURL + "/sandbox/payscore",
 		WebhookURL: env.internalURL + "/webhooks/payscore", HTTPClient: env.client, Logger: env.log.With("emulator", "payscore"),
-		WebhookDelay: env.cfg.EmulatorDelay})
-	c, err := payscore.New(payscore.Config{BaseURL: env.internalURL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
-		SecretKey: payscore.SandboxSecretKey, HTTPClient: env.client, Logger: log})
-	if err != nil {
-		em.Close()
-		return err
-	}
+		WebhookDelay: env.cfg.EmulatorDelay, Contract: contract})
 	// Payscore's time-based webhooks (report about to expire, expired,
 	// invite expired) come from its clock; the emulator sends them when asked.
 	stop := make(chan struct{})
@@ -79,7 +92,8 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 			}
 		}
 	}()
-	ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true, Sandbox: true},
+	ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true, Sandbox: true,
+		InvitesOnly: !c.GivesLinks()},
 		em, func() { close(stop); em.Close() })
 	return nil
 }

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"caseverify/handlers/verify"
@@ -37,7 +34,7 @@ var truuthVars = []string{"TRUUTH_API_SECRET", "TRUUTH_TENANT", "TRUUTH_REGION",
 // truuth.Contract); the emulator follows the same overrides.
 func setupTruuth(env providerEnv, ps *providerSet) error {
 	cfg, getenv := env.cfg, env.getenv
-	contract, err := truuthContract(getenv("TRUUTH_CONTRACT"))
+	contract, err := readContract[truuth.Contract](getenv, "TRUUTH_CONTRACT")
 	if err != nil {
 		return err
 	}
@@ -138,27 +135,6 @@ func truuthProvider(c *truuth.Client, sandbox bool) *verify.Provider {
 // webhookAuthError names the variable; the validator never repeats the value.
 func webhookAuthError(err error) error {
 	return fmt.Errorf("configuration: TRUUTH_WEBHOOK_AUTH is not usable: %w", err)
-}
-
-// truuthContract reads the optional TRUUTH_CONTRACT file: a JSON object whose
-// keys are truuth.Contract field names, e.g. {"CreateInvitePath":
-// "/v2/tenants/{tenant}/invites", "InviteURLField": "url"}. Unknown keys are
-// refused, so a typo cannot silently keep a default.
-func truuthContract(file string) (truuth.Contract, error) {
-	var c truuth.Contract
-	if strings.TrimSpace(file) == "" {
-		return c, nil
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return c, errors.New("configuration: TRUUTH_CONTRACT names a file that cannot be read")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("configuration: TRUUTH_CONTRACT must be a JSON object of truuth.Contract fields: %v", err)
-	}
-	return c, nil
 }
 
 // newTruuthEmulator builds the emulator, turning its panic on a contract

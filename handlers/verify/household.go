@@ -43,8 +43,11 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	if len(req.Products) == 0 {
 		problems["products"] = "Choose what to verify."
 	}
-	if req.Channel != ChannelEmail && req.Channel != ChannelSMS && req.Channel != ChannelProvider {
+	switch {
+	case req.Channel != ChannelEmail && req.Channel != ChannelSMS && req.Channel != ChannelProvider:
 		problems["channel"] = "Choose email, text message, or the provider sends it."
+	case p != nil && p.InvitesOnly && req.Channel != ChannelProvider:
+		problems["channel"] = p.Label + " sends each member their own invitation; the portal gets no link to send. Choose “The provider sends it”."
 	}
 	var members []*store.Member
 	for _, id := range req.MemberIDs {

@@ -3,11 +3,13 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,10 +49,13 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	emCfg.PublicURL, emCfg.WebhookURL, emCfg.Now = srv.URL+"/sandbox/payscore", srv.URL+"/webhooks/payscore", clk.Now
+	if emCfg.Contract == (payscore.Contract{}) {
+		emCfg.Contract = payscore.SandboxContract() // as the portal's sandbox
+	}
 	em := payscore.NewEmulator(emCfg)
 	t.Cleanup(em.Close)
 	c, err := payscore.New(payscore.Config{BaseURL: srv.URL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
-		SecretKey: payscore.SandboxSecretKey, Now: clk.Now})
+		SecretKey: payscore.SandboxSecretKey, Now: clk.Now, Contract: emCfg.Contract})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +77,8 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 	})
 	e := &payscoreEnv{st: st, em: em, clock: clk}
 	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL,
-		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true}}})
+		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
+			InvitesOnly: !c.GivesLinks()}}})
 	a, _ := st.CreateAgency(ctx, "Housing Authority")
 	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough pw"})
 	e.user.AgencyName = a.Name
@@ -310,5 +316,38 @@ func TestPayscore_HouseholdReminders(t *testing.T) {
 				t.Fatalf("reminder link opens %q, want Leo's %q (%v)", lo.Order.Link, oms[1].Link, err)
 			}
 		}
+	}
+}
+
+// Issue 14: with Payscore's documented contract (no applicant link in any
+// answer), a household order goes out with Payscore sending the invitations:
+// a channel that needs the portal's own link is refused before anything is
+// created, and "the provider sends it" creates the group, records each
+// member's screening, and records that Payscore sends the invitation.
+func TestPayscore_HouseholdWithoutLinks(t *testing.T) {
+	e := newPayscoreEnvWith(t, payscore.EmulatorConfig{Contract: payscore.DefaultContract()})
+	ctx := context.Background()
+	req := verify.HouseholdRequest{User: e.user, CaseID: e.caseID, MemberIDs: []int64{e.members[0].ID, e.members[1].ID},
+		Provider: "payscore", Products: []string{"income"}, Channel: verify.ChannelEmail}
+	_, err := e.svc.SendHousehold(ctx, req)
+	var problems verify.Problems
+	if !errors.As(err, &problems) || !strings.Contains(problems["channel"], "The provider sends it") {
+		t.Fatalf("email channel: %v", err)
+	}
+	req.Channel = verify.ChannelProvider
+	o, err := e.svc.SendHousehold(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Status != store.StatusSent {
+		t.Errorf("status %s, want sent", o.Status)
+	}
+	oms, _ := e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+	if len(oms) != 2 || oms[0].SubID == "" || oms[1].SubID == "" || oms[0].Link != "" {
+		t.Fatalf("order members: %+v", oms)
+	}
+	ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
+	if len(ds) != 2 || ds[0].Channel != verify.ChannelProvider || ds[0].Result != "sent" {
+		t.Fatalf("deliveries %+v", ds)
 	}
 }

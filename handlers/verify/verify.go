@@ -40,6 +40,10 @@ type Provider struct {
 	// (AccountChek): each order gets its own unguessable webhook URL,
 	// /webhooks/{name}/{secret}, and a delivery is bound to that order only.
 	PerOrderWebhook bool
+	// InvitesOnly says the provider gives the portal no link to deliver: it
+	// sends its own invitation (Payscore, whose documents show no applicant
+	// link), so "the provider sends it" is the only channel.
+	InvitesOnly bool
 }
 
 // Service runs the workflows.

@@ -24,16 +24,6 @@ const Name = "payscore"
 // https://staging.api.payscore.com.
 const DefaultBaseURL = "https://api.payscore.com"
 
-// DefaultApplicantURLField is the screening field read for the applicant's
-// hosted link. UNCONFIRMED: the vendor documents do not show where the create
-// response carries a link; the emulator uses this name.
-const DefaultApplicantURLField = "applicant_url"
-
-// DefaultCancelPath is the path of "Delete a Screening Group"; {id} is
-// replaced by the screening group id. UNCONFIRMED: only the page title is
-// documented [P11].
-const DefaultCancelPath = "/api/v1/screening_groups/{id}"
-
 // TokenLifetime is how long a Payscore JWT lasts [P01].
 const TokenLifetime = 30 * time.Minute
 
@@ -93,14 +83,9 @@ type Config struct {
 	// Now is the clock used for token expiry and Retry-After dates; nil
 	// means time.Now.
 	Now func() time.Time
-	// ApplicantURLField names the screening field holding the applicant link
-	// (UNCONFIRMED); empty means DefaultApplicantURLField.
-	ApplicantURLField string
-	// CancelMethod and CancelPath describe "Delete a Screening Group"
-	// (UNCONFIRMED); empty means DELETE DefaultCancelPath. CancelPath must
-	// contain "{id}".
-	CancelMethod string
-	CancelPath   string
+	// Contract overrides the UNCONFIRMED paths and field names (see
+	// Contract); zero fields keep DefaultContract's values.
+	Contract Contract
 	// Logger gets webhook codes the adapter does not know (spec.md §7: unknown
 	// values are logged), never bodies or PII; nil discards.
 	Logger *slog.Logger
@@ -121,9 +106,7 @@ type Client struct {
 	webhookSecret []byte
 	http          *http.Client
 	now           func() time.Time
-	urlField      string
-	cancelMethod  string
-	cancelPath    string
+	contract      Contract
 	property      Property
 	log           *slog.Logger
 
@@ -159,9 +142,6 @@ func New(cfg Config) (*Client, error) {
 		webhookSecret: []byte(cfg.WebhookSecret),
 		http:          cfg.HTTPClient,
 		now:           cfg.Now,
-		urlField:      cfg.ApplicantURLField,
-		cancelMethod:  strings.ToUpper(cfg.CancelMethod),
-		cancelPath:    cfg.CancelPath,
 		property:      cfg.Property,
 		log:           cfg.Logger,
 	}
@@ -177,18 +157,10 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	if c.urlField == "" {
-		c.urlField = DefaultApplicantURLField
+	if c.contract, err = cfg.Contract.Validate(); err != nil {
+		return nil, err
 	}
-	if c.cancelMethod == "" {
-		c.cancelMethod = http.MethodDelete
-	}
-	if c.cancelPath == "" {
-		c.cancelPath = DefaultCancelPath
-	}
-	if !strings.Contains(c.cancelPath, "{id}") {
-		return nil, errors.New("payscore: Config.CancelPath must contain {id}")
-	}
+	c.contract.CancelMethod = strings.ToUpper(c.contract.CancelMethod)
 	return c, nil
 }
 
@@ -202,24 +174,6 @@ func (c *Client) Products() []providers.Product {
 }
 
 // wire types of the legacy screening-group API.
-
-type applicantIn struct {
-	FirstName   string `json:"first_name"`
-	LastName    string `json:"last_name"`
-	Email       string `json:"email,omitempty"`
-	PhoneNumber string `json:"phone_number,omitempty"`
-}
-
-type createGroupRequest struct {
-	Applicants               []applicantIn `json:"applicants"`
-	Property                 Property      `json:"property"`
-	IsDecisionMakerPaying    bool          `json:"is_decision_maker_paying"`
-	DecisionMakerDisplayName string        `json:"decision_maker_display_name"`
-	// MonthlyRent is in dollars in the legacy API (cents in the new one).
-	MonthlyRent          json.Number `json:"monthly_rent"`
-	WebhookURL           string      `json:"webhook_url,omitempty"`
-	IsInvitationDisabled bool        `json:"is_invitation_disabled"`
-}
 
 type screeningOut struct {
 	ID              string `json:"id"`
@@ -238,11 +192,26 @@ type groupOut struct {
 	CreatedAtTimestamp float64           `json:"created_at_timestamp"`
 }
 
-// CreateOrder creates a screening group with one screening per applicant and
-// returns one link per applicant in request order. The legacy API has no
-// lookup by the portal's reference, so a create is not idempotent: the caller
-// must not blindly retry after a timeout (it can list the agency's groups in
-// the Payscore dashboard).
+// GivesLinks says whether the portal gets each applicant's hosted link from
+// Payscore (Contract.ApplicantURLField is set). Without one, Payscore sends
+// the invitations itself and no other channel can carry them.
+func (c *Client) GivesLinks() bool { return c.contract.ApplicantURLField != "" }
+
+// CreateOrder creates a screening group with one screening per applicant,
+// built only from the fields Payscore documents [P06]; the applicant and
+// property field names are the contract's (UNCONFIRMED). It returns one
+// ApplicantLink per applicant in request order: the screening id, and the
+// hosted link only when the contract names a field for it.
+//
+// Without a link field, Payscore invites every applicant itself
+// (is_invitation_disabled false, whatever the caller asked), and the order
+// is sent at once. With one, invitations are disabled when the portal
+// delivers the links.
+//
+// A create whose answer is lost (timeout, connection reset, 502/503/504) may
+// have landed: before posting again the adapter lists the screening groups
+// and takes the one whose webhook_url carries this order's reference
+// (Contract.ReferenceParam), so a retry never makes a second, billable group.
 func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
 	if problems := validateOrder(req); len(problems) > 0 {
 		return nil, &providers.ProviderError{
@@ -252,61 +221,207 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 			Fields:   problems,
 		}
 	}
-	body := createGroupRequest{
-		Property:                 c.propertyFor(req),
-		IsDecisionMakerPaying:    true,
-		DecisionMakerDisplayName: req.AgencyName,
-		MonthlyRent:              dollars(req.MonthlyRentCents),
-		WebhookURL:               req.WebhookURL,
-		IsInvitationDisabled:     !req.ProviderNotifies,
-	}
-	for _, a := range req.Applicants {
-		body.Applicants = append(body.Applicants, applicantIn{
-			FirstName: a.FirstName, LastName: a.LastName, Email: a.Email, PhoneNumber: a.Phone,
-		})
-	}
-	raw, err := json.Marshal(body)
+	raw, err := json.Marshal(c.createBody(req))
 	if err != nil {
 		return nil, fmt.Errorf("payscore: encode screening group: %w", err)
 	}
-	resp, err := c.call(ctx, http.MethodPost, "/api/v1/screening_groups", raw)
+	g, status, err := c.postGroup(ctx, raw, req.Reference)
 	if err != nil {
 		return nil, err
 	}
-	if resp.status != http.StatusOK && resp.status != http.StatusCreated {
-		return nil, c.apiError(opCreate, resp)
-	}
-	var g groupOut
-	if err := json.Unmarshal(resp.body, &g); err != nil || g.ID == "" {
-		return nil, badAnswer(resp.status, err)
-	}
 	screenings, urls, err := c.decodeScreenings(g.Screenings)
 	if err != nil {
-		return nil, badAnswer(resp.status, err)
+		return nil, badAnswer(status, err)
 	}
-	links, ok := matchScreenings(req.Applicants, screenings, urls)
+	links, ok := matchScreenings(req.Applicants, screenings, urls, c.GivesLinks())
 	if !ok {
 		return nil, &providers.ProviderError{
-			Provider: Name, HTTPStatus: resp.status, Code: "screenings_mismatch",
-			Message: "Payscore created the screening group (" + g.ID + ") but did not return a link for every household member. Delete it in Payscore and try again.",
+			Provider: Name, HTTPStatus: status, Code: "screenings_mismatch",
+			Message: "Payscore created the screening group (" + g.ID + ") but did not return a screening for every household member. Delete it in Payscore and try again.",
 		}
 	}
 	created := unixFlexible(g.CreatedAtTimestamp)
 	if created.IsZero() {
 		created = c.now()
 	}
-	status := providers.StatusCreated
-	if req.ProviderNotifies {
+	st := providers.StatusCreated
+	if c.invites(req) {
 		// Payscore emails/texts the invite itself at creation; no event
 		// says so, hence "sent" right away (§7.3, INFERENCE).
-		status = providers.StatusSent
+		st = providers.StatusSent
 	}
 	return &providers.Order{
 		OrderID:   g.ID,
-		Status:    status,
+		Status:    st,
 		Links:     links,
 		ExpiresAt: created.Add(InviteLifetime),
 	}, nil
+}
+
+// invites says whether Payscore sends the invitations for req: always when
+// it gives the portal no link to send.
+func (c *Client) invites(req providers.OrderRequest) bool {
+	return req.ProviderNotifies || !c.GivesLinks()
+}
+
+// createBody is the legacy create request: only documented fields [P06],
+// with the contract's applicant and property names.
+func (c *Client) createBody(req providers.OrderRequest) map[string]any {
+	ct := c.contract
+	applicants := make([]map[string]string, 0, len(req.Applicants))
+	for _, a := range req.Applicants {
+		m := map[string]string{ct.ApplicantFirstNameField: a.FirstName, ct.ApplicantLastNameField: a.LastName}
+		if a.Email != "" {
+			m[ct.ApplicantEmailField] = a.Email
+		}
+		if a.Phone != "" {
+			m[ct.ApplicantPhoneField] = a.Phone
+		}
+		applicants = append(applicants, m)
+	}
+	p := c.propertyFor(req)
+	property := map[string]string{ct.PropertyNameField: p.Name, ct.PropertyStreetField: p.StreetAddress,
+		ct.PropertyCityField: p.City, ct.PropertyStateField: p.State, ct.PropertyZipField: p.ZipCode}
+	if p.Unit != "" && ct.PropertyUnitField != "" {
+		property[ct.PropertyUnitField] = p.Unit
+	}
+	rent := dollars(req.MonthlyRentCents)
+	if ct.RentAmounts == "cents" {
+		rent = json.Number(fmt.Sprint(max(req.MonthlyRentCents, 0)))
+	}
+	body := map[string]any{
+		"applicants":                  applicants,
+		"property":                    property,
+		"is_decision_maker_paying":    true,
+		"decision_maker_display_name": req.AgencyName,
+		"monthly_rent":                rent,
+		"is_invitation_disabled":      !c.invites(req),
+	}
+	if req.WebhookURL != "" {
+		body["webhook_url"] = withReference(req.WebhookURL, ct.ReferenceParam, req.Reference)
+	}
+	return body
+}
+
+// withReference adds the portal's order reference to the webhook URL as a
+// query parameter: the one documented create field that is ours to fill,
+// and what the lookup after a lost answer matches on.
+func withReference(webhookURL, param, reference string) string {
+	if reference == "" {
+		return webhookURL
+	}
+	u, err := url.Parse(webhookURL)
+	if err != nil {
+		return webhookURL
+	}
+	q := u.Query()
+	q.Set(param, reference)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// postGroup POSTs the create request at most once per reference that can be
+// proven not to have landed: after an answer is lost it looks the group up
+// and posts again only when the lookup found nothing. A lookup that cannot
+// be made returns the original error rather than risk a second group.
+func (c *Client) postGroup(ctx context.Context, raw []byte, reference string) (*groupOut, int, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := c.call(ctx, http.MethodPost, "/api/v1/screening_groups", raw)
+		if err == nil && resp.status != http.StatusOK && resp.status != http.StatusCreated {
+			err = c.apiError(opCreate, resp)
+		}
+		if err == nil {
+			var g groupOut
+			if err := json.Unmarshal(resp.body, &g); err != nil || g.ID == "" {
+				return nil, resp.status, badAnswer(resp.status, err)
+			}
+			return &g, resp.status, nil
+		}
+		if !answerLost(err) || reference == "" || ctx.Err() != nil || attempt >= createAttempts {
+			return nil, 0, err
+		}
+		found, lerr := c.findGroup(ctx, reference)
+		if lerr != nil {
+			c.log.Warn("payscore: lookup after a lost create answer failed", "error", lerr)
+			return nil, 0, err
+		}
+		if found != nil {
+			return found, http.StatusOK, nil
+		}
+	}
+}
+
+// createAttempts bounds the POSTs of one create (each after the first only
+// when a lookup proved the previous one did not land).
+const createAttempts = 2
+
+// answerLost says a create may have landed without the portal hearing so:
+// no answer at all, or a gateway's 502/503/504.
+func answerLost(err error) bool {
+	var pe *providers.ProviderError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.HTTPStatus {
+	case 0, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return pe.Code != "invalid_request"
+	}
+	return false
+}
+
+// findGroup lists the screening groups (Contract.ListPath) and returns the
+// full group whose webhook URL carries reference; nil, nil when none does.
+func (c *Client) findGroup(ctx context.Context, reference string) (*groupOut, error) {
+	ct := c.contract
+	resp, err := c.call(ctx, http.MethodGet, ct.ListPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.apiError(opGroup, resp)
+	}
+	var items []map[string]json.RawMessage
+	if json.Unmarshal(resp.body, &items) != nil {
+		var wrapped map[string]json.RawMessage
+		if err := json.Unmarshal(resp.body, &wrapped); err != nil {
+			return nil, badAnswer(resp.status, err)
+		}
+		if err := json.Unmarshal(wrapped[ct.ListField], &items); err != nil {
+			return nil, badAnswer(resp.status, err)
+		}
+	}
+	for _, it := range items {
+		var hook, id string
+		_ = json.Unmarshal(it[ct.ListWebhookURLField], &hook) // absent: no match
+		_ = json.Unmarshal(it["id"], &id)
+		u, err := url.Parse(hook)
+		if err != nil || id == "" || u.Query().Get(ct.ReferenceParam) != reference {
+			continue
+		}
+		// The list may abbreviate groups: read the whole one [P07].
+		g, err := c.group(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return g, nil
+	}
+	return nil, nil
+}
+
+// group reads GET /api/v1/screening_groups/{id} [P07].
+func (c *Client) group(ctx context.Context, id string) (*groupOut, error) {
+	resp, err := c.call(ctx, http.MethodGet, "/api/v1/screening_groups/"+url.PathEscape(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.status != http.StatusOK {
+		return nil, c.apiError(opGroup, resp)
+	}
+	var g groupOut
+	if err := json.Unmarshal(resp.body, &g); err != nil {
+		return nil, badAnswer(resp.status, err)
+	}
+	return &g, nil
 }
 
 // validateOrder checks what Payscore would reject anyway, so the caseworker
@@ -376,7 +491,7 @@ func (c *Client) decodeScreenings(raw []json.RawMessage) ([]screeningOut, []stri
 			return nil, nil, err
 		}
 		var link string
-		if f, ok := fields[c.urlField]; ok {
+		if f, ok := fields[c.contract.ApplicantURLField]; ok && c.GivesLinks() {
 			_ = json.Unmarshal(f, &link) // a non-string link counts as missing
 		}
 		out = append(out, s)
@@ -388,8 +503,8 @@ func (c *Client) decodeScreenings(raw []json.RawMessage) ([]screeningOut, []stri
 // matchScreenings pairs applicants with screenings: by position first (the
 // order Payscore was given), and by email where the screening at that
 // position belongs to someone else. ok is false when an applicant has no
-// screening with a link.
-func matchScreenings(apps []providers.Applicant, ss []screeningOut, urls []string) ([]providers.ApplicantLink, bool) {
+// screening, or (wantURL) no link.
+func matchScreenings(apps []providers.Applicant, ss []screeningOut, urls []string, wantURL bool) ([]providers.ApplicantLink, bool) {
 	used := make([]bool, len(ss))
 	links := make([]providers.ApplicantLink, len(apps))
 	fits := func(a providers.Applicant, s screeningOut) bool {
@@ -421,7 +536,7 @@ func matchScreenings(apps []providers.Applicant, ss []screeningOut, urls []strin
 		}
 	}
 	for _, l := range links {
-		if l.SubID == "" || l.URL == "" {
+		if l.SubID == "" || (wantURL && l.URL == "") {
 			return nil, false
 		}
 	}
@@ -435,20 +550,13 @@ func (c *Client) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]pro
 	if ref.OrderID == "" {
 		return nil, missingOrderID()
 	}
-	resp, err := c.call(ctx, http.MethodGet, "/api/v1/screening_groups/"+url.PathEscape(ref.OrderID), nil)
+	g, err := c.group(ctx, ref.OrderID)
 	if err != nil {
 		return nil, err
 	}
-	if resp.status != http.StatusOK {
-		return nil, c.apiError(opGroup, resp)
-	}
-	var g groupOut
-	if err := json.Unmarshal(resp.body, &g); err != nil {
-		return nil, badAnswer(resp.status, err)
-	}
 	ss, _, err := c.decodeScreenings(g.Screenings)
 	if err != nil {
-		return nil, badAnswer(resp.status, err)
+		return nil, badAnswer(http.StatusOK, err)
 	}
 	updates := make([]providers.Update, 0, len(ss)+1)
 	for _, s := range ss {
@@ -481,8 +589,8 @@ func (c *Client) Cancel(ctx context.Context, ref providers.OrderRef) error {
 	if ref.OrderID == "" {
 		return missingOrderID()
 	}
-	path := strings.ReplaceAll(c.cancelPath, "{id}", url.PathEscape(ref.OrderID))
-	resp, err := c.call(ctx, c.cancelMethod, path, nil)
+	path := strings.ReplaceAll(c.contract.CancelPath, "{id}", url.PathEscape(ref.OrderID))
+	resp, err := c.call(ctx, c.contract.CancelMethod, path, nil)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ func TestNew_Validation(t *testing.T) {
 		{"no secret", Config{ClientID: "c"}, "Config.SecretKey"},
 		{"relative base", Config{ClientID: "c", SecretKey: "s", BaseURL: "api.payscore.com"}, "Config.BaseURL"},
 		{"ftp base", Config{ClientID: "c", SecretKey: "s", BaseURL: "ftp://x"}, "Config.BaseURL"},
-		{"cancel path without id", Config{ClientID: "c", SecretKey: "s", CancelPath: "/api/v1/delete"}, "Config.CancelPath"},
+		{"cancel path without id", Config{ClientID: "c", SecretKey: "s", Contract: Contract{CancelPath: "/api/v1/delete"}}, "CancelPath"},
+		{"report amounts", Config{ClientID: "c", SecretKey: "s", Contract: Contract{ReportAmounts: "euros"}}, "ReportAmounts"},
 	}
 	for _, tt := range tests {
 		if _, err := New(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -37,8 +38,8 @@ func TestNew_Validation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.baseURL != "https://staging.api.payscore.com" || c.http.Timeout != 15*time.Second || c.urlField != "applicant_url" ||
-		c.cancelMethod != http.MethodDelete || string(c.webhookSecret) != "s" {
+	if c.baseURL != "https://staging.api.payscore.com" || c.http.Timeout != 15*time.Second || c.GivesLinks() ||
+		c.contract.CancelMethod != http.MethodDelete || c.contract.ReportAmounts != "cents" || c.contract.RentAmounts != "dollars" || string(c.webhookSecret) != "s" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if d, _ := New(Config{ClientID: "c", SecretKey: "s"}); d.baseURL != DefaultBaseURL {
@@ -391,8 +392,8 @@ func TestCreateOrder_Request(t *testing.T) {
 		{"id":"s-sam","applicant_email":"SAM@example.com","invite_url":"https://payscore.example/i/sam"},
 		{"id":"s-jane","applicant_email":"jane@example.com","invite_url":"https://payscore.example/i/jane"}]}`
 	s := newStub(t, answer(200, resp))
-	c := s.client(t, Config{ApplicantURLField: "invite_url", Property: Property{City: "Springfield", State: "IL"}})
-	o, err := c.CreateOrder(context.Background(), providers.OrderRequest{
+	c := s.client(t, Config{Contract: Contract{ApplicantURLField: "invite_url"}, Property: Property{City: "Springfield", State: "IL"}})
+	o, err := c.CreateOrder(context.Background(), providers.OrderRequest{Reference: "ord-1",
 		AgencyName: "County Housing Authority", Program: "housing", Applicants: household(2),
 		MonthlyRentCents: 123456, WebhookURL: "https://portal.example/webhooks/payscore", ProviderNotifies: true,
 		Options: map[string]string{"property_street_address": "1 Main St", "property_zip_code": "62701"},
@@ -413,7 +414,7 @@ func TestCreateOrder_Request(t *testing.T) {
 	}
 	checks := map[string]any{
 		"is_decision_maker_paying": true, "decision_maker_display_name": "County Housing Authority",
-		"webhook_url": "https://portal.example/webhooks/payscore", "is_invitation_disabled": false,
+		"webhook_url": "https://portal.example/webhooks/payscore?reference=ord-1", "is_invitation_disabled": false,
 	}
 	for k, v := range checks {
 		if sent[k] != v {
@@ -453,7 +454,8 @@ func TestCreateOrder_Request(t *testing.T) {
 
 func TestCreateOrder_MissingLinkIsAnError(t *testing.T) {
 	s := newStub(t, answer(200, `{"id":"g-1","screenings":[{"id":"s-1","applicant_url":"https://x.example/a"}]}`))
-	_, err := s.client(t, Config{}).CreateOrder(context.Background(), providers.OrderRequest{AgencyName: "County", Applicants: household(2)})
+	_, err := s.client(t, Config{Contract: Contract{ApplicantURLField: "applicant_url"}}).CreateOrder(context.Background(),
+		providers.OrderRequest{AgencyName: "County", Applicants: household(2)})
 	var pe *providers.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "screenings_mismatch" || !strings.Contains(pe.Message, "g-1") {
 		t.Fatalf("got %v", err)
@@ -619,7 +621,7 @@ func TestCancel_ConfigurableEndpoint(t *testing.T) {
 	if s.req().Method != http.MethodDelete || s.req().URL.EscapedPath() != "/api/v1/screening_groups/g%2F1" {
 		t.Errorf("default: %s %s", s.req().Method, s.req().URL.EscapedPath())
 	}
-	c := s.client(t, Config{CancelMethod: "post", CancelPath: "/api/v1/screening_groups/{id}/cancel"})
+	c := s.client(t, Config{Contract: Contract{CancelMethod: "post", CancelPath: "/api/v1/screening_groups/{id}/cancel"}})
 	if err := c.Cancel(context.Background(), providers.OrderRef{OrderID: "g1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,17 +9,15 @@
 // screening group id and each member's sub-item id is the screening id.
 //
 // Facts the vendor documents leave open are marked UNCONFIRMED where they are
-// used, and each one is a Config or EmulatorConfig field with a default:
-//   - which key signs webhooks (Config.WebhookSecret, default SecretKey);
-//   - the field of a screening that holds the applicant link
-//     (Config.ApplicantURLField, default "applicant_url");
-//   - the "Delete a Screening Group" method and path (Config.CancelMethod,
-//     Config.CancelPath);
-//   - the property and applicant field names of the legacy create call (the
-//     newer applicant-group names are used);
-//   - the error body shape (the emulator answers {"errors":[{"field","message"}]};
-//     the client also reads {"message"} and {"error"});
-//   - the report-data layout below the documented top-level fields.
+// used. The paths and field names among them live in Contract (overridable
+// without a release, PAYSCORE_CONTRACT): the list ("Get All Screening
+// Groups") and delete paths, the applicant and property field names of the
+// legacy create call, an applicant-link field (none by default), the
+// IncomeData amount field and the money units. Others are Config fields:
+// which key signs webhooks (Config.WebhookSecret, default SecretKey). Still
+// fixed in code: the error body shape (the emulator answers
+// {"errors":[{"field","message"}]}; the client also reads {"message"} and
+// {"error"}) and the report-data layout below the documented top-level fields.
 //
 // The newer applicant-group API (§3.2 "New") is not implemented: the legacy
 // API is the one whose webhooks the vendor document describes.

@@ -1,6 +1,7 @@
 package payscore
 
 import (
+	"caseverify/providers"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -128,9 +129,16 @@ type EmulatorConfig struct {
 	// AuthStatus is the success status of POST /api/v1/tenants/auth: the new
 	// docs say 200, the legacy doc shows 204 (UNCONFIRMED); 0 means 204.
 	AuthStatus int
-	// ApplicantURLField names the screening field with the applicant link
-	// (UNCONFIRMED); empty means DefaultApplicantURLField.
-	ApplicantURLField string
+	// Contract is the adapter's contract (UNCONFIRMED paths and field
+	// names); zero fields keep DefaultContract's. With no
+	// ApplicantURLField (the default), screenings carry no link, as in every
+	// Payscore document; the portal's sandbox names one so that a tester
+	// can open the hosted page from the outbox.
+	Contract Contract
+	// LoseCreateAnswers makes the next this-many creates land and then drop
+	// the connection without an answer, as a timeout would (tests of the
+	// adapter's lookup before a second create).
+	LoseCreateAnswers int
 
 	// RefireGroupCompleted sends SCREENING_GROUP_COMPLETED this many times,
 	// byte-identically, each time the group completes (Payscore documents
@@ -169,17 +177,18 @@ type EmulatorConfig struct {
 // "@undeliverable.example" answers 400, as Payscore does for emails that do
 // not exist [P10].
 type Emulator struct {
-	cfg     EmulatorConfig
-	log     *slog.Logger
-	now     func() time.Time
-	client  *http.Client
-	mux     *http.ServeMux
-	pages   *template.Template
-	secret  []byte
-	refire  int
-	drop    map[string]bool
-	dup     map[string]bool
-	backoff time.Duration
+	cfg      EmulatorConfig
+	contract Contract
+	log      *slog.Logger
+	now      func() time.Time
+	client   *http.Client
+	mux      *http.ServeMux
+	pages    *template.Template
+	secret   []byte
+	refire   int
+	drop     map[string]bool
+	dup      map[string]bool
+	backoff  time.Duration
 
 	mu        sync.Mutex
 	jwtKey    []byte
@@ -188,6 +197,9 @@ type Emulator struct {
 	byID      map[string]*screening
 	files     map[string]*pdfLink
 	authCalls int
+	// loseCreates counts the creates still to answer with a dropped
+	// connection (EmulatorConfig.LoseCreateAnswers).
+	loseCreates int
 
 	hooks     hookQueue
 	ctx       context.Context
@@ -258,9 +270,6 @@ func NewEmulator(cfg EmulatorConfig) *Emulator {
 	if cfg.AuthStatus == 0 {
 		cfg.AuthStatus = http.StatusNoContent
 	}
-	if cfg.ApplicantURLField == "" {
-		cfg.ApplicantURLField = DefaultApplicantURLField
-	}
 	e := &Emulator{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -290,6 +299,8 @@ func NewEmulator(cfg EmulatorConfig) *Emulator {
 	if e.backoff <= 0 {
 		e.backoff = 250 * time.Millisecond
 	}
+	e.contract = providers.FillDefaults(cfg.Contract, DefaultContract())
+	e.loseCreates = cfg.LoseCreateAnswers
 	e.hooks.wake = make(chan struct{}, 1)
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.routes()
@@ -315,7 +326,8 @@ func (e *Emulator) routes() {
 	m.HandleFunc("POST /api/v1/tenants/auth", e.handleAuth)
 	m.HandleFunc("POST /api/v1/screening_groups", e.withToken(e.handleCreate))
 	m.HandleFunc("GET /api/v1/screening_groups/{id}", e.withToken(e.handleGet))
-	m.HandleFunc("DELETE /api/v1/screening_groups/{id}", e.withToken(e.handleDelete))
+	m.HandleFunc(e.contract.CancelMethod+" "+e.contract.CancelPath, e.withToken(e.handleDelete))
+	m.HandleFunc("GET "+e.contract.ListPath, e.withToken(e.handleList))
 	m.HandleFunc("GET /api/v1/screening_groups/{id}/report", e.withToken(e.handleReportURL))
 	m.HandleFunc("GET /api/v1/screening_groups/{id}/report/data", e.withToken(e.handleReportData))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package payscore
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,61 +124,106 @@ func (e *Emulator) withToken(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// createIn is the create body; pointers tell "absent" from "zero".
+// createIn is the create body: the documented fields only [P06], so a
+// request with any other top-level field is refused as Payscore would refuse
+// an unknown parameter (UNCONFIRMED how strict Payscore is; the emulator is
+// strict so the adapter cannot drift from the document). Pointers tell
+// "absent" from "zero". Applicant and property fields are read by the
+// contract's names.
 type createIn struct {
-	Applicants *[]struct {
-		FirstName   string `json:"first_name"`
-		LastName    string `json:"last_name"`
-		Email       string `json:"email"`
-		PhoneNumber string `json:"phone_number"`
-	} `json:"applicants"`
-	Property                 *Property       `json:"property"`
-	IsDecisionMakerPaying    *bool           `json:"is_decision_maker_paying"`
-	DecisionMakerDisplayName string          `json:"decision_maker_display_name"`
-	MonthlyRent              json.RawMessage `json:"monthly_rent"`
-	WebhookURL               string          `json:"webhook_url"`
-	IsInvitationDisabled     bool            `json:"is_invitation_disabled"`
+	Applicants                *[]map[string]json.RawMessage `json:"applicants"`
+	Property                  map[string]json.RawMessage    `json:"property"`
+	IsDecisionMakerPaying     *bool                         `json:"is_decision_maker_paying"`
+	DecisionMakerDisplayName  string                        `json:"decision_maker_display_name"`
+	MonthlyRent               json.RawMessage               `json:"monthly_rent"`
+	WebhookURL                string                        `json:"webhook_url"`
+	IsInvitationDisabled      bool                          `json:"is_invitation_disabled"`
+	IncomeMultiplierThreshold json.RawMessage               `json:"income_multiplier_threshold"`
+	CriteriaRuleSetID         json.RawMessage               `json:"criteria_rule_set_id"`
+}
+
+type applicantIn struct{ first, last, email, phone string }
+
+// readStrings reads the named string fields of m; unknown names are returned
+// apart, so the caller can refuse them.
+func readStrings(m map[string]json.RawMessage, names ...string) (map[string]string, []string) {
+	out := map[string]string{}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+		var v string
+		_ = json.Unmarshal(m[n], &v) // absent or not a string: empty
+		out[n] = v
+	}
+	var unknown []string
+	for k := range m {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	return out, unknown
 }
 
 // handleCreate is POST /api/v1/screening_groups [P06]: validates, creates
 // the group with one screening per applicant, and answers 200 with the group.
 func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	var in createIn
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes)).Decode(&in); err != nil {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
 			writeErrors(w, http.StatusBadRequest, apiErr{Field: te.Field, Message: "has the wrong type"})
 			return
 		}
+		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			writeErrors(w, http.StatusBadRequest, apiErr{Field: strings.Trim(f, `"`), Message: "is not a parameter of this request"})
+			return
+		}
 		writeErrors(w, http.StatusBadRequest, apiErr{Message: "Body must be a JSON object"})
 		return
 	}
+	ct := e.contract
 	var errs []apiErr
 	bad := func(field, msg string) { errs = append(errs, apiErr{Field: field, Message: msg}) }
 	if in.Applicants == nil || len(*in.Applicants) == 0 {
 		bad("applicants", "must list at least one applicant")
 	}
+	var applicants []applicantIn
 	if in.Applicants != nil {
-		for i, a := range *in.Applicants {
+		for i, raw := range *in.Applicants {
 			f := fmt.Sprintf("applicants[%d].", i)
-			if strings.TrimSpace(a.FirstName) == "" {
-				bad(f+"first_name", "is required")
+			v, unknown := readStrings(raw, ct.ApplicantFirstNameField, ct.ApplicantLastNameField, ct.ApplicantEmailField, ct.ApplicantPhoneField)
+			for _, u := range unknown {
+				bad(f+u, "is not a field of an applicant")
 			}
-			if strings.TrimSpace(a.LastName) == "" {
-				bad(f+"last_name", "is required")
+			a := applicantIn{v[ct.ApplicantFirstNameField], v[ct.ApplicantLastNameField], v[ct.ApplicantEmailField], v[ct.ApplicantPhoneField]}
+			applicants = append(applicants, a)
+			if strings.TrimSpace(a.first) == "" {
+				bad(f+ct.ApplicantFirstNameField, "is required")
+			}
+			if strings.TrimSpace(a.last) == "" {
+				bad(f+ct.ApplicantLastNameField, "is required")
 			}
 			switch {
-			case a.Email != "" && !looksLikeEmail(a.Email):
-				bad(f+"email", "is not a valid email address")
-			case strings.HasSuffix(strings.ToLower(a.Email), demoUndeliverable):
-				bad(f+"email", "does not exist")
-			case a.Email == "" && a.PhoneNumber == "" && !in.IsInvitationDisabled:
-				bad(f+"email", "an email or phone number is required to send the invitation")
+			case a.email != "" && !looksLikeEmail(a.email):
+				bad(f+ct.ApplicantEmailField, "is not a valid email address")
+			case strings.HasSuffix(strings.ToLower(a.email), demoUndeliverable):
+				bad(f+ct.ApplicantEmailField, "does not exist")
+			case a.email == "" && a.phone == "" && !in.IsInvitationDisabled:
+				bad(f+ct.ApplicantEmailField, "an email or phone number is required to send the invitation")
 			}
 		}
 	}
-	if in.Property == nil || strings.TrimSpace(in.Property.Name) == "" {
-		bad("property.name", "is required")
+	pv, unknownProp := readStrings(in.Property, ct.PropertyNameField, ct.PropertyStreetField, ct.PropertyCityField,
+		ct.PropertyStateField, ct.PropertyZipField, ct.PropertyUnitField)
+	for _, u := range unknownProp {
+		bad("property."+u, "is not a field of a property")
+	}
+	property := Property{Name: pv[ct.PropertyNameField], StreetAddress: pv[ct.PropertyStreetField], City: pv[ct.PropertyCityField],
+		State: pv[ct.PropertyStateField], ZipCode: pv[ct.PropertyZipField], Unit: pv[ct.PropertyUnitField]}
+	if in.Property == nil || strings.TrimSpace(property.Name) == "" {
+		bad("property."+ct.PropertyNameField, "is required")
 	}
 	if in.IsDecisionMakerPaying == nil {
 		bad("is_decision_maker_paying", "is required")
@@ -190,7 +237,9 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	case len(in.MonthlyRent) == 0 || string(in.MonthlyRent) == "null":
 		bad("monthly_rent", "is required")
 	case json.Unmarshal(in.MonthlyRent, &rent) != nil || rent < 0 || rent > 1e9:
-		bad("monthly_rent", "must be a non-negative number of dollars")
+		bad("monthly_rent", "must be a non-negative number of "+ct.RentAmounts)
+	case ct.RentAmounts == "cents":
+		rentCents = int64(math.Round(rent))
 	default:
 		rentCents = int64(math.Round(rent * 100))
 	}
@@ -208,14 +257,19 @@ func (e *Emulator) handleCreate(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	g := &group{
 		id: newUUID(), createdAt: e.now(), decisionMaker: in.DecisionMakerDisplayName,
-		property: *in.Property, monthlyRentCents: rentCents, paying: *in.IsDecisionMakerPaying,
+		property: property, monthlyRentCents: rentCents, paying: *in.IsDecisionMakerPaying,
 		webhookURL: in.WebhookURL, invitationsDisabled: in.IsInvitationDisabled, status: "pending",
 	}
-	for _, a := range *in.Applicants {
-		e.newScreening(g, a.FirstName, a.LastName, a.Email, a.PhoneNumber)
+	for _, a := range applicants {
+		e.newScreening(g, a.first, a.last, a.email, a.phone)
 	}
 	e.groups[g.id] = g
 	e.log.Info("payscore emulator: screening group created", "screening_group_id", g.id, "screenings", len(g.screenings))
+	if e.loseCreates > 0 {
+		e.loseCreates--
+		loseAnswer(w)
+		return
+	}
 	writeJSON(w, http.StatusOK, e.groupView(g))
 }
 
@@ -225,20 +279,23 @@ func looksLikeEmail(s string) bool {
 }
 
 // groupView renders a group as GET /api/v1/screening_groups/{id} does
-// [P07], plus each screening's applicant link under the configured name.
+// [P07], plus each screening's applicant link when the contract names a
+// field for it (no Payscore document shows one).
 func (e *Emulator) groupView(g *group) map[string]any {
 	now := e.now()
 	screenings := make([]map[string]any, 0, len(g.screenings))
 	for _, s := range g.screenings {
 		screenings = append(screenings, map[string]any{
-			"id":                    s.id,
-			"applicant_first_name":  s.first,
-			"applicant_last_name":   s.last,
-			"applicant_email":       s.email,
-			"reason_completed":      s.reason,
-			"screening_status":      e.screeningStatus(s, now),
-			e.cfg.ApplicantURLField: e.applicantURL(s),
+			"id":                   s.id,
+			"applicant_first_name": s.first,
+			"applicant_last_name":  s.last,
+			"applicant_email":      s.email,
+			"reason_completed":     s.reason,
+			"screening_status":     e.screeningStatus(s, now),
 		})
+		if f := e.contract.ApplicantURLField; f != "" {
+			screenings[len(screenings)-1][f] = e.applicantURL(s)
+		}
 	}
 	return map[string]any{
 		"id":                          g.id,
@@ -384,4 +441,35 @@ func (e *Emulator) handleFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
 	_, _ = w.Write(pdf)
+}
+
+// loseAnswer drops the connection without an answer: the group exists, the
+// caller hears nothing (a timeout as the adapter sees it).
+func loseAnswer(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// handleList is "Get All Screening Groups" at Contract.ListPath (path and
+// shape UNCONFIRMED [P11]): {ListField: [groups]}, each group as GET shows
+// it plus the webhook_url it was created with (Contract.ListWebhookURLField),
+// newest first.
+func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	list := make([]map[string]any, 0, len(e.groups))
+	for _, g := range e.groups {
+		v := e.groupView(g)
+		v[e.contract.ListWebhookURLField] = g.webhookURL
+		list = append(list, v)
+	}
+	slices.SortFunc(list, func(a, b map[string]any) int {
+		return cmp.Compare(b["created_at_timestamp"].(float64), a["created_at_timestamp"].(float64))
+	})
+	writeJSON(w, http.StatusOK, map[string]any{e.contract.ListField: list})
 }

@@ -43,13 +43,18 @@ type reportOut struct {
 }
 
 type screeningReport struct {
-	ScreeningID       string          `json:"screening_id"`
-	Recurring         int64           `json:"recurring"`
-	NonRecurring      int64           `json:"non_recurring"`
-	Identity          any             `json:"identity"`
-	IncomeExplanation string          `json:"income_explanation"`
-	ReasonCompleted   string          `json:"reason_completed"`
-	BankConnections   []connectionOut `json:"bank_connections"`
+	ScreeningID string `json:"screening_id"`
+	// Recurring and NonRecurring are IncomeData objects in Payscore's
+	// documentation [P09]; their fields are not listed, so the emulator
+	// sends the amount under Contract.IncomeTotalField only.
+	RecurringOut      map[string]int64 `json:"recurring"`
+	NonRecurringOut   map[string]int64 `json:"non_recurring"`
+	Recurring         int64            `json:"-"`
+	NonRecurring      int64            `json:"-"`
+	Identity          any              `json:"identity"`
+	IncomeExplanation string           `json:"income_explanation"`
+	ReasonCompleted   string           `json:"reason_completed"`
+	BankConnections   []connectionOut  `json:"bank_connections"`
 }
 
 type connectionOut struct {
@@ -170,6 +175,8 @@ func (e *Emulator) reportFor(g *group) *reportOut {
 				}
 			}
 		}
+		sr.RecurringOut = map[string]int64{e.contract.IncomeTotalField: sr.Recurring}
+		sr.NonRecurringOut = map[string]int64{e.contract.IncomeTotalField: sr.NonRecurring}
 		r.TotalNetIncome += sr.Recurring + sr.NonRecurring
 		r.TotalNonRecurring += sr.NonRecurring
 		r.Screenings = append(r.Screenings, sr)

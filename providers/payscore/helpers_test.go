@@ -156,12 +156,18 @@ func newSandbox(t *testing.T, ecfg EmulatorConfig) *sandbox {
 	if ecfg.RetryBackoff == 0 {
 		ecfg.RetryBackoff = time.Millisecond
 	}
+	// As the portal's sandbox does: the emulator's screenings carry their
+	// hosted link, so tests can open the applicant pages. A test of the
+	// documented shape sets ecfg.Contract itself.
+	if ecfg.Contract == (Contract{}) {
+		ecfg.Contract = SandboxContract()
+	}
 	sb.emu = NewEmulator(ecfg)
 	t.Cleanup(sb.emu.Close)
 	mux.Handle("/sandbox/payscore/", http.StripPrefix("/sandbox/payscore", sb.emu))
 	c, err := New(Config{
 		BaseURL: sb.base, ClientID: SandboxClientID, SecretKey: SandboxSecretKey,
-		Now: sb.clock.Now, WebhookSecret: ecfg.WebhookSecret,
+		Now: sb.clock.Now, WebhookSecret: ecfg.WebhookSecret, Contract: ecfg.Contract,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,12 @@ import (
 	"caseverify/providers"
 )
 
-// cents is a money amount in the report data. Payscore's report money is in
-// integer cents (spec.md §3.4, INFERENCE from the value sizes); this type
-// also accepts a float, a numeric string or null, rounding to the cent.
+// cents is a money amount in the report data, as Payscore sends it: a
+// number (integer or float), a numeric string or null. Whether Payscore's
+// amounts are cents or dollars is not stated (Contract.ReportAmounts,
+// default cents); amounts turns it into cents.
 type cents struct {
-	v   int64
+	n   float64
 	set bool
 }
 
@@ -30,16 +31,62 @@ func (c *cents) UnmarshalJSON(b []byte) error {
 		*c = cents{}
 		return nil
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*c = cents{v: n, set: true}
-		return nil
-	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return errors.New("payscore: money amount is not a number")
 	}
-	*c = cents{v: int64(math.Round(f)), set: true}
+	*c = cents{n: f, set: true}
 	return nil
+}
+
+// amounts converts report money to cents in the contract's unit.
+type amounts string
+
+func (u amounts) of(c cents) int64 {
+	if u == "dollars" {
+		return int64(math.Round(c.n * 100))
+	}
+	return int64(math.Round(c.n))
+}
+
+// incomeData is one of a screening's recurring and non_recurring values.
+// Payscore documents both as IncomeData objects [P09] without listing their
+// fields: the amount is read from Contract.IncomeTotalField, and every
+// other field is kept (in Report.Raw) and otherwise ignored, so a field
+// Payscore adds never makes a report unreadable. A bare number is read as
+// the amount too.
+type incomeData struct {
+	raw json.RawMessage
+}
+
+// UnmarshalJSON keeps the value for reading with the contract.
+func (d *incomeData) UnmarshalJSON(b []byte) error {
+	d.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// total reads d's amount by the contract's name; it is unset when d is
+// absent or null, or an object without that field.
+func (d incomeData) total(ct Contract) (cents, error) {
+	var total cents
+	b := bytes.TrimSpace(d.raw)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		return total, nil
+	case b[0] != '{':
+		err := json.Unmarshal(b, &total)
+		return total, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return total, err
+	}
+	if v, ok := obj[ct.IncomeTotalField]; ok {
+		if err := json.Unmarshal(v, &total); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // reportData is the legacy report-data answer (GET
@@ -66,8 +113,8 @@ type reportData struct {
 
 type reportScreening struct {
 	ScreeningID     string           `json:"screening_id"`
-	Recurring       cents            `json:"recurring"`
-	NonRecurring    cents            `json:"non_recurring"`
+	Recurring       incomeData       `json:"recurring"`
+	NonRecurring    incomeData       `json:"non_recurring"`
 	ReasonCompleted string           `json:"reason_completed"`
 	BankConnections []bankConnection `json:"bank_connections"`
 }
@@ -133,7 +180,10 @@ func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, report
 	if err := json.Unmarshal(resp.body, &d); err != nil {
 		return nil, badAnswer(resp.status, err)
 	}
-	rep := normalizeReport(d)
+	rep, err := normalizeReport(d, c.contract)
+	if err != nil {
+		return nil, badAnswer(resp.status, err)
+	}
 	if rep.ExpiresAt.IsZero() {
 		rep.ExpiresAt = c.now().UTC().Add(ReportLifetime)
 	}
@@ -142,8 +192,10 @@ func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, report
 	return rep, nil
 }
 
-// normalizeReport maps the report data onto the provider-neutral report.
-func normalizeReport(d reportData) *providers.Report {
+// normalizeReport maps the report data onto the provider-neutral report,
+// reading amounts in the contract's unit.
+func normalizeReport(d reportData, ct Contract) (*providers.Report, error) {
+	u := amounts(ct.ReportAmounts)
 	rep := &providers.Report{Kind: providers.ReportBank}
 	rep.CreatedAt = unixFlexible(d.CompletedAtTimestamp)
 	switch {
@@ -161,24 +213,32 @@ func normalizeReport(d reportData) *providers.Report {
 	}
 
 	bi := &providers.BankIncome{
-		TotalNet:        providers.Cents(d.TotalNetIncome.v),
-		AvgMonthlyNet2:  providers.Cents(d.TwoMonthAvgMonthlyNet.v),
-		AvgMonthlyNet3:  providers.Cents(d.ThreeMonthAvgMonthlyNet.v),
-		AvgMonthlyNet6:  providers.Cents(d.SixMonthAvgMonthlyNet.v),
-		AvgMonthlyNet12: providers.Cents(d.TwelveMonthAvgMonthlyNet.v),
+		TotalNet:        providers.Cents(u.of(d.TotalNetIncome)),
+		AvgMonthlyNet2:  providers.Cents(u.of(d.TwoMonthAvgMonthlyNet)),
+		AvgMonthlyNet3:  providers.Cents(u.of(d.ThreeMonthAvgMonthlyNet)),
+		AvgMonthlyNet6:  providers.Cents(u.of(d.SixMonthAvgMonthlyNet)),
+		AvgMonthlyNet12: providers.Cents(u.of(d.TwelveMonthAvgMonthlyNet)),
 		TimespanDays:    d.SummaryTimespanLength,
 	}
 	var recurring, nonRecurring, streamRecurring, streamNonRecurring int64
 	var recurringSet, nonRecurringSet bool
 	for _, s := range screenings {
-		if s.Recurring.set {
-			recurring, recurringSet = recurring+s.Recurring.v, true
+		r, err := s.Recurring.total(ct)
+		if err != nil {
+			return nil, err
 		}
-		if s.NonRecurring.set {
-			nonRecurring, nonRecurringSet = nonRecurring+s.NonRecurring.v, true
+		n, err := s.NonRecurring.total(ct)
+		if err != nil {
+			return nil, err
+		}
+		if r.set {
+			recurring, recurringSet = recurring+u.of(r), true
+		}
+		if n.set {
+			nonRecurring, nonRecurringSet = nonRecurring+u.of(n), true
 		}
 		for _, bc := range s.BankConnections {
-			accts, r, n := normalizeConnection(bc, d.SummaryTimespanLength)
+			accts, r, n := normalizeConnection(bc, d.SummaryTimespanLength, u)
 			rep.Accounts = append(rep.Accounts, accts...)
 			streamRecurring += r
 			streamNonRecurring += n
@@ -189,12 +249,12 @@ func normalizeReport(d reportData) *providers.Report {
 	bi.Recurring = providers.Cents(pick(recurringSet, recurring, streamRecurring))
 	switch {
 	case d.TotalNonRecurringDeposits.set:
-		bi.NonRecurring = providers.Cents(d.TotalNonRecurringDeposits.v)
+		bi.NonRecurring = providers.Cents(u.of(d.TotalNonRecurringDeposits))
 	default:
 		bi.NonRecurring = providers.Cents(pick(nonRecurringSet, nonRecurring, streamNonRecurring))
 	}
 	rep.BankIncome = bi
-	return rep
+	return rep, nil
 }
 
 func pick(set bool, a, b int64) int64 {
@@ -208,7 +268,7 @@ func pick(set bool, a, b int64) int64 {
 // income stream to its account (by account_id, else the connection's first
 // account, since Payscore reports income per connection). It returns the
 // recurring and non-recurring deposit totals of its streams.
-func normalizeConnection(bc bankConnection, timespanDays int) ([]providers.BankAccount, int64, int64) {
+func normalizeConnection(bc bankConnection, timespanDays int, u amounts) ([]providers.BankAccount, int64, int64) {
 	accts := make([]providers.BankAccount, 0, len(bc.Accounts))
 	byID := map[string]int{}
 	for i, a := range bc.Accounts {
@@ -217,8 +277,8 @@ func normalizeConnection(bc bankConnection, timespanDays int) ([]providers.BankA
 			Name:             a.Name,
 			Type:             strings.ToLower(a.Type),
 			Mask:             a.Mask,
-			Balance:          providers.Cents(a.CurrentBalance.v),
-			AvailableBalance: providers.Cents(a.AvailableBalance.v),
+			Balance:          providers.Cents(u.of(a.CurrentBalance)),
+			AvailableBalance: providers.Cents(u.of(a.AvailableBalance)),
 			BalanceDate:      isoDate(a.BalanceDate),
 		})
 		if a.ID != "" {
@@ -231,8 +291,8 @@ func normalizeConnection(bc bankConnection, timespanDays int) ([]providers.BankA
 		is := providers.IncomeStream{Name: st.Name, Recurring: st.IsRecurring == nil || *st.IsRecurring}
 		var total int64
 		for _, t := range st.Transactions {
-			is.Transactions = append(is.Transactions, providers.Transaction{Date: isoDate(t.Date), Name: t.Name, Amount: providers.Cents(t.Amount.v)})
-			total += t.Amount.v
+			is.Transactions = append(is.Transactions, providers.Transaction{Date: isoDate(t.Date), Name: t.Name, Amount: providers.Cents(u.of(t.Amount))})
+			total += u.of(t.Amount)
 		}
 		if is.Recurring {
 			recurring += total
