@@ -144,7 +144,13 @@ type OrderRef struct {
 // read back from the provider's API. The portal applies it through the
 // store's status rules; a late or duplicate update never moves an order back.
 type Update struct {
-	OrderID   string // the provider's order id the update is for
+	OrderID string // the provider's order id the update is for
+	// Also holds other provider ids the update carries. When OrderID is
+	// empty (Truv's task-status-updated has none), the portal finds the
+	// order by one of them it recorded before or by the provider user id
+	// stored at create; when the order is found, they are recorded with it
+	// for later events.
+	Also      AltIDs
 	SubID     string // the sub-item it is about (employer suborder, verification request, screening, VOA/VOIE service); empty for the whole order
 	RawEvent  string // the provider's event name, e.g. "order-status-updated", "SHARE_BANK"
 	RawStatus string // the provider's status value, e.g. "completed", "507"
@@ -174,6 +180,26 @@ type Update struct {
 	ReportExpired bool
 	// ReportExpiresSoon flags a report about to expire (REPORT_SOON_TO_EXPIRE).
 	ReportExpiresSoon bool
+}
+
+// AltIDs are provider ids other than the order id (Truv task, link and
+// user ids). It is a comparable struct so that Updates stay comparable.
+type AltIDs struct {
+	Task string // one connection attempt
+	Link string // one connection (a payroll account link)
+	User string // the provider's user: every order of one person
+}
+
+// Keys lists the ids as "kind:value", most specific first: the form the
+// store records them in.
+func (a AltIDs) Keys() []string {
+	var keys []string
+	for _, k := range [...]struct{ kind, v string }{{"task:", a.Task}, {"link:", a.Link}, {"user:", a.User}} {
+		if k.v != "" {
+			keys = append(keys, k.kind+k.v)
+		}
+	}
+	return keys
 }
 
 // Delivery is one webhook request as received, before authentication.

@@ -56,14 +56,14 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		}
 	}
 	for _, u := range updates {
-		if u.OrderID == "" {
-			continue // e.g. a Truv task event without an order: nothing to attach it to
+		if u.OrderID == "" && u.Also == (providers.AltIDs{}) {
+			continue // nothing names an order to attach it to
 		}
 		if bound != nil && u.OrderID != bound.ProviderOrderID {
 			s.log.Warn("webhook names another order than its URL; ignored", "provider", it.Provider, "order_id", bound.ID)
 			continue
 		}
-		o, err := s.store.OrderByProviderID(ctx, it.Provider, u.OrderID)
+		o, err := s.orderFor(ctx, it.Provider, u)
 		if errors.Is(err, store.ErrNotFound) {
 			if time.Since(it.ReceivedAt) < unknownOrderGrace {
 				return "order not known yet", time.Now().Add(5 * time.Second)
@@ -86,6 +86,28 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 // how far a provider's webhooks are believed.
 func (s *Service) asReceived(p *Provider, u providers.Update) providers.Update {
 	return u
+}
+
+// orderFor finds the order an update belongs to: by its order id, else by
+// another id it carries (Truv task events name no order: store.
+// OrderByProviderKeys). The ids it carries are recorded with the order, so
+// a later event that carries only one of them (a task id, a link id) finds
+// it too.
+func (s *Service) orderFor(ctx context.Context, provider string, u providers.Update) (*store.Order, error) {
+	var o *store.Order
+	var err error
+	if u.OrderID != "" {
+		o, err = s.store.OrderByProviderID(ctx, provider, u.OrderID)
+	} else {
+		o, err = s.store.OrderByProviderKeys(ctx, provider, u.Also.Keys())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.RememberProviderKeys(ctx, provider, o.ID, u.Also.Keys(), u.OrderID != ""); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 func errorKind(err error) string {

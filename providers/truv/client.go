@@ -310,6 +310,13 @@ func (c *Client) postIdempotent(ctx context.Context, path string, body any, refe
 	for attempt := 1; ; attempt++ {
 		var o wireOrder
 		err := c.doJSON(ctx, http.MethodPost, path, nil, body, &o)
+		if err == nil && strings.TrimSpace(o.ID) == "" {
+			// The order id is "id" (Truv's demo reads it; spec.md
+			// corrections). An answer without one cannot be followed up:
+			// say so rather than store an order nobody can find.
+			return nil, &providers.ProviderError{Provider: "truv", HTTPStatus: http.StatusOK, Code: "no_order_id",
+				Message: "Truv accepted the order but its answer has no order id. Check the order in the Truv dashboard before sending again."}
+		}
 		if err == nil {
 			return &o, nil
 		}

@@ -175,7 +175,7 @@ func (e *Emulator) drain(orderID string, q *flowQueue) {
 		var body []byte
 		copies := 0
 		if ev != nil && e.cfg.WebhookURL != "" {
-			body, _ = json.Marshal(ev)
+			body = ev.vendorJSON()
 			e.webhooks++
 			copies = 1
 			if e.cfg.DuplicateEvery > 0 && e.webhooks%e.cfg.DuplicateEvery == 0 {
@@ -607,4 +607,52 @@ func (e *Emulator) OrderCount(orderNumber string) int {
 		}
 	}
 	return n
+}
+
+// vendorKeys are the keys of Truv's example webhook bodies, in their order
+// (spec.md §2.4, V04, V05; testdata/*.json): the emulator sends exactly
+// these, so the adapter is tested against the vendor's shape. Notably
+// task-status-updated has no order_id, order_number or employer_id.
+var vendorKeys = map[string][]string{
+	EventOrderCreated: {"webhook_id", "event_type", "event_created_at", "updated_at", "product", "link_id", "user_id",
+		"data_source", "order_id", "order_number", "employer_id", "status", "template_id"},
+	EventOrderStatusUpdated: {"webhook_id", "event_type", "event_created_at", "product", "link_id", "user_id", "data_source",
+		"order_id", "order_number", "employer_id", "status", "template_id", "updated_at"},
+	EventTaskStatusUpdated: {"webhook_id", "task_id", "link_id", "product", "data_source", "tracking_info", "event_type",
+		"event_created_at", "updated_at", "status", "user_id", "template_id"},
+}
+
+// vendorJSON renders ev with the keys Truv's examples have for its event
+// type, empty values as null as Truv sends them. Event types without an
+// example keep the order-status-updated keys.
+func (ev *wireEvent) vendorJSON() []byte {
+	keys, ok := vendorKeys[ev.EventType]
+	if !ok {
+		keys = vendorKeys[EventOrderStatusUpdated]
+	}
+	vals := map[string]string{
+		"webhook_id": ev.WebhookID, "event_type": ev.EventType, "event_created_at": ev.EventCreatedAt, "updated_at": ev.UpdatedAt,
+		"product": string(ev.Product), "task_id": string(ev.TaskID), "tracking_info": string(ev.TrackingInfo),
+		"link_id": string(ev.LinkID), "user_id": string(ev.UserID), "data_source": string(ev.DataSource),
+		"order_id": string(ev.OrderID), "order_number": string(ev.OrderNumber), "employer_id": string(ev.EmployerID),
+		"status": string(ev.Status), "template_id": string(ev.TemplateID),
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		if v := vals[k]; v != "" {
+			vb, _ := json.Marshal(v)
+			b.Write(vb)
+		} else {
+			b.WriteString("null")
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }

@@ -128,8 +128,10 @@ func (c *Client) DedupeKey(d providers.Delivery) string {
 // order-status-updated gives one update for the employer suborder
 // (SubID = employer_id) or, with no employer_id, for the whole order.
 // task-status-updated gives progress: SubID = employer_id, else
-// tracking_info. Truv's own task payloads carry no order_id, so their
-// OrderID may be empty (the emulator adds it). A known event with an unknown
+// tracking_info. Truv's own task payloads carry no order_id (V05), so their
+// OrderID is empty and Also carries what they do have (task_id, link_id,
+// user_id): the portal finds the order by the user id Truv gave at create,
+// or by a link or task id an earlier event recorded with the order. A known event with an unknown
 // status gives an update with an empty Status (keep the previous one). An
 // unknown event type gives no updates and no error. A body that is not a JSON
 // object with an event_type wraps providers.ErrMalformed.
@@ -152,6 +154,7 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 		RawEvent:  ev.EventType,
 		RawStatus: string(ev.Status),
 		At:        at,
+		Also:      providers.AltIDs{Task: string(ev.TaskID), Link: string(ev.LinkID), User: string(ev.UserID)},
 	}
 	switch ev.EventType {
 	case EventOrderCreated:

@@ -185,23 +185,27 @@ func TestParse_VendorFixtures(t *testing.T) {
 		{"order-created.json", providers.Update{
 			OrderID: "ddd192646b3c48be96651a0ff25cef85", RawEvent: "order-created", RawStatus: "pending",
 			Status: providers.StatusCreated, Detail: "Truv created the order", At: ts("2024-07-11T21:40:48.424655+00:00"),
+			Also: providers.AltIDs{User: "adbe707dddee4334bffaeb5866272740"},
 		}},
 		{"order-status-updated.json", providers.Update{
 			OrderID: "ddd192646b3c48be96651a0ff25cef85", SubID: "d7166cffbfef4bd6a9e830cf5508e615",
 			RawEvent: "order-status-updated", RawStatus: "completed", Status: providers.StatusCompleted,
 			Outcome: providers.OutcomeVerified, Detail: "Verification completed; the report is ready",
 			At: ts("2024-07-11T21:40:48.424655+00:00"), ReportReady: true,
+			Also: providers.AltIDs{Link: "d8a8945ee2b049b193110cfba643f5df", User: "adbe707dddee4334bffaeb5866272740"},
 		}},
 		{"task-status-updated.json", providers.Update{
-			// Truv's task payload has no order_id or employer_id.
+			// Truv's task payload has no order_id or employer_id: the ids
+			// it carries find the order (issue 14).
 			RawEvent: "task-status-updated", RawStatus: "done", Status: providers.StatusCompleted,
 			Outcome: providers.OutcomeVerified, Detail: "Payroll data received",
 			At: ts("2022-08-24T13:55:12.845666+00:00"), ReportReady: true,
+			Also: providers.AltIDs{Task: "521442a087604e599c637db310d07402", Link: "d39d86dcc20c46e0ae75ba9ab1311a21", User: "88fef4cea64c40b5ad6727cc9b0b9fdc"},
 		}},
 		{"order-status-updated-expired.json", providers.Update{
 			OrderID: "ddd192646b3c48be96651a0ff25cef85", RawEvent: "order-status-updated", RawStatus: "expired",
 			Status: providers.StatusExpired, Detail: "The link expired before the applicant finished",
-			At: ts("2024-07-14T21:40:50.102355+00:00"),
+			At: ts("2024-07-14T21:40:50.102355+00:00"), Also: providers.AltIDs{User: "adbe707dddee4334bffaeb5866272740"},
 		}},
 	}
 	for _, tc := range cases {
