@@ -18,8 +18,8 @@ import (
 const badSignIn = "That email and password do not match an active account. Check them and try again."
 
 func (h *Handler) loginForm(c echo.Context) error {
-	if currentUser(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/cases")
+	if u := currentUser(c); u != nil {
+		return c.Redirect(http.StatusSeeOther, u.Role.Home())
 	}
 	f := views.LoginForm{Next: safeNext(c.QueryParam("next")), Sandbox: h.cfg.DemoAccounts}
 	if c.QueryParam("signed_out") == "1" {
@@ -39,11 +39,13 @@ func (h *Handler) login(c echo.Context) error {
 		mins := int(math.Ceil(throttled.RetryAfter.Minutes()))
 		f.Error = fmt.Sprintf("Too many sign-in attempts. Wait %s and try again.", views.Plural(mins, "minute", "minutes"))
 		c.Response().Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(throttled.RetryAfter.Seconds()))))
-		h.log.Warn("sign-in throttled")
+		h.refused(c, "sign_in_throttled")
 		return render(c, http.StatusTooManyRequests, views.LoginPage(f))
 	case errors.Is(err, store.ErrBadCredentials):
 		f.Error = badSignIn
-		h.log.Info("sign-in failed")
+		if err := h.auditSignInFailure(c, f.Email); err != nil {
+			return err
+		}
 		return render(c, http.StatusUnauthorized, views.LoginPage(f))
 	case err != nil:
 		return err
@@ -65,13 +67,13 @@ func (h *Handler) login(c echo.Context) error {
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
-	if err := h.store.Audit(ctx, store.AuditEntry{AgencyID: u.AgencyID, UserID: u.ID, Action: store.AuditSignIn, IP: c.RealIP()}); err != nil {
+	if err := h.auditAs(c, u, store.AuditSignIn, 0, 0, ""); err != nil {
 		return err
 	}
 	h.log.Info("signed in", "user_id", u.ID, "agency_id", u.AgencyID)
 	next := f.Next
 	if next == "" {
-		next = "/cases"
+		next = u.Role.Home()
 	}
 	return c.Redirect(http.StatusSeeOther, next)
 }

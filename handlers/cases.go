@@ -126,15 +126,24 @@ func (h *Handler) caseEdit(c echo.Context) error {
 	return render(c, http.StatusOK, views.CaseFormPage(f))
 }
 
+// caseUpdate saves the case form. Giving the case to another worker is
+// reassigning, which only a role with PermReassign may do (and is audited);
+// the form offers the worker only to them.
 func (h *Handler) caseUpdate(c echo.Context) error {
 	u := currentUser(c)
-	id, err := paramID(c, "id")
+	ctx := c.Request().Context()
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
+	id := cs.ID
 	f, in := caseFormFrom(c)
 	f.ID = id
-	err = h.store.UpdateCase(c.Request().Context(), u.AgencyID, id, in)
+	reassigned := in.AssignedUserID != cs.AssignedUserID
+	if reassigned && !u.Can(store.PermReassign) {
+		return h.refuseRole(c, store.PermReassign, id, "Only a supervisor can give a case to another worker.")
+	}
+	err = h.store.UpdateCase(ctx, u.AgencyID, id, in)
 	var problems store.ValidationError
 	if errors.As(err, &problems) {
 		return h.renderCaseForm(c, f, problems)
@@ -142,18 +151,28 @@ func (h *Handler) caseUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if reassigned {
+		if err := h.audit(c, store.AuditCaseReassign, id, 0, fmt.Sprintf("from user %d to user %d", cs.AssignedUserID, in.AssignedUserID)); err != nil {
+			return err
+		}
+	}
 	if err := h.setFlash(c, "Case saved."); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", id))
 }
 
+// caseShow is the case page. Opening it is recorded (who read which case,
+// when), which is what "Who looked at this case" lists.
 func (h *Handler) caseShow(c echo.Context) error {
-	id, err := paramID(c, "id")
+	cs, err := h.pathCase(c)
 	if err != nil {
 		return err
 	}
-	return h.renderCase(c, id, http.StatusOK, 0, views.NoteForm{})
+	if err := h.audit(c, store.AuditViewCase, cs.ID, 0, ""); err != nil {
+		return err
+	}
+	return h.renderCase(c, cs.ID, http.StatusOK, 0, views.NoteForm{})
 }
 
 // renderCase renders the case page; revealed is the member shown unmasked.
@@ -168,9 +187,11 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 	if err != nil {
 		return err
 	}
-	notes, err := h.store.Notes(ctx, u.AgencyID, caseID)
-	if err != nil {
-		return err
+	var notes []*store.Note
+	if u.Can(store.PermCaseEdit) { // notes can hold anything a caller said: not for every role
+		if notes, err = h.store.Notes(ctx, u.AgencyID, caseID); err != nil {
+			return err
+		}
 	}
 	orders, err := h.caseOrderRows(ctx, u.AgencyID, caseID)
 	if err != nil {
@@ -180,9 +201,14 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 	for _, rs := range orders {
 		all = append(all, rs...)
 	}
-	return render(c, status, views.CaseShowPage(views.CaseView{Case: cs, Members: members, Notes: notes,
-		Revealed: revealed, NoteForm: note, Orders: orders, RollUp: views.NewRollUp(all),
-		Household: len(h.householdChoices()) > 0}))
+	v := views.CaseView{Case: cs, Members: members, Notes: notes, Revealed: revealed, NoteForm: note, Orders: orders,
+		RollUp: views.NewRollUp(all), Household: len(h.householdChoices()) > 0}
+	if u.Can(store.PermAuditLog) {
+		if v.Viewers, err = h.store.CaseViewers(ctx, u.AgencyID, caseID); err != nil {
+			return err
+		}
+	}
+	return render(c, status, views.CaseShowPage(v))
 }
 
 func (h *Handler) noteCreate(c echo.Context) error {

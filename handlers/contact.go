@@ -44,14 +44,9 @@ func (h *Handler) contactFits(p *verify.Provider) bool {
 func (h *Handler) contactForm(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
-	s, err := h.store.Settings(ctx, u.AgencyID)
+	f, err := h.contactDefaults(c)
 	if err != nil {
 		return err
-	}
-	f := views.ContactForm{Provider: s.DefaultProvider, Products: s.DefaultProducts, Language: "en", Providers: h.contactChoices()}
-	if !slices.ContainsFunc(f.Providers, func(p views.ProviderChoice) bool { return p.Name == f.Provider }) && len(f.Providers) > 0 {
-		// The agency's default does not fit this form (e.g. Truework).
-		f.Provider = f.Providers[0].Name
 	}
 	if id, err := strconv.ParseInt(c.QueryParam("order"), 10, 64); err == nil {
 		o, err := h.store.Order(ctx, u.AgencyID, id)
@@ -65,6 +60,21 @@ func (h *Handler) contactForm(c echo.Context) error {
 		f.Live, f.LiveCase = &row, o.CaseID
 	}
 	return render(c, http.StatusOK, views.ContactPage(f))
+}
+
+// contactDefaults is the empty contact-center form with the agency's
+// default provider and products.
+func (h *Handler) contactDefaults(c echo.Context) (views.ContactForm, error) {
+	s, err := h.store.Settings(c.Request().Context(), currentUser(c).AgencyID)
+	if err != nil {
+		return views.ContactForm{}, err
+	}
+	f := views.ContactForm{Provider: s.DefaultProvider, Products: s.DefaultProducts, Language: "en", Providers: h.contactChoices()}
+	if !slices.ContainsFunc(f.Providers, func(p views.ProviderChoice) bool { return p.Name == f.Provider }) && len(f.Providers) > 0 {
+		// The agency's default does not fit this form (e.g. Truework).
+		f.Provider = f.Providers[0].Name
+	}
+	return f, nil
 }
 
 // contactSend opens or finds the case, adds the member, creates the order

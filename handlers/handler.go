@@ -44,6 +44,7 @@ type Handler struct {
 	cookies sessions.Store
 	verify  *verify.Service
 	cfg     Config
+	access  map[string]Access // each route's access decision (routes.go)
 }
 
 // New returns a Handler. cookies is the gorilla session store built in web/

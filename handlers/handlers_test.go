@@ -23,6 +23,7 @@ import (
 
 // server is the real router with the real middleware and a real store.
 type server struct {
+	h     *handlers.Handler
 	e     *echo.Echo
 	store *store.Store
 	logs  *bytes.Buffer
@@ -49,7 +50,7 @@ func newServer(t *testing.T, secure bool) *server {
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(e)
-	s := &server{e: e, store: st, logs: logs}
+	s := &server{h: h, e: e, store: st, logs: logs}
 	s.agencyA, _ = st.CreateAgency(ctx, "Agency A")
 	s.agencyB, _ = st.CreateAgency(ctx, "Agency B")
 	s.workerA = mustUser(t, st, s.agencyA.ID, "worker@a.gov", store.RoleCaseworker)

@@ -72,12 +72,27 @@ func (h *Handler) memberCreate(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#member-%d", id, m.ID))
 }
 
+// memberEdit is the way into the member form. The form shows the stored
+// details unmasked, so opening it is a reveal and is audited; a GET changes
+// nothing (a prefetch or a link preview must not write "revealed" to the
+// audit log), so this page only offers the button that POSTs to
+// memberEditReveal.
 func (h *Handler) memberEdit(c echo.Context) error {
 	cs, m, err := h.caseMember(c)
 	if err != nil {
 		return err
 	}
-	// The edit form shows the stored values: opening it is a reveal.
+	return render(c, http.StatusOK, views.MemberEditGatePage(views.MemberForm{CaseID: cs.ID, CaseNumber: cs.Number, ID: m.ID,
+		FirstName: m.FirstName, LastName: m.LastName}))
+}
+
+// memberEditReveal records the reveal and shows the member form with the
+// stored values.
+func (h *Handler) memberEditReveal(c echo.Context) error {
+	cs, m, err := h.caseMember(c)
+	if err != nil {
+		return err
+	}
 	if err := h.audit(c, store.AuditRevealPII, cs.ID, m.ID, "edit form"); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 
@@ -45,6 +46,7 @@ func (h *Handler) linkOpen(c echo.Context) error {
 // and the posted form (HMAC-SHA1, compared in constant time).
 func (h *Handler) twilioVerified(c echo.Context) (url.Values, bool) {
 	if h.cfg.TwilioAuthToken == "" {
+		h.refused(c, "webhook_auth", slog.String("provider", "twilio"), slog.String("reason", "no auth token configured"))
 		return nil, false
 	}
 	r := c.Request()
@@ -53,7 +55,7 @@ func (h *Handler) twilioVerified(c echo.Context) (url.Values, bool) {
 	}
 	full := h.cfg.BaseURL + r.URL.RequestURI()
 	if !sms.VerifySignature(h.cfg.TwilioAuthToken, full, r.PostForm, r.Header.Get(sms.SignatureHeader)) {
-		h.log.Warn("twilio callback rejected", "reason", "signature")
+		h.refused(c, "webhook_auth", slog.String("provider", "twilio"), slog.String("reason", "signature"))
 		return nil, false
 	}
 	return r.PostForm, true

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers/sms"
@@ -27,6 +29,8 @@ type live struct {
 	twilio *twiliotest.Server
 	user   *store.User
 	order  *store.Order
+	dbPath string
+	e      *echo.Echo
 }
 
 func newLive(t *testing.T) *live {
@@ -37,7 +41,7 @@ func newLive(t *testing.T) *live {
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv", WebhookURL: srv.URL + "/webhooks/truv"})
 	t.Cleanup(em.Close)
 	c, _ := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: truv.SandboxAccessSecret})
-	l := &live{srv: srv, st: st}
+	l := &live{srv: srv, st: st, dbPath: hp.dbPath, e: hp.e}
 	l.twilio = twiliotest.NewServer(t, "AC0123456789abcdef0123456789abcdef", "tw-token")
 	tw, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tw-token",
 		From: "+15550001111", BaseURL: l.twilio.URL})

@@ -76,6 +76,35 @@ func (h *Handler) orderNewLink(c echo.Context) error {
 	})
 }
 
+// orderQRCreate records the order's QR delivery if it has none (the link
+// went out another way) and opens the QR page, or the handout with
+// then=handout. An existing QR delivery is reused.
+func (h *Handler) orderQRCreate(c echo.Context) error {
+	return h.orderAction(c, func(u *store.User, o *store.Order) (string, string, error) {
+		if o.Link == "" || o.Status.Final() {
+			return "", "", store.ValidationError{"channel": "This verification has no link to show any more."}
+		}
+		_, err := h.verify.QRLink(c.Request().Context(), u, o)
+		next := fmt.Sprintf("/cases/%d/orders/%d/qr", o.CaseID, o.ID)
+		if c.FormValue("then") == "handout" {
+			next = fmt.Sprintf("/cases/%d/orders/%d/handout", o.CaseID, o.ID)
+		}
+		return "", next, err
+	})
+}
+
+// noQRYet answers a GET of the QR page or handout of an order without a QR
+// delivery: back to the order page, where the button records one.
+func (h *Handler) noQRYet(c echo.Context, o *store.Order, err error) error {
+	if err != nil {
+		return err
+	}
+	if err := h.setFlash(c, "Press Show QR code or Printable handout to make the applicant's QR code."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
+}
+
 // renderOrder renders the order page, with a problem to show if any.
 func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, problem string) error {
 	ctx := c.Request().Context()
@@ -112,11 +141,15 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 	if err != nil {
 		return err
 	}
+	qr, err := h.verify.ExistingQRLink(ctx, o)
+	if err != nil {
+		return err
+	}
 	return render(c, status, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
 		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink,
 		// A widget provider's new verification needs the full SSN again, which
 		// only the send form asks for: no one-click new link for it.
-		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget}))
+		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget, HasQR: qr != ""}))
 }
 
 func (h *Handler) orderHandout(c echo.Context) error {
@@ -131,13 +164,14 @@ func (h *Handler) orderHandout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// The printed QR code opens a tracked QR link (recorded here if the link
-	// went out another way). The address written under it is that same
-	// link: a provider's link can run to three printed lines, this one is
-	// short enough to type, and a typed visit counts as an open like a scan.
-	link, err := h.verify.QRLink(c.Request().Context(), currentUser(c), o)
-	if err != nil {
-		return err
+	// The printed QR code opens the tracked link of the order's QR delivery
+	// (recorded by orderQRCreate, never by this GET). The address written
+	// under it is that same link: a provider's link can run to three printed
+	// lines, this one is short enough to type, and a typed visit counts as
+	// an open like a scan.
+	link, err := h.verify.ExistingQRLink(c.Request().Context(), o)
+	if err != nil || link == "" {
+		return h.noQRYet(c, o, err)
 	}
 	base := fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID)
 	return render(c, http.StatusOK, views.HandoutPage(views.HandoutView{Lang: m.Language, FirstName: m.FirstName,

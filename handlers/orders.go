@@ -211,9 +211,10 @@ func (h *Handler) orderShow(c echo.Context) error {
 }
 
 // orderQR is the full-screen QR code the applicant at the desk scans, in
-// the member's language. The code opens the tracked link of a QR delivery
-// (verify.QRLink records one if the link went out another way), so a scan
-// counts as an open of the QR channel.
+// the member's language. The code opens the tracked link of the order's QR
+// delivery, so a scan counts as an open of the QR channel. A GET records
+// nothing: without a QR delivery it sends staff back to the order page,
+// whose "Show QR code" button POSTs (orderQRCreate) to record one.
 func (h *Handler) orderQR(c echo.Context) error {
 	ctx := c.Request().Context()
 	o, err := h.caseOrder(c)
@@ -229,9 +230,9 @@ func (h *Handler) orderQR(c echo.Context) error {
 	}
 	// The link written out under the code is the tracked one it opens:
 	// short enough to type, and a typed visit counts as an open too.
-	link, err := h.verify.QRLink(ctx, currentUser(c), o)
-	if err != nil {
-		return err
+	link, err := h.verify.ExistingQRLink(ctx, o)
+	if err != nil || link == "" {
+		return h.noQRYet(c, o, err)
 	}
 	return render(c, http.StatusOK, views.QRPage(views.QRView{CaseID: o.CaseID, OrderID: o.ID, Lang: m.Language, FirstName: m.FirstName,
 		AgencyName: currentUser(c).AgencyName, Link: link, Expires: o.LinkExpiresAt}))

@@ -25,11 +25,14 @@ type httpPortal struct {
 	e   *echo.Echo
 	srv *httptest.Server
 	log *slog.Logger
+	// dbPath is the SQLite file, for tests that compare the whole database.
+	dbPath string
 }
 
 func newHTTPPortal(t *testing.T) *httpPortal {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"), store.Options{DataKey: bytes.Repeat([]byte{9}, 32)})
+	dbPath := filepath.Join(t.TempDir(), "portal.db")
+	st, err := store.Open(context.Background(), dbPath, store.Options{DataKey: bytes.Repeat([]byte{9}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +40,7 @@ func newHTTPPortal(t *testing.T) *httpPortal {
 	e := echo.New()
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	return &httpPortal{st: st, e: e, srv: srv, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &httpPortal{st: st, e: e, srv: srv, log: slog.New(slog.NewTextHandler(io.Discard, nil)), dbPath: dbPath}
 }
 
 // register mounts the handlers with svc; cfg carries the test's sandboxes

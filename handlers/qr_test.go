@@ -61,6 +61,36 @@ func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 	c := staffClient(t, l, "w@l.gov")
 	base := fmt.Sprintf("%s/cases/%d/orders/%d", l.srv.URL, l.order.CaseID, l.order.ID)
 
+	// Issue 12: a GET changes nothing. Without a QR delivery the QR page and
+	// the handout send staff back to the order page and record nothing.
+	for _, path := range []string{"/qr", "/handout"} {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != base[len(l.srv.URL):] {
+			t.Fatalf("GET %s without a QR delivery: %d %q", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if ds, _ := l.st.Deliveries(ctx, l.user.AgencyID, l.order.ID); len(ds) != 1 {
+		t.Fatalf("a GET recorded a delivery: %d", len(ds))
+	}
+	// The order page's "Show QR code" button POSTs, which records the QR
+	// delivery and opens the QR page.
+	m := csrfRE.FindSubmatch(getOK(t, c, base))
+	if m == nil {
+		t.Fatal("no CSRF token on the order page")
+	}
+	resp, err := c.PostForm(base+"/qr", map[string][]string{"_csrf": {string(m[1])}, "then": {"qr"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != base[len(l.srv.URL):]+"/qr" {
+		t.Fatalf("POST qr: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
 	page := string(getOK(t, c, base+"/qr"))
 	for _, want := range []string{`<html lang="es"`, "Rosa, escanee este código con su teléfono", "Live Agency",
 		"El enlace funciona hasta el", "O escriba esta dirección:", `data-testid="qr-back"`, "Staff: back to the verification",
@@ -101,8 +131,18 @@ func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 		t.Fatalf("the handout recorded another delivery: %d", len(ds))
 	}
 
+	// Pressing the button again reuses the delivery.
+	resp, err = c.PostForm(base+"/qr", map[string][]string{"_csrf": {string(m[1])}, "then": {"handout"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ds, _ := l.st.Deliveries(ctx, l.user.AgencyID, l.order.ID); resp.StatusCode != http.StatusSeeOther || len(ds) != 2 {
+		t.Fatalf("POST qr again: %d, %d deliveries", resp.StatusCode, len(ds))
+	}
+
 	// The applicant scans it: the open is recorded for the QR channel.
-	resp, err := noRedirect.Get(tracked)
+	resp, err = noRedirect.Get(tracked)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func (h *Handler) handleError(err error, c echo.Context) {
 	if status >= 500 {
 		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("route", c.Path()), slog.String("error", err.Error()),
-			slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+			slog.String("request_id", requestID(c)))
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -95,10 +95,15 @@ func (h *Handler) setFlash(c echo.Context, msg string) error {
 	return sess.Save(c.Request(), c.Response())
 }
 
-// audit records an audit entry; a failure to audit fails the request, since
-// an unaudited PII reveal must not happen.
+// audit records an audit entry for the signed-in user; a failure to audit
+// fails the request, since an unaudited PII reveal must not happen.
 func (h *Handler) audit(c echo.Context, action string, caseID, memberID int64, subject string) error {
-	u := currentUser(c)
+	return h.auditAs(c, currentUser(c), action, caseID, memberID, subject)
+}
+
+// auditAs records an audit entry for u (during sign-in, before the session
+// holds the user): ids, the route template and the client address only.
+func (h *Handler) auditAs(c echo.Context, u *store.User, action string, caseID, memberID int64, subject string) error {
 	return h.store.Audit(c.Request().Context(), store.AuditEntry{AgencyID: u.AgencyID, UserID: u.ID, Action: action,
-		CaseID: caseID, MemberID: memberID, Subject: subject, IP: c.RealIP()})
+		CaseID: caseID, MemberID: memberID, Subject: subject, Route: c.Path(), IP: c.RealIP()})
 }

@@ -7,102 +7,150 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"caseverify/static"
+	"caseverify/store"
 )
+
+// Access is a route's decision about who may use it. Every route has one,
+// recorded as it is registered (RouteAccess), so a test can walk all routes
+// and a new route without a decision fails it.
+type Access struct {
+	// Public routes need no sign-in: the sign-in page, applicant links,
+	// provider webhooks (authenticated by their own scheme), emulators.
+	Public bool
+	// Perm is the permission a signed-in user's role needs (store/roles.go);
+	// empty on a non-public route: any signed-in user.
+	Perm store.Permission
+}
+
+var (
+	public   = Access{Public: true}
+	signedIn = Access{}
+)
+
+func need(p store.Permission) Access { return Access{Perm: p} }
+
+// RouteAccess returns the decision recorded for a route (method and path
+// template as in e.Routes()).
+func (h *Handler) RouteAccess(method, path string) (Access, bool) {
+	a, ok := h.access[method+" "+path]
+	return a, ok
+}
+
+// adder is an *echo.Echo or an *echo.Group.
+type adder interface {
+	Add(method, path string, handler echo.HandlerFunc, middleware ...echo.MiddlewareFunc) *echo.Route
+}
+
+// route registers one route with its access decision; a permission adds
+// the role check (allow) in front of the handler.
+func (h *Handler) route(g adder, method, path string, a Access, fn echo.HandlerFunc) {
+	var mw []echo.MiddlewareFunc
+	if a.Perm != "" {
+		mw = append(mw, h.allow(a.Perm))
+	}
+	r := g.Add(method, path, fn, mw...)
+	h.access[r.Method+" "+r.Path] = a
+}
 
 // Register mounts every route and the middleware on e.
 //
 // Order matters: recover and request ids first, then security headers (on
 // every answer, errors included), the body limit, cross-origin protection,
-// then the session (which sets the CSRF token), the CSRF check, and finally
-// the sign-in requirement on the staff group.
+// then the session (which sets the CSRF token), the CSRF check, the sign-in
+// requirement on the staff group, and each staff route's role check.
 func (h *Handler) Register(e *echo.Echo) {
+	h.access = map[string]Access{}
 	e.HTTPErrorHandler = h.handleError
 	e.Use(middleware.Recover())
 	e.Use(middleware.RequestID())
 	e.Use(h.securityHeaders)
 	e.Use(h.requestLog)
 	e.Use(middleware.BodyLimit("1M"))
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
-	}))
-	e.Use(echo.WrapMiddleware(cop.Handler))
+	e.Use(h.crossOrigin(http.NewCrossOriginProtection()))
 
-	e.StaticFS("/static", static.FS)
-	e.GET("/healthz", h.health)
+	r := e.StaticFS("/static", static.FS)
+	h.access[r.Method+" "+r.Path] = public
+	h.route(e, http.MethodGet, "/healthz", public, h.health)
 
 	// Provider webhooks: no session and no CSRF token; each delivery is
 	// authenticated on its raw bytes by the provider's own scheme.
-	e.POST("/webhooks/twilio/status", h.twilioStatus)
-	e.POST("/webhooks/twilio/inbound", h.twilioInbound)
-	e.POST("/webhooks/:provider", h.webhook)
-	e.POST("/webhooks/:provider/*", h.webhook)
+	h.route(e, http.MethodPost, "/webhooks/twilio/status", public, h.twilioStatus)
+	h.route(e, http.MethodPost, "/webhooks/twilio/inbound", public, h.twilioInbound)
+	h.route(e, http.MethodPost, "/webhooks/:provider", public, h.webhook)
+	h.route(e, http.MethodPost, "/webhooks/:provider/*", public, h.webhook)
 
 	// The applicant's tracked link: public, the code is the secret.
-	e.GET("/l/:code", h.linkOpen)
-	e.HEAD("/l/:code", h.linkOpen)
+	h.route(e, http.MethodGet, "/l/:code", public, h.linkOpen)
+	h.route(e, http.MethodHead, "/l/:code", public, h.linkOpen)
 	// The applicant's page for widget providers (Truework): public, the
 	// token is the secret.
-	e.GET("/v/:token", h.applicantPage)
+	h.route(e, http.MethodGet, "/v/:token", public, h.applicantPage)
 
 	// Provider emulators (sandbox mode): stand-ins for outside sites.
 	for name, em := range h.cfg.Sandboxes {
 		prefix := "/sandbox/" + name
-		e.Any(prefix+"/*", echo.WrapHandler(http.StripPrefix(prefix, em)))
+		for _, r := range e.Any(prefix+"/*", echo.WrapHandler(http.StripPrefix(prefix, em))) {
+			h.access[r.Method+" "+r.Path] = public
+		}
 	}
 
 	// Pages: a session on every one, CSRF on every state change.
 	pages := e.Group("", h.session, h.csrf)
-	pages.GET("/login", h.loginForm)
-	pages.POST("/login", h.login)
+	h.route(pages, http.MethodGet, "/login", public, h.loginForm)
+	h.route(pages, http.MethodPost, "/login", public, h.login)
 
 	staff := pages.Group("", h.requireUser)
-	staff.POST("/logout", h.logout)
-	staff.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/cases") })
-	staff.GET("/cases", h.caseList)
-	staff.POST("/cases/search", h.caseSearch)
-	staff.GET("/cases/new", h.caseNew)
-	staff.POST("/cases", h.caseCreate)
-	staff.GET("/cases/:id", h.caseShow)
-	staff.GET("/cases/:id/edit", h.caseEdit)
-	staff.POST("/cases/:id", h.caseUpdate)
-	staff.POST("/cases/:id/notes", h.noteCreate)
-	staff.GET("/cases/:id/members/new", h.memberNew)
-	staff.POST("/cases/:id/members", h.memberCreate)
-	staff.GET("/cases/:id/members/:mid/edit", h.memberEdit)
-	staff.POST("/cases/:id/members/:mid", h.memberUpdate)
-	staff.POST("/cases/:id/members/:mid/remove", h.memberRemove)
-	staff.POST("/cases/:id/members/:mid/reveal", h.memberReveal)
-	staff.GET("/cases/:id/members/:mid/verify", h.sendForm)
-	staff.POST("/cases/:id/members/:mid/orders", h.orderCreate)
-	staff.GET("/cases/:id/events", h.caseEvents)
-	staff.GET("/cases/:id/household-verify", h.householdForm)
-	staff.POST("/cases/:id/household-orders", h.householdCreate)
-	staff.GET("/cases/:id/orders/:oid", h.orderShow)
-	staff.GET("/cases/:id/orders/:oid/qr", h.orderQR)
-	staff.GET("/cases/:id/orders/:oid/qr.png", h.orderQRImage)
-	staff.GET("/cases/:id/orders/:oid/report", h.reportShow)
-	staff.GET("/cases/:id/orders/:oid/report.pdf", h.reportPDF)
-	staff.GET("/cases/:id/orders/:oid/handout", h.orderHandout)
-	staff.POST("/cases/:id/orders/:oid/resend", h.orderResend)
-	staff.POST("/cases/:id/orders/:oid/cancel", h.orderCancel)
-	staff.POST("/cases/:id/orders/:oid/new-link", h.orderNewLink)
-	staff.POST("/cases/:id/orders/:oid/session", h.orderFreshSession)
-	staff.POST("/cases/:id/orders/:oid/reverify", h.orderReverify)
-	staff.GET("/outbox", h.outbox)
-	staff.GET("/renewals", h.renewals)
-	staff.POST("/renewals/run", h.renewAll)
-	staff.POST("/renewals/cases/:id", h.renewCase)
-	staff.GET("/renewals/runs/:rid/progress", h.renewalProgress)
-	staff.POST("/renewals/runs/:rid/cancel", h.renewalCancel)
-	staff.GET("/contact", h.contactForm)
-	staff.POST("/contact", h.contactSend)
+	get := func(path string, a Access, fn echo.HandlerFunc) { h.route(staff, http.MethodGet, path, a, fn) }
+	post := func(path string, a Access, fn echo.HandlerFunc) { h.route(staff, http.MethodPost, path, a, fn) }
+	post("/logout", signedIn, h.logout)
+	get("/", signedIn, func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, currentUser(c).Role.Home()) })
+	get("/cases", need(store.PermCaseList), h.caseList)
+	post("/cases/search", need(store.PermCaseList), h.caseSearch)
+	post("/cases/find", need(store.PermCaseOpen), h.caseFind)
+	get("/cases/new", need(store.PermCaseOpen), h.caseNew)
+	post("/cases", need(store.PermCaseOpen), h.caseCreate)
+	get("/cases/:id", need(store.PermCaseOpen), h.caseShow)
+	get("/cases/:id/edit", need(store.PermCaseEdit), h.caseEdit)
+	post("/cases/:id", need(store.PermCaseEdit), h.caseUpdate)
+	post("/cases/:id/notes", need(store.PermCaseEdit), h.noteCreate)
+	get("/cases/:id/members/new", need(store.PermCaseOpen), h.memberNew)
+	post("/cases/:id/members", need(store.PermCaseOpen), h.memberCreate)
+	get("/cases/:id/members/:mid/edit", need(store.PermCaseEdit), h.memberEdit)
+	post("/cases/:id/members/:mid/edit", need(store.PermCaseEdit), h.memberEditReveal)
+	post("/cases/:id/members/:mid", need(store.PermCaseEdit), h.memberUpdate)
+	post("/cases/:id/members/:mid/remove", need(store.PermCaseEdit), h.memberRemove)
+	post("/cases/:id/members/:mid/reveal", need(store.PermReveal), h.memberReveal)
+	get("/cases/:id/members/:mid/verify", need(store.PermSend), h.sendForm)
+	post("/cases/:id/members/:mid/orders", need(store.PermSend), h.orderCreate)
+	get("/cases/:id/events", need(store.PermCaseOpen), h.caseEvents)
+	get("/cases/:id/household-verify", need(store.PermSend), h.householdForm)
+	post("/cases/:id/household-orders", need(store.PermSend), h.householdCreate)
+	get("/cases/:id/orders/:oid", need(store.PermCaseOpen), h.orderShow)
+	get("/cases/:id/orders/:oid/qr", need(store.PermSend), h.orderQR)
+	post("/cases/:id/orders/:oid/qr", need(store.PermSend), h.orderQRCreate)
+	get("/cases/:id/orders/:oid/qr.png", need(store.PermSend), h.orderQRImage)
+	get("/cases/:id/orders/:oid/handout", need(store.PermSend), h.orderHandout)
+	get("/cases/:id/orders/:oid/report", need(store.PermReports), h.reportShow)
+	get("/cases/:id/orders/:oid/report.pdf", need(store.PermReports), h.reportPDF)
+	post("/cases/:id/orders/:oid/resend", need(store.PermSend), h.orderResend)
+	post("/cases/:id/orders/:oid/cancel", need(store.PermCancel), h.orderCancel)
+	post("/cases/:id/orders/:oid/new-link", need(store.PermSend), h.orderNewLink)
+	post("/cases/:id/orders/:oid/session", need(store.PermSend), h.orderFreshSession)
+	post("/cases/:id/orders/:oid/reverify", need(store.PermRenew), h.orderReverify)
+	get("/outbox", need(store.PermSend), h.outbox)
+	get("/renewals", need(store.PermRenew), h.renewals)
+	post("/renewals/run", need(store.PermRenew), h.renewAll)
+	post("/renewals/cases/:id", need(store.PermRenew), h.renewCase)
+	get("/renewals/runs/:rid/progress", need(store.PermRenew), h.renewalProgress)
+	post("/renewals/runs/:rid/cancel", need(store.PermRenew), h.renewalCancel)
+	get("/contact", need(store.PermSend), h.contactForm)
+	post("/contact", need(store.PermSend), h.contactSend)
+	get("/audit", need(store.PermAuditLog), h.auditLog)
 
-	admin := staff.Group("/admin", h.requireAdmin)
-	admin.GET("/users", h.userList)
-	admin.POST("/users", h.userCreate)
-	admin.POST("/users/:uid/disable", h.userDisable)
-	admin.POST("/users/:uid/enable", h.userEnable)
-	admin.GET("/settings", h.settingsForm)
-	admin.POST("/settings", h.settingsSave)
+	get("/admin/users", need(store.PermUsers), h.userList)
+	post("/admin/users", need(store.PermUsers), h.userCreate)
+	post("/admin/users/:uid/disable", need(store.PermUsers), h.userDisable)
+	post("/admin/users/:uid/enable", need(store.PermUsers), h.userEnable)
+	get("/admin/settings", need(store.PermSettings), h.settingsForm)
+	post("/admin/settings", need(store.PermSettings), h.settingsSave)
 }

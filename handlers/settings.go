@@ -102,6 +102,9 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.audit(c, store.AuditSettingsSaved, 0, 0, ""); err != nil {
+		return err
+	}
 	if err := h.setFlash(c, "Settings saved."); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -52,13 +53,13 @@ func (h *Handler) webhook(c echo.Context) error {
 		// The URL's secret names the order; compared by hash in the store
 		// and once more in constant time. An unknown URL stores nothing.
 		if _, err := h.store.OrderBySecret(r.Context(), name, c.Param("*")); err != nil {
-			h.log.Warn("webhook rejected", "provider", name, "reason", "unknown order URL")
+			h.refused(c, "webhook_auth", slog.String("provider", name), slog.String("reason", "unknown order URL"))
 			return c.NoContent(http.StatusNotFound)
 		}
 	}
 	if err := p.Webhooks.Authenticate(d); err != nil {
 		// Never log the body or the presented credential.
-		h.log.Warn("webhook rejected", "provider", name, "reason", "authentication")
+		h.refused(c, "webhook_auth", slog.String("provider", name), slog.String("reason", "authentication"))
 		status, ok := authFailureStatus[name]
 		if !ok {
 			status = http.StatusUnauthorized

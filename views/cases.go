@@ -106,6 +106,8 @@ type CaseView struct {
 	RollUp   RollUp
 	// Household says a provider can verify several members together.
 	Household bool
+	// Viewers is "Who looked at this case", for roles that read the audit log.
+	Viewers []*store.CaseViewer
 }
 
 // NoteForm is the add-note form's state.

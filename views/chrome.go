@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"caseverify/store"
 )
 
 // Chrome is what every page's frame needs: who is signed in, the CSRF token
@@ -17,6 +19,7 @@ type Chrome struct {
 	UserRole   string
 	AgencyName string
 	IsAdmin    bool
+	Role       store.Role // what the pages offer follows the role's permissions (store/roles.go)
 	SignedIn   bool
 	CSRFToken  string
 	Flash      string
@@ -47,3 +50,7 @@ func ChromeFrom(ctx context.Context) Chrome {
 }
 
 func csrfToken(ctx context.Context) string { return ChromeFrom(ctx).CSRFToken }
+
+// can says whether the signed-in user's role includes p: pages offer only
+// what the server would allow (the routes check it again).
+func can(ctx context.Context, p store.Permission) bool { return ChromeFrom(ctx).Role.Can(p) }

@@ -248,8 +248,12 @@ type OrderView struct {
 	ShowLink   bool // the link is shown (copy channel, contact center)
 	HasEmail   bool
 	HasPhone   bool
-	CanNewLink bool   // the link expired or the order ended without data
-	Problem    string // why the last action was refused
+	CanNewLink bool // the link expired or the order ended without data
+	// HasQR says a QR delivery with a tracked link exists: the QR page and
+	// handout show it. Without one, the buttons POST to record one first
+	// (a GET never creates a delivery).
+	HasQR   bool
+	Problem string // why the last action was refused
 	// Widget holds the widget provider's actions (Truework: fresh applicant
 	// page, reverify); nil for other providers. See widget.templ.
 	Widget *WidgetActions

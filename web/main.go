@@ -194,7 +194,7 @@ func printWelcome(w io.Writer, cfg Config, demo []views.DemoAccount) {
 		fmt.Fprintf(w, "Sandbox mode: providers are emulated, email and SMS go to %s/outbox\n", cfg.BaseURL)
 		fmt.Fprintln(w, "Sign in with:")
 		for _, a := range demo {
-			fmt.Fprintf(w, "  %-14s %s / %s\n", a.Role, a.Email, a.Password)
+			fmt.Fprintf(w, "  %-21s %s / %s\n", a.Role, a.Email, a.Password)
 		}
 	}
 	fmt.Fprintln(w)

@@ -19,7 +19,9 @@ var demoUsers = []struct {
 	password string
 }{
 	{store.RoleAdmin, "Alex Admin", "admin@demo.caseverify.test", "demo-admin-2026"},
+	{store.RoleSupervisor, "Sam Supervisor", "supervisor@demo.caseverify.test", "demo-supervisor-2026"},
 	{store.RoleCaseworker, "Casey Worker", "caseworker@demo.caseverify.test", "demo-caseworker-2026"},
+	{store.RoleAgent, "Ari Agent", "agent@demo.caseverify.test", "demo-agent-2026"},
 }
 
 // seedDemo creates the demo agency and users on first start.

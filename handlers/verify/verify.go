@@ -418,6 +418,17 @@ func (s *Service) QRLink(ctx context.Context, u *store.User, o *store.Order) (st
 	return s.TrackedLink(code), err
 }
 
+// ExistingQRLink is the tracked link of the order's newest QR delivery, or
+// "" when there is none. It records nothing: the QR page and handout are
+// GETs, and only QRLink (behind a POST) records a delivery.
+func (s *Service) ExistingQRLink(ctx context.Context, o *store.Order) (string, error) {
+	code, err := s.qrCode(ctx, o)
+	if err != nil || code == "" {
+		return "", err
+	}
+	return s.TrackedLink(code), nil
+}
+
 // QRImageLink is what the QR image encodes: the tracked link of the newest
 // QR delivery, or the provider's link for an order whose QR deliveries
 // predate tracked QR links. It records nothing (an image request is a GET).

@@ -1,0 +1,136 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"caseverify/store"
+)
+
+// dbFingerprint is a digest of every row of every table, by table, read
+// through a separate read-only connection. Two tables are compared
+// differently: sessions (a request records the session's last activity,
+// which is what the idle timeout needs) by row count only, and audit_log,
+// whose new rows are returned for the caller to judge.
+func dbFingerprint(t *testing.T, path string) (map[string]string, []string) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		_ = rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	out := map[string]string{}
+	var audit []string
+	for _, table := range tables {
+		q := "SELECT * FROM " + table + " ORDER BY rowid"
+		switch table {
+		case "sessions":
+			q = "SELECT count(*) FROM sessions"
+		case "audit_log":
+			q = "SELECT action, route FROM audit_log ORDER BY id"
+		}
+		rs, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%s: %v", table, err)
+		}
+		cols, _ := rs.Columns()
+		h := sha256.New()
+		for rs.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			line := fmt.Sprintf("%v", vals)
+			fmt.Fprintln(h, line)
+			if table == "audit_log" {
+				audit = append(audit, line)
+			}
+		}
+		rs.Close()
+		out[table] = fmt.Sprintf("%x", h.Sum(nil))
+	}
+	return out, audit
+}
+
+// Issue 12: no GET changes state. Every GET route, with real ids of a case,
+// member and order whose link went out by text, leaves every table as it
+// was. Reading is recorded (the audit log may gain "opened the case", "read
+// a report", "downloaded a PDF"), but never a reveal or anything else.
+//
+// Not walked, each for a reason: /static (files), /sandbox (the emulated
+// providers' own sites), /l/:code and /v/:token (the applicant's links:
+// recording the first open is what they are for), /cases/:id/events (a
+// stream that stays open; it only reads).
+func TestGET_NoRouteChangesState(t *testing.T) {
+	l := newLive(t)
+	ctx := context.Background()
+	admin, err := l.st.CreateUser(ctx, l.user.AgencyID, store.NewUser{Email: "admin@l.gov", Name: "Admin", Role: store.RoleAdmin, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := staffClient(t, l, "admin@l.gov") // every permission: every GET runs its handler
+	ids := strings.NewReplacer(":id", fmt.Sprint(l.order.CaseID), ":mid", fmt.Sprint(l.order.MemberID),
+		":oid", fmt.Sprint(l.order.ID), ":uid", fmt.Sprint(admin.ID), ":rid", "1")
+	readActions := []string{store.AuditViewCase, store.AuditViewReport, store.AuditReportPDF}
+
+	before, auditBefore := dbFingerprint(t, l.dbPath)
+	var walked int
+	for _, r := range l.e.Routes() {
+		if r.Method != http.MethodGet {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(r.Path, "/static"), strings.HasPrefix(r.Path, "/sandbox/"), r.Path == "/l/:code",
+			r.Path == "/v/:token", r.Path == "/cases/:id/events":
+			continue
+		}
+		path := ids.Replace(r.Path)
+		resp, err := c.Get(l.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 500 {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+		after, auditAfter := dbFingerprint(t, l.dbPath)
+		for table, sum := range after {
+			if before[table] != sum && table != "audit_log" {
+				t.Errorf("GET %s (%d) changed table %s", path, resp.StatusCode, table)
+			}
+		}
+		for _, line := range auditAfter[len(auditBefore):] {
+			if !slices.ContainsFunc(readActions, func(a string) bool { return strings.HasPrefix(line, "["+a+" ") }) {
+				t.Errorf("GET %s wrote audit row %s", path, line)
+			}
+		}
+		before, auditBefore = after, auditAfter
+		walked++
+	}
+	if walked < 15 {
+		t.Fatalf("only %d GET routes walked", walked)
+	}
+}
