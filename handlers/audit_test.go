@@ -73,8 +73,9 @@ func TestAudit_LogPageFiltersPagesAndScopes(t *testing.T) {
 	admin.get("/admin/settings")
 	if rec := admin.post("/admin/settings", url.Values{"reminder_first_hours": {"24"}, "reminder_every_hours": {"48"},
 		"reminder_count": {"3"}, "reminder_channel": {"same"}, "renewal_fallback": {"send"}, "default_program": {"snap"},
-		"default_products": {"income"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("settings: %d %s", rec.Code, rec.Body.String())
+		"default_products": {"income"}, "engagement_hours": {"80"}, "engagement_rate": {"7.25"},
+		"engagement_lookback_application": {"3"}, "engagement_lookback_renewal": {"3"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("settings: %d", rec.Code)
 	}
 
 	sup := clients[store.RoleSupervisor]
