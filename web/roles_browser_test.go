@@ -16,26 +16,15 @@ import (
 func TestBrowser_RolesAndAudit(t *testing.T) {
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
-	signIn := func(email, password, landed string) {
-		t.Helper()
-		do(t, ctx, "sign in "+email, chromedp.Navigate(p.URL+"/login"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)),
-			chromedp.SendKeys(chromedp.CSS(`#email`), email), chromedp.SendKeys(chromedp.CSS(`#password`), password),
-			chromedp.Submit(chromedp.CSS(`[data-testid=login-form]`)), chromedp.WaitVisible(chromedp.CSS(landed)))
-	}
 	signOut := func() {
 		t.Helper()
 		do(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`[data-testid=sign-out]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
 	}
 
-	signIn("caseworker@demo.caseverify.test", "demo-caseworker-2026", `[data-testid=new-case]`)
-	do(t, ctx, "create case", chromedp.Click(chromedp.CSS(`[data-testid=new-case]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-form]`)),
-		chromedp.SendKeys(chromedp.CSS(`#case_number`), "ROLE-2026-1"), chromedp.SetValue(chromedp.CSS(`#program`), "snap"),
-		chromedp.Submit(chromedp.CSS(`[data-testid=case-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-title]`)))
+	signInCaseworker(t, ctx, p.URL)
+	createCase(t, ctx, p.URL, "ROLE-2026-1", "snap")
 	caseURL, _ := chromedp.Run(ctx, chromedp.Location())
-	do(t, ctx, "add member", chromedp.Click(chromedp.CSS(`[data-testid=add-member]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=member-form]`)),
-		chromedp.SendKeys(chromedp.CSS(`#first_name`), "Ana"), chromedp.SendKeys(chromedp.CSS(`#last_name`), "Canarytest"),
-		chromedp.SetValue(chromedp.CSS(`#relationship`), "self"), chromedp.SendKeys(chromedp.CSS(`#email`), "ana.canary@example.org"),
-		chromedp.Submit(chromedp.CSS(`[data-testid=member-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=household]`)))
+	addMember(t, ctx, member{first: "Ana", last: "Canarytest", rel: "self", email: "ana.canary@example.org", phone: "(555) 201-0777"})
 	do(t, ctx, "open the member form", chromedp.Click(chromedp.CSS(`[data-testid=edit-member]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=member-form]`)))
 	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#email`))); v != "ana.canary@example.org" {
 		t.Fatalf("the edit form shows %q", v)
@@ -46,7 +35,7 @@ func TestBrowser_RolesAndAudit(t *testing.T) {
 	screenshot(t, ctx, "01_member_edit_gate")
 	signOut()
 
-	signIn("supervisor@demo.caseverify.test", "demo-supervisor-2026", `[data-testid=new-case]`)
+	signIn(t, ctx, p.URL, "supervisor@demo.caseverify.test", "demo-supervisor-2026")
 	do(t, ctx, "case page", chromedp.Navigate(caseURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-viewers]`)))
 	if got := textOf(t, ctx, `[data-testid=case-viewers]`); !strings.Contains(got, "Casey Worker") || !strings.Contains(got, "Sam Supervisor") {
 		t.Fatalf("who looked: %s", got)
@@ -67,7 +56,11 @@ func TestBrowser_RolesAndAudit(t *testing.T) {
 	screenshot(t, ctx, "03_audit_log")
 	signOut()
 
-	signIn("agent@demo.caseverify.test", "demo-agent-2026", `[data-testid=contact-form]`)
+	// The agent lands on the contact-center screen (signIn waits for the case
+	// list, which an agent does not have).
+	do(t, ctx, "sign in as the agent", chromedp.Navigate(p.URL+"/login"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "agent@demo.caseverify.test"), chromedp.SendKeys(chromedp.CSS(`#password`), "demo-agent-2026"),
+		chromedp.Submit(chromedp.CSS(`[data-testid=login-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=contact-form]`)))
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="/cases"], nav a[href="/renewals"], nav a[href="/audit"]').length`)); n != 0 {
 		t.Fatalf("the agent's navigation offers %d pages they may not use", n)
 	}
@@ -78,11 +71,27 @@ func TestBrowser_RolesAndAudit(t *testing.T) {
 	}
 	checkA11y(t, ctx, "agent's case page")
 	screenshot(t, ctx, "04_agent_case")
+	// The agent sends a verification by text, then shows the QR code at the
+	// desk: the button POSTs, which records the QR delivery.
+	do(t, ctx, "send by text", chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-form]`)),
+		chromedp.Click(chromedp.CSS(`#provider-truv`)), chromedp.Click(chromedp.CSS(`#channel-sms`)),
+		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=order] a`)))
+	do(t, ctx, "order page", chromedp.Click(chromedp.CSS(`[data-testid=order] a`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=deliveries]`)))
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=cancel-order], [data-testid=report-link]').length`)); n != 0 {
+		t.Fatal("the agent is offered cancel or a report")
+	}
+	checkA11y(t, ctx, "order page with the QR buttons")
+	do(t, ctx, "show the QR code", chromedp.Click(chromedp.CSS(`[data-testid=show-qr]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=qr-page]`)))
+	if got := textOf(t, ctx, `[data-testid=qr-link]`); !strings.Contains(got, p.URL+"/l/") {
+		t.Fatalf("the QR page writes out %q", got)
+	}
+	screenshot(t, ctx, "05_agent_qr")
 	do(t, ctx, "the case list", chromedp.Navigate(p.URL+"/cases"), chromedp.WaitVisible(chromedp.CSS(`main h1`)))
 	if got := textOf(t, ctx, `main`); !strings.Contains(got, "Not allowed") || !strings.Contains(got, "Your role (Contact-center agent) does not include this") {
 		t.Fatalf("403 page: %s", got)
 	}
 	checkA11y(t, ctx, "403 page")
-	screenshot(t, ctx, "05_refused")
+	screenshot(t, ctx, "06_refused")
 	assertLogFree(t, p.logs.String(), "ana.canary@example.org")
 }
