@@ -19,7 +19,7 @@ type Delivery struct {
 	Error           string // plain-language reason when failed, PII-free
 	MessageID       string
 	MessageStatus   string // the SMS/email provider's delivery status, e.g. delivered
-	LinkCode        string // the tracked link's code, /l/{code}
+	LinkCode        string // the tracked link's code, /l/{code} (stored as its SHA-256 and encrypted)
 	OpenedAt        time.Time
 	CreatedBy       int64
 	CreatedAt       time.Time
@@ -37,7 +37,7 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 		if caseID, err = deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
 			return err
 		}
-		if d.ID, err = insertDelivery(ctx, tx, agencyID, d, now); err != nil {
+		if d.ID, err = s.insertDelivery(ctx, tx, agencyID, d, now); err != nil {
 			return err
 		}
 		return settleDelivery(ctx, tx, agencyID, caseID, d.OrderID, d.Result, detail, now)
@@ -65,7 +65,7 @@ func (s *Store) StartDelivery(ctx context.Context, agencyID int64, d Delivery) (
 			return err
 		}
 		var err error
-		d.ID, err = insertDelivery(ctx, tx, agencyID, d, now)
+		d.ID, err = s.insertDelivery(ctx, tx, agencyID, d, now)
 		return err
 	})
 	if err != nil {
@@ -106,15 +106,66 @@ func deliveryCase(ctx context.Context, tx *sql.Tx, agencyID, orderID int64) (int
 	return caseID, formatError(err)
 }
 
-func insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, d Delivery, now time.Time) (int64, error) {
+func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, d Delivery, now time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
-		result, error, message_id, link_code, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
-		nullString(d.LinkCode), nullID(d.CreatedBy), fmtTime(now))
+		nullID(d.CreatedBy), fmtTime(now))
 	if err != nil {
 		return 0, err
 	}
-	return res.LastInsertId()
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, s.setLinkCode(ctx, tx, id, d.LinkCode)
+}
+
+// setLinkCode stores a delivery's tracked-link code as the /v/ tokens are
+// kept: its SHA-256 for the lookup, the code itself only encrypted (bound
+// to the row). A copy of the database cannot open anyone's link.
+func (s *Store) setLinkCode(ctx context.Context, tx *sql.Tx, deliveryID int64, code string) error {
+	if code == "" {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET link_code = NULL, link_code_hash = ?, link_code_enc = ? WHERE id = ?`,
+		hashSecret(code), s.crypt.Seal(code, aad("deliveries", "link_code", deliveryID)), deliveryID)
+	return formatError(err)
+}
+
+// hashLinkCodes moves tracked-link codes stored in the clear by earlier
+// versions into link_code_hash and link_code_enc (migration 00010: SQLite
+// has no SHA-256). It runs at every start and finds nothing once done.
+func (s *Store) hashLinkCodes(ctx context.Context) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, link_code FROM deliveries WHERE link_code IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		type plain struct {
+			id   int64
+			code string
+		}
+		var todo []plain
+		for rows.Next() {
+			var p plain
+			if err := rows.Scan(&p.id, &p.code); err != nil {
+				rows.Close()
+				return err
+			}
+			todo = append(todo, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, p := range todo {
+			if err := s.setLinkCode(ctx, tx, p.id, p.code); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // settleDelivery writes a delivery's outcome on the order: the first
@@ -136,7 +187,7 @@ func settleDelivery(ctx context.Context, tx *sql.Tx, agencyID, caseID, orderID i
 // Deliveries lists an order's deliveries, oldest first.
 func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Delivery, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT id, order_id, COALESCE(member_id, 0), channel, recipient_masked, language, kind, result,
-		error, message_id, message_status, COALESCE(link_code, ''), opened_at, COALESCE(created_by, 0), created_at
+		error, message_id, message_status, link_code_enc, opened_at, COALESCE(created_by, 0), created_at
 		FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
 	if err != nil {
 		return nil, err
@@ -147,8 +198,13 @@ func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Del
 		var d Delivery
 		var created string
 		var opened sql.NullString
+		var code []byte
 		if err := rows.Scan(&d.ID, &d.OrderID, &d.MemberID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
-			&d.MessageID, &d.MessageStatus, &d.LinkCode, &opened, &d.CreatedBy, &created); err != nil {
+			&d.MessageID, &d.MessageStatus, &code, &opened, &d.CreatedBy, &created); err != nil {
+			return nil, err
+		}
+		var err error
+		if d.LinkCode, err = s.crypt.Open(code, aad("deliveries", "link_code", d.ID)); err != nil {
 			return nil, err
 		}
 		d.CreatedAt, d.OpenedAt = parseTime(created), parseNullTime(opened)

@@ -27,8 +27,7 @@ func NewLinkCode() string {
 
 // SetDeliveryLinkCode stores the tracked-link code of a delivery.
 func (s *Store) SetDeliveryLinkCode(ctx context.Context, deliveryID int64, code string) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE deliveries SET link_code = ? WHERE id = ?`, code, deliveryID)
-	return err
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.setLinkCode(ctx, tx, deliveryID, code) })
 }
 
 // LinkOpen is what the tracked-link redirect needs.
@@ -51,7 +50,7 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	var created string
 	var opened sql.NullString
 	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, COALESCE(member_id, 0), channel, language, kind, created_at, opened_at
-		FROM deliveries WHERE link_code = ?`, code).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
+		FROM deliveries WHERE link_code_hash = ?`, hashSecret(code)).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -261,7 +260,7 @@ type ChannelStat struct {
 // ChannelStats counts, per channel, first sendings, their opens and the
 // orders that completed: which channel works for this agency.
 func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.link_code), count(d.opened_at),
+	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.link_code_hash), count(d.opened_at),
 		count(CASE WHEN o.status = 'completed' THEN 1 END)
 		FROM deliveries d JOIN orders o ON o.id = d.order_id
 		WHERE d.agency_id = ? AND d.kind = 'first' AND d.result != 'failed'

@@ -70,6 +70,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: create database folder: %w", err)
 		}
 	}
+	if err := privateFiles(file); err != nil {
+		return nil, err
+	}
 	crypt, err := NewCrypt(opts.DataKey)
 	if err != nil {
 		return nil, err
@@ -96,7 +99,33 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.hashLinkCodes(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: hash tracked-link codes: %w", err)
+	}
 	return s, nil
+}
+
+// privateFiles makes the database file before SQLite does, readable and
+// writable by the portal's user only (0600): SQLite gives the -wal and -shm
+// files it creates the database file's permissions. Files left readable by
+// others by an older version are made private too.
+func privateFiles(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create database file: %w", err)
+	}
+	f.Close()
+	for _, name := range []string{file, file + "-wal", file + "-shm", file + "-journal"} {
+		fi, err := os.Stat(name)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(name, 0o600); err != nil {
+			return fmt.Errorf("store: make %s private (0600): %w", filepath.Base(name), err)
+		}
+	}
+	return nil
 }
 
 func (s *Store) migrate(ctx context.Context) error {
