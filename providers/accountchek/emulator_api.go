@@ -218,14 +218,21 @@ func digitsOnly(s string) string {
 }
 
 // handleList is GET /v1/accountchekorders. Of its query parameters only
-// referenceNumber is honored (the real filter set is UNCONFIRMED).
+// referenceNumber is honored (the real filter set is UNCONFIRMED), and it is
+// required: the emulator serves every agency of a portal, and its orders
+// hold applicants' details and secret notification URLs, so it lists only
+// the order of the portal's per-order reference asked for, never everyone's.
 func (e *Emulator) handleList(w http.ResponseWriter, r *http.Request) {
-	ref, filter := r.URL.Query()["referenceNumber"]
+	ref := r.URL.Query().Get("referenceNumber")
+	if ref == "" {
+		writeGeneral(w, "The sandbox lists orders only by referenceNumber.")
+		return
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := []orderJSON{}
 	for _, o := range e.orders {
-		if filter && o.ReferenceNumber != ref[0] {
+		if o.ReferenceNumber != ref {
 			continue
 		}
 		e.tick(o)

@@ -399,3 +399,29 @@ func TestNotificationURLRule(t *testing.T) {
 		em.Close()
 	}
 }
+
+// The emulator serves every agency of a portal: its order list never lists
+// everyone's orders (applicants' details, secret notification URLs), only
+// the order of the exact referenceNumber asked for.
+func TestEmulatorAPI_ListOnlyByReference(t *testing.T) {
+	e := newEnv(t, nil, nil, nil)
+	e.create(t, e.orderReq("ref-agency-a", providers.ProductAssets))
+	e.create(t, e.orderReq("ref-agency-b", providers.ProductAssets))
+	u, p := SandboxUsername, SandboxPassword
+	for _, path := range []string{"/v1/accountchekorders", "/v1/accountchekorders?referenceNumber="} {
+		if st, body := e.apiCall(t, "GET", path, u, p, ""); st != 422 {
+			t.Errorf("GET %s = %d %v; want 422, no list", path, st, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.publicURL+"/v1/accountchekorders?referenceNumber="+url.QueryEscape("C-100/ref-agency-a"), nil)
+	req.SetBasicAuth(u, p)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list []orderJSON
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list) != 1 || list[0].ReferenceNumber != "C-100/ref-agency-a" {
+		t.Fatalf("list by reference = %+v, %v; want the one order", list, err)
+	}
+}

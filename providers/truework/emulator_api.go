@@ -197,7 +197,7 @@ func (e *Emulator) getOrder(w http.ResponseWriter, r *http.Request, _ bool) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// listOrders is GET /orders with search_key, limit and offset.
+// listOrders is GET /orders with search_key (required here), limit and offset.
 func (e *Emulator) listOrders(w http.ResponseWriter, r *http.Request, _ bool) {
 	q := r.URL.Query()
 	limit, offset := 25, 0
@@ -217,12 +217,19 @@ func (e *Emulator) listOrders(w http.ResponseWriter, r *http.Request, _ bool) {
 		}
 		offset = n
 	}
-	key, filter := q.Get("search_key"), q.Has("search_key")
+	// The emulator serves every agency of a portal: it lists only the
+	// orders of the search_key asked for (the portal's per-order
+	// reference), never everyone's.
+	key := q.Get("search_key")
+	if key == "" {
+		invalid(w, "search_key (the sandbox lists orders only by search_key)")
+		return
+	}
 	e.mu.Lock()
 	var match []*emOrder
 	for i := len(e.orderIDs) - 1; i >= 0; i-- { // newest first
 		o := e.orders[e.orderIDs[i]]
-		if !filter || o.searchKey == key {
+		if o.searchKey == key {
 			match = append(match, o)
 		}
 	}

@@ -282,7 +282,7 @@ func TestEmulator_RateLimit(t *testing.T) {
 	var statuses []int
 	var retryAfter []string
 	for range 4 {
-		req, _ := http.NewRequest("GET", sb.srv.URL+"/sandbox/truework/orders", nil)
+		req, _ := http.NewRequest("GET", sb.srv.URL+"/sandbox/truework/orders?search_key=x", nil)
 		req.Header.Set("Authorization", "Bearer "+DefaultSandboxAPIKey)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -561,5 +561,35 @@ func TestEmulator_CloseStopsSender(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("Close did not stop a sender waiting on WebhookDelay")
+	}
+}
+
+// The emulator serves every agency of a portal: its order list answers only
+// for the search_key asked for, never with everyone's orders.
+func TestEmulator_ListOnlyBySearchKey(t *testing.T) {
+	sb := newSandbox(t, nil)
+	ctx := context.Background()
+	for _, ref := range []string{"ref-agency-a", "ref-agency-b"} {
+		if _, err := sb.client.CreateOrder(ctx, incomeRequest(ref, "000000003")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(path string) (int, emListOut) {
+		req, _ := http.NewRequest("GET", sb.srv.URL+"/sandbox/truework"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+DefaultSandboxAPIKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out emListOut
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if st, out := get("/orders"); st != http.StatusBadRequest || len(out.Results) != 0 {
+		t.Fatalf("list without search_key = %d, %d orders; want 400 and none", st, len(out.Results))
+	}
+	if st, out := get("/orders?search_key=ref-agency-a"); st != 200 || len(out.Results) != 1 {
+		t.Fatalf("list by search_key = %d, %d orders; want the one order", st, len(out.Results))
 	}
 }

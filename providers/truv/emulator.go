@@ -433,11 +433,19 @@ func (e *Emulator) shareURL(o *emuOrder) string {
 }
 
 func (e *Emulator) apiListOrders(w http.ResponseWriter, r *http.Request) {
+	// The emulator serves every agency of a portal: it lists only the order
+	// whose order_number (the portal's per-order reference) is asked for,
+	// never everyone's.
 	want := r.URL.Query().Get("order_number")
+	if want == "" {
+		writeAPIError(w, http.StatusBadRequest, "incorrect_parameters", "Incorrect request parameters",
+			[]invalidParam{{Name: "order_number", Reason: "The sandbox lists orders only by order_number."}})
+		return
+	}
 	e.mu.Lock()
 	var list []*emuOrder
 	for _, o := range e.orders {
-		if want == "" || o.orderNumber == want {
+		if o.orderNumber == want {
 			list = append(list, o)
 		}
 	}

@@ -629,3 +629,23 @@ func TestEmulator_SwitchEmployerKeepsOneSuborder(t *testing.T) {
 		t.Errorf("status = %+v", st)
 	}
 }
+
+// The emulator serves every agency of a portal: its order list answers only
+// for the order_number asked for, never with everyone's orders.
+func TestEmulatorAPI_ListOnlyByOrderNumber(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := context.Background()
+	for _, ref := range []string{"ref-agency-a", "ref-agency-b"} {
+		if _, err := s.client.CreateOrder(ctx, orderRequest(ref)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, body := sandboxCall(t, s, "GET", "/v1/orders/", ""); code != http.StatusBadRequest {
+		t.Fatalf("list without order_number = %d %s; want 400", code, body)
+	}
+	code, body := sandboxCall(t, s, "GET", "/v1/orders/?order_number=ref-agency-a", "")
+	var list wireOrderList
+	if err := json.Unmarshal(body, &list); code != 200 || err != nil || list.Count != 1 || len(list.Results) != 1 {
+		t.Fatalf("list by order_number = %d %s; want the one order", code, body)
+	}
+}
