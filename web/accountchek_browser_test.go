@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"net/http"
@@ -247,8 +248,17 @@ func testEnv(t *testing.T, vars map[string]string, sandbox bool, baseURL, intern
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return providerEnv{cfg: Config{Sandbox: sandbox, BaseURL: baseURL}, getenv: func(k string) string { return vars[k] },
+	env := providerEnv{cfg: Config{Sandbox: sandbox, BaseURL: baseURL}, getenv: func(k string) string { return vars[k] },
 		internalURL: internalURL, log: log, client: &http.Client{Timeout: 5 * time.Second}}
+	if sandbox {
+		key := make([]byte, 32)
+		rand.Read(key)
+		var err error
+		if env.sandbox, err = newSandboxCredentials(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return env
 }
 
 // The settings: the emulator in sandbox mode, the real API with a username,

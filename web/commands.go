@@ -42,6 +42,10 @@ func userCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader,
 	if *agency == "" || *email == "" || *name == "" {
 		return errors.New("user create needs --agency, --email and --name")
 	}
+	if !cfg.Sandbox && strings.EqualFold(strings.TrimSpace(*agency), demoAgency) {
+		// Its accounts are disabled at every start outside sandbox mode.
+		return fmt.Errorf("%q is the sandbox's demo agency; choose your agency's own name", demoAgency)
+	}
 	fmt.Fprint(stdout, "Password (one line, at least 8 characters): ")
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {

@@ -22,6 +22,7 @@ type Config struct {
 	BaseURL        string         // BASE_URL: the public URL of the portal (links in messages, webhook URLs)
 	DatabaseURL    string         // DATABASE_URL: the SQLite file
 	Sandbox        bool           // SANDBOX: demo data, emulated providers, outbox
+	SandboxKey     []byte         // SANDBOX_KEY (sandbox only): the emulators' credentials and webhook secrets derive from it
 	SessionKey     []byte         // SESSION_KEY: 64 hex chars (32 bytes) or more
 	DataKey        []byte         // DATA_KEY: 64 hex chars (32 bytes), encrypts PII at rest
 	LogFormat      string         // LOG_FORMAT: text or json
@@ -48,20 +49,33 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		LogLevel:    envOr(getenv, "LOG_LEVEL", "info"),
 	}
 	var problems []string
-	sandbox, err := strconv.ParseBool(envOr(getenv, "SANDBOX", "true"))
-	if err != nil {
-		problems = append(problems, "SANDBOX must be true or false")
-	}
-	c.Sandbox = sandbox
 	c.BaseURL = strings.TrimRight(getenv("BASE_URL"), "/")
 	if c.BaseURL == "" {
 		c.BaseURL, c.baseURLDefaulted = "http://"+localhost(c.Addr), true
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		problems = append(problems, "BASE_URL must be an absolute http(s) URL such as https://verify.agency.gov")
-	} else if !c.Sandbox && u.Scheme != "https" {
-		problems = append(problems, "BASE_URL must be https outside sandbox mode")
+		base = nil
 	}
+	// Sandbox mode is on only when asked for, or when the portal is a
+	// developer's own (an http BASE_URL on loopback, as `make run` has):
+	// a deployment that forgot SANDBOX=false must not come up with demo
+	// accounts and emulators that anyone can call.
+	c.Sandbox = base != nil && base.Scheme == "http" && isLoopbackHost(base.Hostname())
+	if v := strings.TrimSpace(getenv("SANDBOX")); v != "" {
+		if c.Sandbox, err = strconv.ParseBool(v); err != nil {
+			problems = append(problems, "SANDBOX must be true or false")
+		}
+	}
+	switch {
+	case base == nil:
+	case !c.Sandbox && base.Scheme != "https":
+		problems = append(problems, "BASE_URL must be https outside sandbox mode")
+	case c.Sandbox && base.Scheme == "https":
+		problems = append(problems, "SANDBOX is on but BASE_URL is https, which is how a real deployment looks: set SANDBOX=false to deploy, or use an http BASE_URL to try the sandbox")
+	}
+	problems = append(problems, providerSettingProblems(getenv, c.Sandbox)...)
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		problems = append(problems, "LOG_FORMAT must be text or json")
 	}
@@ -138,6 +152,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	} else if len(c.DataKey) != 32 {
 		problems = append(problems, "DATA_KEY must be exactly 64 hex characters (32 bytes)")
 	}
+	if c.Sandbox {
+		if c.SandboxKey, kerr = loadKey(getenv, "SANDBOX_KEY", 32, true, c.keyFile("sandbox.key")); kerr != nil {
+			problems = append(problems, kerr.Error())
+		}
+	}
 	if len(problems) > 0 {
 		return c, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
@@ -173,6 +192,13 @@ func loadKey(getenv func(string) string, name string, min int, sandbox bool, fil
 	if v == "" && sandbox {
 		if b, err := os.ReadFile(file); err == nil {
 			v = strings.TrimSpace(string(b))
+			// A key file made before keys were kept private may be readable
+			// by others: only the portal's user reads it.
+			if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+				if err := os.Chmod(file, 0o600); err != nil {
+					return nil, fmt.Errorf("%s: cannot make %s private (0600): %v", name, file, err)
+				}
+			}
 		} else {
 			k := make([]byte, 32)
 			if _, err := rand.Read(k); err != nil {

@@ -71,6 +71,8 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		if demo, err = seedDemo(ctx, st); err != nil {
 			return err
 		}
+	} else if err := retireDemo(ctx, st, log); err != nil {
+		return err
 	}
 
 	e := echo.New()

@@ -51,10 +51,12 @@ func TestPayscoreConfig_Wiring(t *testing.T) {
 		want    string // "emulator", "api", "none", or an error fragment
 	}{
 		{"sandbox, nothing set", true, nil, "emulator"},
-		{"sandbox, real API", true, api, "api"},
-		{"sandbox, real API over plain http", true, with(map[string]string{"PAYSCORE_BASE_URL": "http://payscore.test"}), "api"},
+		{"sandbox, real API", true, api, "SANDBOX is on but real credentials are set (PAYSCORE_CLIENT_ID, PAYSCORE_SECRET_KEY)"},
+		{"sandbox, real API over plain http", true, with(map[string]string{"PAYSCORE_BASE_URL": "http://payscore.test"}),
+			"SANDBOX is on but real credentials are set (PAYSCORE_CLIENT_ID, PAYSCORE_SECRET_KEY)"},
+		{"sandbox, API on a test server on this machine", true, with(map[string]string{"PAYSCORE_BASE_URL": "http://127.0.0.1:9"}), "api"},
 		{"sandbox, secret key without client id", true, map[string]string{"PAYSCORE_SECRET_KEY": testPayscoreSecret},
-			"PAYSCORE_SECRET_KEY is set but PAYSCORE_CLIENT_ID is not"},
+			"SANDBOX is on but real credentials are set (PAYSCORE_SECRET_KEY)"},
 		{"production, not configured", false, nil, "none"},
 		{"production, complete", false, api, "api"},
 		{"production, staging host", false, with(map[string]string{"PAYSCORE_BASE_URL": "https://staging.api.payscore.com"}), "api"},

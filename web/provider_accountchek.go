@@ -88,9 +88,13 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 		WebhookDelay: cfg.EmulatorDelay,
 		DropRate:     drop,
 		Seed:         uint64(time.Now().UnixNano()),
+		// The API's password is this installation's own: the emulator's
+		// orders hold applicants' details and secret notification URLs.
+		Username: accountchek.SandboxUsername,
+		Password: env.sandbox.AccountChekPassword,
 	})
 	c, err := accountchek.New(accountchek.Config{BaseURL: env.internalURL + "/sandbox/accountchek",
-		Username: accountchek.SandboxUsername, Password: accountchek.SandboxPassword, HTTPClient: env.client,
+		Username: accountchek.SandboxUsername, Password: env.sandbox.AccountChekPassword, HTTPClient: env.client,
 		AllowedSourceCIDRs: allowed})
 	if err != nil {
 		em.Close()

@@ -67,16 +67,18 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 		return nil // Payscore is not configured: it is not offered.
 	}
 	// The sandbox's screenings carry a link (payscore.SandboxContract), so
-	// a tester can open the hosted page from the outbox.
+	// a tester can open the hosted page from the outbox. The emulator's
+	// secret key (which also signs its webhooks) is this installation's own.
 	contract = providers.FillDefaults(contract, payscore.SandboxContract())
+	secret := env.sandbox.PayscoreSecretKey
 	c, err := payscore.New(payscore.Config{BaseURL: env.internalURL + "/sandbox/payscore", ClientID: payscore.SandboxClientID,
-		SecretKey: payscore.SandboxSecretKey, HTTPClient: env.client, Logger: log, Contract: contract})
+		SecretKey: secret, HTTPClient: env.client, Logger: log, Contract: contract})
 	if err != nil {
 		return contractError("PAYSCORE_CONTRACT", err)
 	}
 	em := payscore.NewEmulator(payscore.EmulatorConfig{PublicURL: env.cfg.BaseURL + "/sandbox/payscore",
 		WebhookURL: env.internalURL + "/webhooks/payscore", HTTPClient: env.client, Logger: env.log.With("emulator", "payscore"),
-		WebhookDelay: env.cfg.EmulatorDelay, Contract: contract})
+		WebhookDelay: env.cfg.EmulatorDelay, Contract: contract, ClientID: payscore.SandboxClientID, SecretKey: secret})
 	// Payscore's time-based webhooks (report about to expire, expired,
 	// invite expired) come from its clock; the emulator sends them when asked.
 	stop := make(chan struct{})

@@ -26,8 +26,7 @@ var trueworkVars = []string{"TRUEWORK_PUBLISHABLE_KEY", "TRUEWORK_BASE_URL", "TR
 //     accepted during a rotation.
 //   - otherwise, in sandbox mode: the emulator at /sandbox/truework/, with
 //     its Truework.js stand-in at /sandbox/truework/js/v1; its webhooks go to
-//     the portal's own /webhooks/truework with TRUEWORK_WEBHOOK_TOKEN, or the
-//     sandbox default.
+//     the portal's own /webhooks/truework with this installation's own token.
 //   - otherwise, outside sandbox mode: Truework is not offered, and a
 //     Truework setting without TRUEWORK_API_KEY is refused as half done.
 func setupTruework(env providerEnv, ps *providerSet) error {
@@ -41,22 +40,24 @@ func setupTruework(env providerEnv, ps *providerSet) error {
 			return fmt.Errorf("configuration: %s is set but TRUEWORK_API_KEY is not; set TRUEWORK_API_KEY to use Truework, or remove the TRUEWORK_ settings", v)
 		}
 	}
+	if token != "" {
+		return errors.New("configuration: TRUEWORK_WEBHOOK_TOKEN is set but TRUEWORK_API_KEY is not; set TRUEWORK_API_KEY to use Truework, or remove the TRUEWORK_ settings")
+	}
 	if !cfg.Sandbox {
-		if token != "" {
-			return errors.New("configuration: TRUEWORK_WEBHOOK_TOKEN is set but TRUEWORK_API_KEY is not; set TRUEWORK_API_KEY to use Truework, or remove the TRUEWORK_ settings")
-		}
 		return nil // Truework is not configured: it is not offered.
 	}
-	if token == "" {
-		token = truework.DefaultSandboxWebhookToken
-	}
+	// Sandbox mode refuses TRUEWORK_ settings (loadConfig): the emulator's
+	// key and webhook token are this installation's own.
+	key := env.sandbox.TrueworkAPIKey
+	token = env.sandbox.TrueworkWebhookToken
 	public := cfg.BaseURL + "/sandbox/truework"
 	em := truework.NewEmulator(truework.EmulatorConfig{PublicURL: public, WebhookURL: env.internalURL + "/webhooks/truework",
-		WebhookToken: token, HTTPClient: env.client, Logger: env.log.With("emulator", "truework"), WebhookDelay: cfg.EmulatorDelay})
+		APIKey: key, WebhookToken: token, HTTPClient: env.client, Logger: env.log.With("emulator", "truework"),
+		WebhookDelay: cfg.EmulatorDelay})
 	// The adapter calls the emulator on loopback; the applicant's browser
 	// loads the Truework.js stand-in from the public URL.
 	c := truework.SandboxConfig(public)
-	c.BaseURL, c.HTTPClient, c.WebhookTokens = env.internalURL+"/sandbox/truework", env.client, []string{token}
+	c.BaseURL, c.HTTPClient, c.APIKey, c.WebhookTokens = env.internalURL+"/sandbox/truework", env.client, key, []string{token}
 	client, err := truework.New(c)
 	if err != nil {
 		em.Close()

@@ -23,9 +23,9 @@ var truuthVars = []string{"TRUUTH_API_SECRET", "TRUUTH_TENANT", "TRUUTH_REGION",
 //     truuth.ValidateWebhookAuth: Truuth's webhooks carry no signature, and an
 //     unauthenticated identity webhook could mark anyone approved
 //     (reliability.md W14).
-//   - otherwise, in sandbox mode: the emulator at /sandbox/truuth/ with the
-//     sandbox credentials; its callbacks go to the portal's own
-//     /webhooks/truuth with TRUUTH_WEBHOOK_AUTH, or the sandbox default.
+//   - otherwise, in sandbox mode: the emulator at /sandbox/truuth/ with this
+//     installation's own API secret; its callbacks go to the portal's own
+//     /webhooks/truuth with this installation's own Authorization.
 //   - otherwise, outside sandbox mode: Truuth is not offered. A Truuth
 //     setting without TRUUTH_API_KEY is refused as a half-done configuration.
 //
@@ -38,34 +38,32 @@ func setupTruuth(env providerEnv, ps *providerSet) error {
 	if err != nil {
 		return err
 	}
-	webhookAuth := strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH"))
 	if key := getenv("TRUUTH_API_KEY"); key != "" {
-		return setupTruuthAPI(env, ps, key, webhookAuth, contract)
+		return setupTruuthAPI(env, ps, key, strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH")), contract)
 	}
 	for _, v := range truuthVars {
 		if getenv(v) != "" {
 			return fmt.Errorf("configuration: %s is set but TRUUTH_API_KEY is not; set TRUUTH_API_KEY to use Truuth, or remove the TRUUTH_ settings", v)
 		}
 	}
+	if strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH")) != "" {
+		return errors.New("configuration: TRUUTH_WEBHOOK_AUTH is set but TRUUTH_API_KEY is not; set TRUUTH_API_KEY to use Truuth, or remove the TRUUTH_ settings")
+	}
 	if !cfg.Sandbox {
-		if webhookAuth != "" {
-			return errors.New("configuration: TRUUTH_WEBHOOK_AUTH is set but TRUUTH_API_KEY is not; set TRUUTH_API_KEY to use Truuth, or remove the TRUUTH_ settings")
-		}
 		return nil // Truuth is not configured: it is not offered.
 	}
-	if webhookAuth == "" {
-		webhookAuth = truuth.SandboxWebhookAuth
-	} else if err := truuth.ValidateWebhookAuth(webhookAuth); err != nil {
-		return webhookAuthError(err)
-	}
+	// Sandbox mode refuses TRUUTH_ credentials (loadConfig): the emulator's
+	// API secret and webhook Authorization are this installation's own.
+	webhookAuth := env.sandbox.TruuthWebhookAuth
 	em, err := newTruuthEmulator(truuth.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truuth",
 		WebhookURL: env.internalURL + "/webhooks/truuth", WebhookAuth: webhookAuth, HTTPClient: env.client,
+		APIKey: truuth.SandboxAPIKey, APISecret: env.sandbox.TruuthAPISecret, Tenant: truuth.SandboxTenant,
 		Logger: env.log.With("emulator", "truuth"), WebhookDelay: cfg.EmulatorDelay, Contract: contract})
 	if err != nil {
 		return err
 	}
 	c, err := truuth.New(truuth.Config{BaseURL: env.internalURL + "/sandbox/truuth", Region: "au", Tenant: truuth.SandboxTenant,
-		APIKey: truuth.SandboxAPIKey, APISecret: truuth.SandboxAPISecret, WebhookAuth: webhookAuth, Contract: contract,
+		APIKey: truuth.SandboxAPIKey, APISecret: env.sandbox.TruuthAPISecret, WebhookAuth: webhookAuth, Contract: contract,
 		HTTPClient: env.client})
 	if err != nil {
 		em.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"caseverify/handlers/verify"
@@ -10,8 +11,8 @@ import (
 
 // setupTruv: TRUV_BASE_URL selects the real API (with TRUV_CLIENT_ID and
 // TRUV_ACCESS_SECRET); without it, sandbox mode uses the emulator at
-// /sandbox/truv/. TRUV_ACCESS_SECRET, when set, is the secret of both the
-// emulator and the webhook check.
+// /sandbox/truv/, with this installation's own access secret (which also
+// signs the emulator's webhooks).
 func setupTruv(env providerEnv, ps *providerSet) error {
 	cfg, getenv, internalURL, client := env.cfg, env.getenv, env.internalURL, env.client
 	if base := getenv("TRUV_BASE_URL"); base != "" {
@@ -27,13 +28,15 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 		ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}, nil, nil)
 		return nil
 	}
+	for _, v := range []string{"TRUV_CLIENT_ID", "TRUV_ACCESS_SECRET"} {
+		if getenv(v) != "" {
+			return fmt.Errorf("configuration: %s is set but TRUV_BASE_URL is not; set TRUV_BASE_URL to use Truv, or remove the TRUV_ settings", v)
+		}
+	}
 	if !cfg.Sandbox {
 		return nil
 	}
-	secret := getenv("TRUV_ACCESS_SECRET")
-	if secret == "" {
-		secret = truv.SandboxAccessSecret
-	}
+	secret := env.sandbox.TruvAccessSecret
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truv", WebhookURL: internalURL + "/webhooks/truv",
 		AccessSecret: secret, ClientID: truv.SandboxClientID, HTTPClient: client, Logger: env.log.With("emulator", "truv"),
 		WebhookDelay: cfg.EmulatorDelay})

@@ -24,15 +24,27 @@ type providerSet struct {
 // cfg.BaseURL is what applicants' links use.
 func setupProviders(cfg Config, getenv func(string) string, internalURL string, log *slog.Logger) (*providerSet, error) {
 	ps := &providerSet{sandboxes: map[string]http.Handler{}}
-	client := &http.Client{Timeout: 15 * time.Second}
+	client := providerClient(cfg.Sandbox)
 
 	env := providerEnv{cfg: cfg, getenv: getenv, internalURL: internalURL, log: log, client: client}
+	if cfg.Sandbox {
+		var err error
+		if env.sandbox, err = newSandboxCredentials(cfg.SandboxKey); err != nil {
+			return nil, err
+		}
+	}
 	for _, setup := range []func(providerEnv, *providerSet) error{setupTruv, setupTruework, setupPayscore, setupTruuth, setupAccountChek} {
 		if err := setup(env, ps); err != nil {
 			return nil, err
 		}
 	}
 	return ps, nil
+}
+
+// providerClient is the HTTP client of every provider adapter: a timeout on
+// every call, and no redirect to plain http (noInsecureRedirect).
+func providerClient(sandbox bool) *http.Client {
+	return &http.Client{Timeout: 15 * time.Second, CheckRedirect: noInsecureRedirect(sandbox)}
 }
 
 // providerEnv is what a provider's setup reads.
@@ -42,6 +54,7 @@ type providerEnv struct {
 	internalURL string
 	log         *slog.Logger
 	client      *http.Client
+	sandbox     sandboxCredentials // the emulators' credentials, in sandbox mode
 }
 
 // add registers a provider and, when it is emulated, its emulator.

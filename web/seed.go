@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"log/slog"
 
 	"caseverify/store"
 	"caseverify/views"
@@ -33,6 +36,10 @@ func seedDemo(ctx context.Context, st *store.Store) ([]views.DemoAccount, error)
 	if err != nil {
 		return nil, err
 	}
+	existing, err := st.Users(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
 	var out []views.DemoAccount
 	for _, u := range demoUsers {
 		_, err := st.CreateUser(ctx, a.ID, store.NewUser{Email: u.email, Name: u.name, Role: u.role, Password: u.password})
@@ -40,7 +47,63 @@ func seedDemo(ctx context.Context, st *store.Store) ([]views.DemoAccount, error)
 		if err != nil && !(errors.As(err, &problems) && problems["email"] != "") {
 			return nil, err
 		}
+		// A demo account retired by a start outside sandbox mode is the
+		// sandbox's again, with the password the welcome message prints.
+		for _, e := range existing {
+			if e.Email == u.email && e.Disabled {
+				if err := st.SetPassword(ctx, a.ID, e.ID, u.password); err != nil {
+					return nil, err
+				}
+				if err := st.SetUserDisabled(ctx, a.ID, e.ID, false); err != nil {
+					return nil, err
+				}
+			}
+		}
 		out = append(out, views.DemoAccount{Role: views.RoleLabel(u.role), Email: u.email, Password: u.password})
 	}
 	return out, nil
+}
+
+// retireDemo runs at every start outside sandbox mode. A database that was
+// once a sandbox has the demo agency, whose accounts' passwords are
+// published in this README: every account of that agency is disabled (which
+// ends its sessions) and given a random password nobody knows, so the
+// published passwords never work outside sandbox mode, even if an
+// administrator enables the account again.
+func retireDemo(ctx context.Context, st *store.Store, log *slog.Logger) error {
+	a, err := st.AgencyByName(ctx, demoAgency)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	users, err := st.Users(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	retired := 0
+	for _, u := range users {
+		if !u.Disabled {
+			retired++
+		}
+		if err := st.SetUserDisabled(ctx, a.ID, u.ID, true); err != nil {
+			return err
+		}
+		if err := st.SetPassword(ctx, a.ID, u.ID, unknowablePassword()); err != nil {
+			return err
+		}
+	}
+	if retired > 0 {
+		log.Warn("this database was run in sandbox mode: the demo agency's accounts are disabled outside it",
+			"agency", demoAgency, "accounts", retired)
+	}
+	return nil
+}
+
+// unknowablePassword is 256 random bits that are never shown or kept.
+func unknowablePassword() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }

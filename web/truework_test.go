@@ -22,6 +22,7 @@ const (
 	twDataKey      = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	twSessionKey   = "b1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 	twWebhookToken = "cv-truework-hook-Zr81qLm4Vt0Xb7Kd"
+	twLiveKey      = "tw_sk_live_cv_test_Qm3Lr8Zt"
 )
 
 // twSetup runs loadConfig and setupProviders on vars, the way serve does.
@@ -38,7 +39,7 @@ func twSetup(t *testing.T, vars map[string]string) (*providerSet, error) {
 	getenv := func(k string) string { return vars[k] }
 	cfg, err := loadConfig(getenv)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ps, err := setupProviders(cfg, getenv, "http://127.0.0.1:1", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if ps != nil {
@@ -71,7 +72,7 @@ func TestTrueworkConfig_Wiring(t *testing.T) {
 		}
 	})
 	t.Run("real API", func(t *testing.T) {
-		ps, err := twSetup(t, map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": "tw_sk_live_x", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x",
+		ps, err := twSetup(t, map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": twLiveKey, "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x",
 			"TRUEWORK_WEBHOOK_TOKEN": twWebhookToken})
 		if err != nil {
 			t.Fatal(err)
@@ -98,21 +99,25 @@ func TestTrueworkConfig_Wiring(t *testing.T) {
 		vars map[string]string
 		want string
 	}{
-		{"no webhook token", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": "tw_sk_live_x", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x"}, "TRUEWORK_WEBHOOK_TOKEN is required"},
-		{"no webhook token in sandbox mode either", map[string]string{"SANDBOX": "true", "TRUEWORK_API_KEY": "tw_sk_test_x", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_test_x"}, "TRUEWORK_WEBHOOK_TOKEN is required"},
-		{"no publishable key", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": "tw_sk_live_x", "TRUEWORK_WEBHOOK_TOKEN": twWebhookToken}, "TRUEWORK_PUBLISHABLE_KEY is required"},
-		{"neither", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": "tw_sk_live_x"}, "TRUEWORK_PUBLISHABLE_KEY and TRUEWORK_WEBHOOK_TOKEN are required"},
-		{"http base URL outside sandbox", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": "tw_sk_live_x", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x",
+		{"no webhook token", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": twLiveKey, "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x"}, "TRUEWORK_WEBHOOK_TOKEN is required"},
+		{"no webhook token with a test server in sandbox mode either", map[string]string{"SANDBOX": "true", "TRUEWORK_API_KEY": "tw_sk_test_x",
+			"TRUEWORK_PUBLISHABLE_KEY": "tw_pk_test_x", "TRUEWORK_BASE_URL": "http://127.0.0.1:9"}, "TRUEWORK_WEBHOOK_TOKEN is required"},
+		{"real key in sandbox mode", map[string]string{"SANDBOX": "true", "TRUEWORK_API_KEY": "tw_sk_test_x", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_test_x",
+			"TRUEWORK_WEBHOOK_TOKEN": twWebhookToken}, "SANDBOX is on but real credentials are set (TRUEWORK_API_KEY, TRUEWORK_PUBLISHABLE_KEY, TRUEWORK_WEBHOOK_TOKEN)"},
+		{"no publishable key", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": twLiveKey, "TRUEWORK_WEBHOOK_TOKEN": twWebhookToken}, "TRUEWORK_PUBLISHABLE_KEY is required"},
+		{"neither", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": twLiveKey}, "TRUEWORK_PUBLISHABLE_KEY and TRUEWORK_WEBHOOK_TOKEN are required"},
+		{"http base URL outside sandbox", map[string]string{"SANDBOX": "false", "TRUEWORK_API_KEY": twLiveKey, "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x",
 			"TRUEWORK_WEBHOOK_TOKEN": twWebhookToken, "TRUEWORK_BASE_URL": "http://api.truework.com"}, "TRUEWORK_BASE_URL must be an absolute https URL"},
 		{"token without key outside sandbox", map[string]string{"SANDBOX": "false", "TRUEWORK_WEBHOOK_TOKEN": twWebhookToken}, "TRUEWORK_API_KEY is not"},
-		{"publishable key without key", map[string]string{"SANDBOX": "true", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_test_x"}, "TRUEWORK_PUBLISHABLE_KEY is set but TRUEWORK_API_KEY is not"},
+		{"publishable key without key", map[string]string{"SANDBOX": "false", "TRUEWORK_PUBLISHABLE_KEY": "tw_pk_test_x"}, "TRUEWORK_PUBLISHABLE_KEY is set but TRUEWORK_API_KEY is not"},
+		{"a webhook token in sandbox mode", map[string]string{"SANDBOX": "true", "TRUEWORK_WEBHOOK_TOKEN": twWebhookToken}, "SANDBOX is on but real credentials are set (TRUEWORK_WEBHOOK_TOKEN)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := twSetup(t, tc.vars)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
-			for _, secret := range []string{"tw_sk_live_x", "tw_sk_test_x", twWebhookToken} {
+			for _, secret := range []string{twLiveKey, "tw_sk_test_x", twWebhookToken} {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("the error repeats a secret: %v", err)
 				}
@@ -121,7 +126,7 @@ func TestTrueworkConfig_Wiring(t *testing.T) {
 	}
 	t.Run("run refuses to start", func(t *testing.T) {
 		vars := map[string]string{"SANDBOX": "false", "ADDR": "127.0.0.1:0", "BASE_URL": "https://verify.county.gov", "DATA_KEY": twDataKey,
-			"SESSION_KEY": twSessionKey, "DATABASE_URL": filepath.Join(t.TempDir(), "c.db"), "TRUEWORK_API_KEY": "tw_sk_live_x",
+			"SESSION_KEY": twSessionKey, "DATABASE_URL": filepath.Join(t.TempDir(), "c.db"), "TRUEWORK_API_KEY": twLiveKey,
 			"TRUEWORK_PUBLISHABLE_KEY": "tw_pk_live_x"}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -142,12 +147,15 @@ func twFindProvider(ps *providerSet, name string) *verify.Provider {
 }
 
 // TestTrueworkWebhook_TokenMatrix posts Truework webhooks to the running
-// portal's /webhooks/truework (the real router, middleware and handler):
-// a missing, wrong, other-case, suffixed or repeated X-Truework-Token gets
-// 403 and stores nothing; the configured token gets 200 and lands in the
-// inbox.
+// sandbox portal's /webhooks/truework (the real router, middleware and
+// handler): a missing, wrong, other-case, suffixed or repeated
+// X-Truework-Token, the token published in the source or another
+// installation's gets 403 and stores nothing; this installation's token gets
+// 200 and lands in the inbox.
 func TestTrueworkWebhook_TokenMatrix(t *testing.T) {
-	p := startPortal(t, map[string]string{"TRUEWORK_WEBHOOK_TOKEN": twWebhookToken, "DATA_KEY": twDataKey})
+	p := startPortal(t, map[string]string{"DATA_KEY": twDataKey})
+	// The sandbox's token is this installation's own (data/sandbox.key).
+	twWebhookToken := portalSandboxCredentials(t, p).TrueworkWebhookToken
 	st, err := store.Open(context.Background(), filepath.Join(p.Dir, "caseverify.db"), store.Options{DataKey: bytesOfHexTW(t, twDataKey)})
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +194,7 @@ func TestTrueworkWebhook_TokenMatrix(t *testing.T) {
 		{"missing", nil, 403},
 		{"empty", []string{""}, 403},
 		{"wrong", []string{"cv-truework-hook-Zr81qLm4Vt0Xb7Kx"}, 403},
+		{"another installation's", []string{twSandboxToken(t)}, 403},
 		{"other case", []string{strings.ToUpper(twWebhookToken)}, 403},
 		{"with a suffix", []string{twWebhookToken + "x"}, 403},
 		{"the sandbox default", []string{truework.DefaultSandboxWebhookToken}, 403},

@@ -62,7 +62,8 @@ func productionEnv(t *testing.T, overrides map[string]string) map[string]string 
 	return vars
 }
 
-// setupWith runs loadConfig and setupProviders on vars, the way serve does.
+// setupWith runs loadConfig and setupProviders on vars, the way serve does;
+// the error is either's.
 func setupWith(t *testing.T, vars map[string]string, internalURL string) (*providerSet, error) {
 	t.Helper()
 	if vars["DATABASE_URL"] == "" {
@@ -71,7 +72,7 @@ func setupWith(t *testing.T, vars map[string]string, internalURL string) (*provi
 	getenv := func(k string) string { return vars[k] }
 	cfg, err := loadConfig(getenv)
 	if err != nil {
-		t.Fatalf("loadConfig: %v", err)
+		return nil, err
 	}
 	ps, err := setupProviders(cfg, getenv, internalURL, slog.New(slog.DiscardHandler))
 	if ps != nil {
@@ -105,7 +106,9 @@ func TestTruuthConfig_RefusesStartWithoutWebhookAuth(t *testing.T) {
 		{"blank", "   ", "TRUUTH_WEBHOOK_AUTH"},
 		{"no scheme", testBearerToken, "TRUUTH_WEBHOOK_AUTH is not usable"},
 		{"unknown scheme", "Token " + testBearerToken, "TRUUTH_WEBHOOK_AUTH is not usable"},
-		{"weak bearer", "Bearer abc123", "TRUUTH_WEBHOOK_AUTH is not usable"},
+		{"weak bearer", "Bearer abc123", "TRUUTH_WEBHOOK_AUTH must be at least 16 characters"},
+		{"weak bearer, long enough", "Bearer abc123abc123", "TRUUTH_WEBHOOK_AUTH is not usable"},
+		{"the sandbox value", truuth.SandboxWebhookAuth, "TRUUTH_WEBHOOK_AUTH is a sandbox value"},
 		{"basic not base64", "Basic not-base64-at-all!", "TRUUTH_WEBHOOK_AUTH is not usable"},
 		{"basic weak password", "Basic " + base64.StdEncoding.EncodeToString([]byte("hooks:short")), "TRUUTH_WEBHOOK_AUTH is not usable"},
 	} {
@@ -172,13 +175,14 @@ func TestTruuthConfig_Wiring(t *testing.T) {
 		want    string            // "emulator", "api", "none", or an error fragment
 	}{
 		{"sandbox, nothing set", true, nil, "emulator"},
-		{"sandbox, own webhook auth", true, map[string]string{"TRUUTH_WEBHOOK_AUTH": good}, "emulator"},
-		{"sandbox, bad webhook auth", true, map[string]string{"TRUUTH_WEBHOOK_AUTH": "Bearer short"}, "TRUUTH_WEBHOOK_AUTH is not usable"},
+		{"sandbox, own webhook auth", true, map[string]string{"TRUUTH_WEBHOOK_AUTH": good}, "SANDBOX is on but real credentials are set (TRUUTH_WEBHOOK_AUTH)"},
 		{"sandbox, a setting without the key", true, map[string]string{"TRUUTH_TENANT": "county"}, "TRUUTH_TENANT is set but TRUUTH_API_KEY is not"},
 		{"sandbox, real API", true, map[string]string{"TRUUTH_API_KEY": "k", "TRUUTH_API_SECRET": "s", "TRUUTH_TENANT": "county",
-			"TRUUTH_REGION": "eu", "TRUUTH_WEBHOOK_AUTH": good}, "api"},
-		{"sandbox, real API without webhook auth", true, map[string]string{"TRUUTH_API_KEY": "k", "TRUUTH_API_SECRET": "s",
-			"TRUUTH_TENANT": "county", "TRUUTH_REGION": "eu"}, "TRUUTH_WEBHOOK_AUTH is required"},
+			"TRUUTH_REGION": "eu", "TRUUTH_WEBHOOK_AUTH": good}, "SANDBOX is on but real credentials are set (TRUUTH_API_KEY, TRUUTH_API_SECRET, TRUUTH_WEBHOOK_AUTH)"},
+		{"sandbox, API on a test server on this machine", true, map[string]string{"TRUUTH_API_KEY": "k", "TRUUTH_API_SECRET": "s",
+			"TRUUTH_TENANT": "county", "TRUUTH_BASE_URL": "http://127.0.0.1:9/kyc", "TRUUTH_WEBHOOK_AUTH": good}, "api"},
+		{"sandbox, test server without webhook auth", true, map[string]string{"TRUUTH_API_KEY": "k", "TRUUTH_API_SECRET": "s",
+			"TRUUTH_TENANT": "county", "TRUUTH_BASE_URL": "http://127.0.0.1:9/kyc"}, "TRUUTH_WEBHOOK_AUTH is required"},
 		{"production, not configured", false, map[string]string{"TRUUTH_API_KEY": "", "TRUUTH_API_SECRET": "", "TRUUTH_TENANT": "",
 			"TRUUTH_REGION": ""}, "none"},
 		{"production, only webhook auth", false, map[string]string{"TRUUTH_API_KEY": "", "TRUUTH_API_SECRET": "", "TRUUTH_TENANT": "",
@@ -240,20 +244,20 @@ func TestTruuthConfig_Wiring(t *testing.T) {
 			if p.Sandbox != (tc.want == "emulator") || mounted != (tc.want == "emulator") {
 				t.Fatalf("sandbox %v, emulator mounted %v, want %s", p.Sandbox, mounted, tc.want)
 			}
-			// The adapter accepts exactly the configured webhook credential.
+			// The adapter accepts exactly the configured webhook credential,
+			// in sandbox mode this installation's own; never the one
+			// published in the source.
 			want := vars["TRUUTH_WEBHOOK_AUTH"]
-			if want == "" {
-				want = truuth.SandboxWebhookAuth
+			if tc.want == "emulator" {
+				want = sandboxCredentialsIn(t, filepath.Dir(vars["DATABASE_URL"])).TruuthWebhookAuth
 			}
 			ok := providers.Delivery{Header: http.Header{"Authorization": {want}}, Body: []byte(`{}`)}
 			if err := p.Webhooks.Authenticate(ok); err != nil {
 				t.Errorf("configured credential refused: %v", err)
 			}
-			if want != truuth.SandboxWebhookAuth {
-				def := providers.Delivery{Header: http.Header{"Authorization": {truuth.SandboxWebhookAuth}}, Body: []byte(`{}`)}
-				if p.Webhooks.Authenticate(def) == nil {
-					t.Error("the sandbox default credential is accepted although another is configured")
-				}
+			def := providers.Delivery{Header: http.Header{"Authorization": {truuth.SandboxWebhookAuth}}, Body: []byte(`{}`)}
+			if p.Webhooks.Authenticate(def) == nil {
+				t.Error("the credential published in the source is accepted")
 			}
 		})
 	}
@@ -384,7 +388,10 @@ func TestTruuthWebhook_AuthMatrix(t *testing.T) {
 		}},
 	} {
 		t.Run(portal.name, func(t *testing.T) {
-			p := startPortal(t, map[string]string{"TRUUTH_WEBHOOK_AUTH": portal.auth, "DATA_KEY": testDataKey})
+			// Outside sandbox mode: a sandbox takes no webhook credential.
+			env := productionEnv(t, map[string]string{"TRUUTH_WEBHOOK_AUTH": portal.auth})
+			delete(env, "DATABASE_URL")
+			p := startPortal(t, env)
 			st, err := store.Open(context.Background(), filepath.Join(p.Dir, "caseverify.db"), store.Options{DataKey: bytesOfHex(t, testDataKey)})
 			if err != nil {
 				t.Fatal(err)
@@ -428,60 +435,54 @@ func bytesOfHex(t *testing.T, s string) []byte {
 
 // TestTruuthConfig_SandboxCallbacksCarryConfiguredAuth: in sandbox mode the
 // emulator sends its callbacks to the portal's own /webhooks/truuth with
-// TRUUTH_WEBHOOK_AUTH when set, and the sandbox default otherwise.
+// this installation's own Authorization (from data/sandbox.key), never the
+// value published in the source.
 func TestTruuthConfig_SandboxCallbacksCarryConfiguredAuth(t *testing.T) {
-	for _, auth := range []string{"", "Basic " + testBasicToken} {
-		t.Run(fmt.Sprintf("auth=%v", auth != ""), func(t *testing.T) {
-			got := make(chan string, 10)
-			var mu sync.Mutex
-			var em http.Handler = http.NotFoundHandler()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method == http.MethodPost && r.URL.Path == "/webhooks/truuth" {
-					got <- r.Header.Get("Authorization")
-					return
-				}
-				mu.Lock()
-				h := em
-				mu.Unlock()
-				http.StripPrefix("/sandbox/truuth", h).ServeHTTP(w, r)
-			}))
-			defer srv.Close()
-			vars := map[string]string{"SANDBOX": "true", "SANDBOX_DELAY": "0s"}
-			if auth != "" {
-				vars["TRUUTH_WEBHOOK_AUTH"] = auth
-			}
-			ps, err := setupWith(t, vars, srv.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			emu, ok := ps.sandboxes["truuth"].(*truuth.Emulator)
-			if !ok {
-				t.Fatalf("the truuth sandbox is a %T", ps.sandboxes["truuth"])
-			}
-			mu.Lock()
-			em = emu
-			mu.Unlock()
-			o, err := findProvider(ps, "truuth").Verifier.CreateOrder(context.Background(), providers.OrderRequest{Reference: "CV-CALLBACK1",
-				Products: []providers.Product{providers.ProductIdentity}, Applicants: []providers.Applicant{{Ref: "m1", FirstName: "Ana", LastName: "Diaz"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := emu.Complete(o.OrderID, truuth.ScenarioPass); err != nil {
-				t.Fatal(err)
-			}
-			emu.WaitIdle()
-			want := auth
-			if want == "" {
-				want = truuth.SandboxWebhookAuth
-			}
-			if len(got) != 3 { // IN_PROGRESS, DONE, Biopass
-				t.Fatalf("%d callbacks reached /webhooks/truuth, want 3", len(got))
-			}
-			for range 3 {
-				if h := <-got; h != want {
-					t.Fatalf("callback Authorization %q, want the configured value", h)
-				}
-			}
-		})
+	got := make(chan string, 10)
+	var mu sync.Mutex
+	var em http.Handler = http.NotFoundHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/webhooks/truuth" {
+			got <- r.Header.Get("Authorization")
+			return
+		}
+		mu.Lock()
+		h := em
+		mu.Unlock()
+		http.StripPrefix("/sandbox/truuth", h).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	vars := map[string]string{"SANDBOX": "true", "SANDBOX_DELAY": "0s"}
+	ps, err := setupWith(t, vars, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, ok := ps.sandboxes["truuth"].(*truuth.Emulator)
+	if !ok {
+		t.Fatalf("the truuth sandbox is a %T", ps.sandboxes["truuth"])
+	}
+	mu.Lock()
+	em = emu
+	mu.Unlock()
+	o, err := findProvider(ps, "truuth").Verifier.CreateOrder(context.Background(), providers.OrderRequest{Reference: "CV-CALLBACK1",
+		Products: []providers.Product{providers.ProductIdentity}, Applicants: []providers.Applicant{{Ref: "m1", FirstName: "Ana", LastName: "Diaz"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Complete(o.OrderID, truuth.ScenarioPass); err != nil {
+		t.Fatal(err)
+	}
+	emu.WaitIdle()
+	want := sandboxCredentialsIn(t, filepath.Dir(vars["DATABASE_URL"])).TruuthWebhookAuth
+	if want == truuth.SandboxWebhookAuth {
+		t.Fatal("the sandbox uses the credential published in the source")
+	}
+	if len(got) != 3 { // IN_PROGRESS, DONE, Biopass
+		t.Fatalf("%d callbacks reached /webhooks/truuth, want 3", len(got))
+	}
+	for range 3 {
+		if h := <-got; h != want {
+			t.Fatalf("callback Authorization %q, want the configured value", h)
+		}
 	}
 }
