@@ -123,3 +123,32 @@ func TestLinkCodes_StoredHashed(t *testing.T) {
 		t.Fatalf("OpenLink(old code) = %v, %v; an existing link must keep working", lo, err)
 	}
 }
+
+// A database that already has later migrations (they land in any order)
+// still gets one that landed after them, and starts.
+func TestOpen_AppliesAMigrationThatLandedLate(t *testing.T) {
+	ctx := context.Background()
+	s, _, path := mustOpen(t)
+	s.Close()
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// As if 00010 had landed after the database was migrated to the newest.
+	for _, q := range []string{`DROP INDEX deliveries_link_code_hash`, `ALTER TABLE deliveries DROP COLUMN link_code_enc`,
+		`ALTER TABLE deliveries DROP COLUMN link_code_hash`, `DELETE FROM goose_db_version WHERE version_id = 10`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s, err = store.Open(ctx, path, store.Options{DataKey: testKey})
+	if err != nil {
+		t.Fatalf("a database with later migrations does not start: %v", err)
+	}
+	defer s.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'link_code_hash'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("link_code_hash column: %d, %v", n, err)
+	}
+}

@@ -133,7 +133,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.write, sub)
+	// Migrations are numbered when work starts and land in any order, so a
+	// database may already have a higher one than a migration that lands
+	// later: apply the missing one rather than refuse to start.
+	p, err := goose.NewProvider(goose.DialectSQLite3, s.write, sub, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
