@@ -13,7 +13,8 @@ import (
 // truuthVars are Truuth's settings; any of them without TRUUTH_API_KEY is a
 // half-done configuration (except TRUUTH_WEBHOOK_AUTH and TRUUTH_CONTRACT in
 // sandbox mode, where they configure the emulator).
-var truuthVars = []string{"TRUUTH_API_SECRET", "TRUUTH_TENANT", "TRUUTH_REGION", "TRUUTH_BASE_URL"}
+var truuthVars = []string{"TRUUTH_API_SECRET", "TRUUTH_TENANT", "TRUUTH_REGION", "TRUUTH_BASE_URL",
+	"TRUUTH_WEBHOOK_AUTH_CALLBACK", "TRUUTH_WEBHOOK_AUTH_BIOPASS"}
 
 // setupTruuth wires Truuth identity verification (issue 7).
 //
@@ -39,7 +40,11 @@ func setupTruuth(env providerEnv, ps *providerSet) error {
 		return err
 	}
 	if key := getenv("TRUUTH_API_KEY"); key != "" {
-		return setupTruuthAPI(env, ps, key, strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH")), contract)
+		byEvent, err := truuthEventAuth(getenv)
+		if err != nil {
+			return err
+		}
+		return setupTruuthAPI(env, ps, key, strings.TrimSpace(getenv("TRUUTH_WEBHOOK_AUTH")), byEvent, contract)
 	}
 	for _, v := range truuthVars {
 		if getenv(v) != "" {
@@ -74,7 +79,7 @@ func setupTruuth(env providerEnv, ps *providerSet) error {
 }
 
 // setupTruuthAPI wires the real Truuth API.
-func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, contract truuth.Contract) error {
+func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, byEvent map[string]string, contract truuth.Contract) error {
 	getenv := env.getenv
 	var missing []string
 	secret, tenant := getenv("TRUUTH_API_SECRET"), strings.TrimSpace(getenv("TRUUTH_TENANT"))
@@ -88,7 +93,9 @@ func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, c
 	if region == "" && base == "" {
 		missing = append(missing, "TRUUTH_REGION")
 	}
-	if webhookAuth == "" {
+	// Every event subscription needs a token: its own or the general one.
+	webhookMissing := webhookAuth == "" && (byEvent[truuth.EventPathCallback] == "" || byEvent[truuth.EventPathBiopass] == "")
+	if webhookMissing {
 		missing = append(missing, "TRUUTH_WEBHOOK_AUTH")
 	}
 	if len(missing) > 0 {
@@ -98,8 +105,8 @@ func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, c
 		} else {
 			msg += "are required"
 		}
-		if webhookAuth == "" {
-			msg += ` (TRUUTH_WEBHOOK_AUTH is the Authorization value Truuth's webhooks send, "Basic <base64>" or "Bearer <token>", as set in the Truuth portal; without it anyone could mark an identity approved)`
+		if webhookMissing {
+			msg += ` (or both TRUUTH_WEBHOOK_AUTH_CALLBACK and TRUUTH_WEBHOOK_AUTH_BIOPASS; TRUUTH_WEBHOOK_AUTH is the Authorization value Truuth's webhooks send, "Basic <base64>" or "Bearer <token>", as set in the Truuth portal; without it anyone could mark an identity approved)`
 		}
 		return errors.New(msg)
 	}
@@ -112,11 +119,13 @@ func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, c
 			return errors.New("configuration: TRUUTH_BASE_URL must be an absolute https URL such as https://portal.api.au.truuth.id/kyc")
 		}
 	}
-	if err := truuth.ValidateWebhookAuth(webhookAuth); err != nil {
-		return webhookAuthError(err)
+	if webhookAuth != "" {
+		if err := truuth.ValidateWebhookAuth(webhookAuth); err != nil {
+			return webhookAuthError(err)
+		}
 	}
 	c, err := truuth.New(truuth.Config{BaseURL: base, Region: region, Tenant: tenant, APIKey: key, APISecret: secret,
-		WebhookAuth: webhookAuth, Contract: contract, HTTPClient: env.client})
+		WebhookAuth: webhookAuth, WebhookAuthByEvent: byEvent, Contract: contract, HTTPClient: env.client})
 	if err != nil {
 		// truuth.New names its Config field and never repeats a secret.
 		return fmt.Errorf("configuration: Truuth settings: %w", err)
@@ -128,6 +137,25 @@ func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, c
 func truuthProvider(c *truuth.Client, sandbox bool) *verify.Provider {
 	// CanNotify: Truuth emails the invite itself (Send Verification Invite).
 	return &verify.Provider{Name: truuth.Name, Label: "Truuth", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: sandbox}
+}
+
+// truuthEventAuth reads the per-subscription tokens: Truuth sends one event
+// type per webhook subscription, each of which may carry its own Auth Token
+// (truuth-webhooks.txt), at /webhooks/truuth/callback and
+// /webhooks/truuth/biopass. Each is validated like TRUUTH_WEBHOOK_AUTH.
+func truuthEventAuth(getenv func(string) string) (map[string]string, error) {
+	out := map[string]string{}
+	for ev, name := range map[string]string{truuth.EventPathCallback: "TRUUTH_WEBHOOK_AUTH_CALLBACK", truuth.EventPathBiopass: "TRUUTH_WEBHOOK_AUTH_BIOPASS"} {
+		v := strings.TrimSpace(getenv(name))
+		if v == "" {
+			continue
+		}
+		if err := truuth.ValidateWebhookAuth(v); err != nil {
+			return nil, fmt.Errorf("configuration: %s is not usable: %w", name, err)
+		}
+		out[ev] = v
+	}
+	return out, nil
 }
 
 // webhookAuthError names the variable; the validator never repeats the value.

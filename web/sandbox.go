@@ -35,7 +35,7 @@ var credentialSettings = []struct {
 	{"TRUEWORK_BASE_URL", []string{"TRUEWORK_API_KEY", "TRUEWORK_PUBLISHABLE_KEY", "TRUEWORK_WEBHOOK_TOKEN", "TRUEWORK_WEBHOOK_TOKEN_PREVIOUS"}},
 	{"PAYSCORE_BASE_URL", []string{"PAYSCORE_CLIENT_ID", "PAYSCORE_SECRET_KEY", "PAYSCORE_WEBHOOK_SECRET"}},
 	{"ACCOUNTCHEK_BASE_URL", []string{"ACCOUNTCHEK_USERNAME", "ACCOUNTCHEK_PASSWORD"}},
-	{"TRUUTH_BASE_URL", []string{"TRUUTH_API_KEY", "TRUUTH_API_SECRET", "TRUUTH_WEBHOOK_AUTH"}},
+	{"TRUUTH_BASE_URL", []string{"TRUUTH_API_KEY", "TRUUTH_API_SECRET", "TRUUTH_WEBHOOK_AUTH", "TRUUTH_WEBHOOK_AUTH_CALLBACK", "TRUUTH_WEBHOOK_AUTH_BIOPASS"}},
 	// Real texts to real phones from a sandbox's demo cases.
 	{"TWILIO_BASE_URL", []string{"TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"}},
 }
@@ -60,6 +60,8 @@ var secretSettings = []struct {
 	{"ACCOUNTCHEK_PASSWORD", []string{accountchek.SandboxPassword}},
 	{"TRUUTH_API_SECRET", []string{truuth.SandboxAPISecret}},
 	{"TRUUTH_WEBHOOK_AUTH", []string{truuth.SandboxWebhookAuth}},
+	{"TRUUTH_WEBHOOK_AUTH_CALLBACK", []string{truuth.SandboxWebhookAuth}},
+	{"TRUUTH_WEBHOOK_AUTH_BIOPASS", []string{truuth.SandboxWebhookAuth}},
 	{"TWILIO_AUTH_TOKEN", nil},
 }
 

@@ -442,7 +442,8 @@ func TestTruuthConfig_SandboxCallbacksCarryConfiguredAuth(t *testing.T) {
 	var mu sync.Mutex
 	var em http.Handler = http.NotFoundHandler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/webhooks/truuth" {
+		// One URL per event subscription (issue 14).
+		if r.Method == http.MethodPost && (r.URL.Path == "/webhooks/truuth/callback" || r.URL.Path == "/webhooks/truuth/biopass") {
 			got <- r.Header.Get("Authorization")
 			return
 		}
@@ -484,5 +485,34 @@ func TestTruuthConfig_SandboxCallbacksCarryConfiguredAuth(t *testing.T) {
 		if h := <-got; h != want {
 			t.Fatalf("callback Authorization %q, want the configured value", h)
 		}
+	}
+}
+
+// TestTruuthConfig_TokenPerSubscription (issue 14): TRUUTH_WEBHOOK_AUTH_CALLBACK
+// and TRUUTH_WEBHOOK_AUTH_BIOPASS give each event subscription its own token;
+// with both, the real API needs no TRUUTH_WEBHOOK_AUTH; a weak one is refused
+// by name.
+func TestTruuthConfig_TokenPerSubscription(t *testing.T) {
+	api := productionEnv(t, map[string]string{"TRUUTH_WEBHOOK_AUTH_CALLBACK": "Bearer callback-token-7d1e93c2"})
+	if _, err := setupWith(t, api, "https://portal.example"); err == nil || !strings.Contains(err.Error(), "TRUUTH_WEBHOOK_AUTH_BIOPASS") {
+		t.Fatalf("callback token alone: %v", err)
+	}
+	api["TRUUTH_WEBHOOK_AUTH_BIOPASS"] = "Bearer biopass-token-5a8f20b4"
+	ps, err := setupWith(t, api, "https://portal.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rx := findProvider(ps, "truuth").Webhooks
+	d := providers.Delivery{Path: "/biopass", Header: http.Header{"Authorization": {"Bearer biopass-token-5a8f20b4"}}}
+	if err := rx.Authenticate(d); err != nil {
+		t.Errorf("biopass token at /biopass: %v", err)
+	}
+	d.Path = "/callback"
+	if err := rx.Authenticate(d); err == nil {
+		t.Error("the biopass token was accepted at /callback")
+	}
+	api["TRUUTH_WEBHOOK_AUTH_BIOPASS"] = "Bearer short"
+	if _, err := setupWith(t, api, "https://portal.example"); err == nil || !strings.Contains(err.Error(), "TRUUTH_WEBHOOK_AUTH_BIOPASS") {
+		t.Fatalf("weak biopass token: %v", err)
 	}
 }

@@ -78,7 +78,12 @@ func newTruuthEnv(t *testing.T, emCfg truuth.EmulatorConfig) *truuthEnv {
 	receive := func(name string, wr providers.WebhookReceiver) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
-			d := providers.Delivery{Header: r.Header, Body: body}
+			// As the portal's handler: the path after /webhooks/{name}
+			// (Truuth: one URL per event subscription).
+			d := providers.Delivery{Header: r.Header, Body: body, Path: r.PathValue("event")}
+			if d.Path != "" {
+				d.Path = "/" + d.Path
+			}
 			if wr.Authenticate(d) != nil {
 				if name == "truuth" {
 					e.refused <- struct{}{}
@@ -86,12 +91,12 @@ func newTruuthEnv(t *testing.T, emCfg truuth.EmulatorConfig) *truuthEnv {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
-			if _, err := st.AddInbox(r.Context(), name, wr.DedupeKey(d), "", body); err != nil {
+			if _, err := st.AddInbox(r.Context(), name, wr.DedupeKey(d), d.Path, body); err != nil {
 				w.WriteHeader(http.StatusInternalServerError)
 			}
 		}
 	}
-	mux.HandleFunc("POST /webhooks/truuth", receive("truuth", e.client))
+	mux.HandleFunc("POST /webhooks/truuth/{event}", receive("truuth", e.client))
 	mux.HandleFunc("POST /webhooks/truv", receive("truv", tc))
 
 	a, _ := st.CreateAgency(ctx, "Test Agency")

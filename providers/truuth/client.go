@@ -57,6 +57,11 @@ type Config struct {
 	// portal should refuse to start outside sandbox mode then
 	// (ValidateWebhookAuth).
 	WebhookAuth string
+	// WebhookAuthByEvent is a token per event-type subscription: Truuth
+	// sends one event type per webhook, each with its own Auth Token (S04).
+	// Keys are the URL event names, EventPathCallback and EventPathBiopass;
+	// an event without its own token uses WebhookAuth.
+	WebhookAuthByEvent map[string]string
 	// Contract overrides paths and field names; zero fields keep the
 	// defaults (DefaultContract).
 	Contract Contract
@@ -76,6 +81,7 @@ type Client struct {
 	apiKey        string
 	apiSecret     string
 	webhookDigest []byte // nil when WebhookAuth is unset
+	eventDigests  map[string][]byte
 	contract      Contract
 	lookup        bool
 	hc            *http.Client
@@ -120,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 		tenant:    strings.TrimSpace(cfg.Tenant),
 		apiKey:    cfg.APIKey,
 		apiSecret: cfg.APISecret,
-		contract:  cfg.Contract.withDefaults(),
+		contract:  providers.FillDefaults(cfg.Contract, DefaultContract()),
 		lookup:    !cfg.DisableLookup,
 		hc:        cfg.HTTPClient,
 	}
@@ -130,6 +136,20 @@ func New(cfg Config) (*Client, error) {
 		}
 		scheme, token, _ := canonicalAuth(cfg.WebhookAuth)
 		c.webhookDigest = authDigest(scheme, token)
+	}
+	c.eventDigests = map[string][]byte{}
+	for ev, auth := range cfg.WebhookAuthByEvent {
+		if _, ok := webhookEvents[ev]; !ok {
+			return nil, fmt.Errorf("truuth: Config.WebhookAuthByEvent: unknown event %q (want %s or %s)", ev, EventPathCallback, EventPathBiopass)
+		}
+		if auth == "" {
+			continue
+		}
+		if err := ValidateWebhookAuth(auth); err != nil {
+			return nil, fmt.Errorf("truuth: Config.WebhookAuthByEvent[%s]: %w", ev, err)
+		}
+		scheme, token, _ := canonicalAuth(auth)
+		c.eventDigests[ev] = authDigest(scheme, token)
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 15 * time.Second}

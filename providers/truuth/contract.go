@@ -2,7 +2,6 @@ package truuth
 
 import (
 	"net/url"
-	"reflect"
 	"strings"
 )
 
@@ -72,15 +71,18 @@ type Contract struct {
 	// such as VERIFICATION_STATUS_DONE for what is presumably DONE.
 	StatusEnumPrefix string
 
-	// EventTypeField, when present in a webhook body, decides the event: a
-	// value containing "biopass" (any case, spaces ignored) is Biopass User
-	// Provisioning, anything else a Callback. The literal identifiers are
-	// UNCONFIRMED (spec.md §5.2).
+	// EventTypeField, when present in a webhook body that came to the bare
+	// /webhooks/truuth URL, decides the event: a value containing "biopass"
+	// (any case, spaces ignored) is Biopass User Provisioning, anything else
+	// a Callback. Truuth sends one event type per webhook subscription
+	// (S04), so the URL (/webhooks/truuth/callback, .../biopass) is the
+	// reliable way; the body's shape never decides. Whether Truuth's bodies
+	// carry a type field, and its name and values, is UNCONFIRMED.
 	EventTypeField string
-	// BiopassMarkerFields identify a Biopass User Provisioning body when no
-	// event-type field is present: the presence of any of them (R03's callback
-	// field set has none of them). Our reading, UNCONFIRMED.
-	BiopassMarkerFields []string
+	// BiopassField holds the provisioned user in the emulator's Biopass
+	// body. Truuth's payload is undocumented; the adapter reads nothing from
+	// it but the verification id.
+	BiopassField string
 
 	// Error bodies: shape UNCONFIRMED. The first of ErrorMessageFields found
 	// is the provider's message; ErrorFieldsField is a list of
@@ -134,8 +136,8 @@ func DefaultContract() Contract {
 
 		StatusEnumPrefix: "VERIFICATION_STATUS_",
 
-		EventTypeField:      "eventType",
-		BiopassMarkerFields: []string{"biopass", "biopassUserId", "userId"},
+		EventTypeField: "eventType",
+		BiopassField:   "biopass",
 
 		ErrorMessageFields:     []string{"message", "error"},
 		ErrorCodeField:         "code",
@@ -143,22 +145,6 @@ func DefaultContract() Contract {
 		ErrorFieldNameField:    "field",
 		ErrorFieldMessageField: "message",
 	}
-}
-
-// withDefaults returns c with every zero field taken from DefaultContract, so
-// an override only names what differs. Reflection keeps this correct when a
-// field is added.
-func (c Contract) withDefaults() Contract {
-	def := DefaultContract()
-	cv := reflect.ValueOf(&c).Elem()
-	dv := reflect.ValueOf(def)
-	for i := range cv.NumField() {
-		f := cv.Field(i)
-		if f.IsZero() || (f.Kind() == reflect.Slice && f.Len() == 0) {
-			f.Set(dv.Field(i))
-		}
-	}
-	return c
 }
 
 // path fills the placeholders of p. Values are path-escaped, so an id can

@@ -2,6 +2,7 @@ package truuth
 
 import (
 	"bytes"
+	"caseverify/providers"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -64,13 +65,18 @@ type EmulatorConfig struct {
 	// trailing slash, e.g. "http://localhost:8080/sandbox/truuth". Invite
 	// and report links are built from it.
 	PublicURL string
-	// WebhookURL receives every webhook (Truuth configures webhooks per
-	// tenant in its portal, not per invite). Empty sends none.
+	// WebhookURL is the base of the webhook subscriptions (Truuth configures
+	// webhooks per tenant in its portal, not per invite, and one per event
+	// type, S04): Callbacks go to WebhookURL/callback, Biopass User
+	// Provisioning to WebhookURL/biopass. Empty sends none.
 	WebhookURL string
 	// WebhookAuth is the Authorization header value sent with each webhook,
 	// as the Truuth portal would ("Basic ..." or "Bearer ..."). Empty sends
 	// no header, which Truuth allows and the adapter refuses.
 	WebhookAuth string
+	// WebhookAuthByEvent is a subscription's own token by URL event name
+	// (EventPathCallback, EventPathBiopass); others use WebhookAuth.
+	WebhookAuthByEvent map[string]string
 	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
@@ -191,7 +197,7 @@ func NewEmulator(cfg EmulatorConfig) *Emulator {
 	}
 	e := &Emulator{
 		cfg:        cfg,
-		contract:   cfg.Contract.withDefaults(),
+		contract:   providers.FillDefaults(cfg.Contract, DefaultContract()),
 		hc:         cfg.HTTPClient,
 		now:        cfg.Now,
 		log:        cfg.Logger,
@@ -300,7 +306,7 @@ func validScenario(s string) bool {
 func (e *Emulator) startLocked(v *emVerification) {
 	v.status = rawInProgress
 	v.step = stepDocument
-	e.sendLocked(v, e.callbackBody(v))
+	e.sendLocked(v, hook{EventPathCallback, e.callbackBody(v)})
 }
 
 // finishLocked records the outcome and sends the final webhooks: the
@@ -314,9 +320,9 @@ func (e *Emulator) finishLocked(v *emVerification, scenario string) {
 	if scenario == ScenarioError {
 		v.status = rawError
 	}
-	bodies := [][]byte{e.callbackBody(v)}
+	bodies := []hook{{EventPathCallback, e.callbackBody(v)}}
 	if scenario == ScenarioPass {
-		bodies = append(bodies, e.biopassBody(v))
+		bodies = append(bodies, hook{EventPathBiopass, e.biopassBody(v)})
 	}
 	e.sendLocked(v, bodies...)
 }
@@ -389,7 +395,7 @@ func (e *Emulator) biopassBody(v *emVerification) []byte {
 	m := map[string]any{
 		ct.VerificationIDField: v.id,
 		ct.ExternalRefField:    v.ref,
-		ct.BiopassMarkerFields[0]: map[string]any{
+		ct.BiopassField: map[string]any{
 			"userId":        newUUID(),
 			"provisionedAt": e.now().UTC().Format(time.RFC3339),
 		},
@@ -698,7 +704,7 @@ func (e *Emulator) handleFile(w http.ResponseWriter, r *http.Request) {
 // sendLocked queues webhook bodies for v. Batches of one verification go out
 // in the order they were queued (IN_PROGRESS before DONE before Biopass);
 // different verifications do not wait for each other. e.mu must be held.
-func (e *Emulator) sendLocked(v *emVerification, bodies ...[]byte) {
+func (e *Emulator) sendLocked(v *emVerification, bodies ...hook) {
 	if e.closed || e.cfg.WebhookURL == "" {
 		return
 	}
@@ -728,7 +734,7 @@ const webhookAttempts = 4
 
 // deliver POSTs one webhook body (twice with DuplicateWebhooks), retrying on
 // network errors and non-2xx answers with a doubling backoff.
-func (e *Emulator) deliver(id string, body []byte) {
+func (e *Emulator) deliver(id string, h hook) {
 	if e.cfg.DropWebhooks {
 		e.log.Info("truuth emulator: webhook dropped on purpose", "verification_id", id)
 		return
@@ -743,7 +749,7 @@ func (e *Emulator) deliver(id string, body []byte) {
 		}
 		backoff := e.cfg.RetryBackoff
 		for attempt := 1; attempt <= webhookAttempts; attempt++ {
-			status, err := e.post(body)
+			status, err := e.post(h)
 			if err == nil && status/100 == 2 {
 				e.log.Info("truuth emulator: webhook delivered", "verification_id", id, "status", status, "attempt", attempt)
 				break
@@ -772,16 +778,28 @@ func (e *Emulator) pause(d time.Duration) bool {
 	}
 }
 
-// post sends one webhook request: JSON, with the configured Authorization.
-func (e *Emulator) post(body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.cfg.WebhookURL, bytes.NewReader(body))
+// hook is one webhook: its subscription's event and its body.
+type hook struct {
+	event string // EventPathCallback or EventPathBiopass
+	body  []byte
+}
+
+// post sends one webhook request to its subscription's URL: JSON, with the
+// subscription's Authorization.
+func (e *Emulator) post(h hook) (int, error) {
+	url := strings.TrimRight(e.cfg.WebhookURL, "/") + "/" + h.event
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, url, bytes.NewReader(h.body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Truuth-Webhook (sandbox emulator)")
-	if e.cfg.WebhookAuth != "" {
-		req.Header.Set("Authorization", e.cfg.WebhookAuth)
+	auth := e.cfg.WebhookAuthByEvent[h.event]
+	if auth == "" {
+		auth = e.cfg.WebhookAuth
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := e.hc.Do(req)
 	if err != nil {

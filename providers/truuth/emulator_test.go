@@ -54,7 +54,9 @@ func (s *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	n := len(s.got) + 1
-	s.got = append(s.got, providers.Delivery{Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr})
+	// As the portal's handler: the part of the path after /webhooks/truuth.
+	path := strings.TrimPrefix(r.URL.Path, "/webhooks/truuth")
+	s.got = append(s.got, providers.Delivery{Header: r.Header.Clone(), Body: body, RemoteAddr: r.RemoteAddr, Path: path})
 	s.ctypes = append(s.ctypes, r.Header.Get("Content-Type"))
 	respond := s.respond
 	s.mu.Unlock()

@@ -20,6 +20,28 @@ const (
 	EventBiopass  = "Biopass User Provisioning"
 )
 
+// URL event names: Truuth sends one event type per webhook subscription
+// (S04), so each subscription gets its own URL, /webhooks/truuth/{event},
+// and the URL says what the body is.
+const (
+	EventPathCallback = "callback"
+	EventPathBiopass  = "biopass"
+)
+
+// webhookEvents maps the URL event names to the raw event names.
+var webhookEvents = map[string]string{EventPathCallback: EventCallback, EventPathBiopass: EventBiopass}
+
+// eventOfPath reads the event from a delivery's path ("/callback"). The bare
+// URL gives "" and ok; an unknown path gives ok false.
+func eventOfPath(path string) (event string, ok bool) {
+	p := strings.Trim(path, "/")
+	if p == "" {
+		return "", true
+	}
+	_, ok = webhookEvents[p]
+	return p, ok
+}
+
 // Webhook authentication (truuth-webhooks.txt): Truuth sends the configured
 // "Auth Token" as Basic or Bearer credentials, or nothing at all. There is no
 // signature, so the receiver's only defence is an exact, constant-time
@@ -56,8 +78,24 @@ func authDigest(scheme, token string) []byte {
 // Config.WebhookAuth (scheme case-insensitive, token exact). With
 // WebhookAuth unset it refuses everything: an unprotected Truuth webhook would
 // let anyone mark identities approved (reliability.md W14).
+//
+// The expected value is the token of the URL's event subscription
+// (Config.WebhookAuthByEvent), else Config.WebhookAuth; the bare URL takes
+// Callbacks, so it uses the Callback token when WebhookAuth is unset. A
+// path that is no event subscription is refused.
 func (c *Client) Authenticate(d providers.Delivery) error {
-	if c.webhookDigest == nil {
+	event, ok := eventOfPath(d.Path)
+	if !ok {
+		return fmt.Errorf("truuth: no webhook subscription at this URL: %w", providers.ErrUnauthenticated)
+	}
+	if event == "" && c.webhookDigest == nil {
+		event = EventPathCallback
+	}
+	want := c.eventDigests[event]
+	if want == nil {
+		want = c.webhookDigest
+	}
+	if want == nil {
 		return fmt.Errorf("truuth: webhook auth is not configured: %w", providers.ErrUnauthenticated)
 	}
 	values := d.Header.Values("Authorization")
@@ -72,7 +110,7 @@ func (c *Client) Authenticate(d providers.Delivery) error {
 	if !ok {
 		return fmt.Errorf("truuth: Authorization header has no credentials: %w", providers.ErrUnauthenticated)
 	}
-	if !hmac.Equal(authDigest(scheme, token), c.webhookDigest) {
+	if !hmac.Equal(authDigest(scheme, token), want) {
 		return fmt.Errorf("truuth: Authorization header does not match: %w", providers.ErrUnauthenticated)
 	}
 	return nil
@@ -151,8 +189,13 @@ func isToken68(s string) bool {
 
 // Parse implements providers.WebhookReceiver. A Callback becomes one Update
 // for its verification; Biopass User Provisioning becomes an informational
-// Update (no status change). The applicant's identityOwner block is never
-// read: it is PII and the portal does not need it from a webhook.
+// Update (no status change). Which one a body is comes from its URL
+// (/webhooks/truuth/callback or /biopass: one event type per subscription,
+// S04), else from an explicit event-type field (Contract.EventTypeField),
+// else it is a Callback: never from the body's shape, so a Callback with a
+// field that looks like Biopass data still completes its order. The
+// applicant's identityOwner block is never read: it is PII and the portal
+// does not need it from a webhook.
 func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 	m, err := decodeObject(d.Body)
 	if err != nil {
@@ -160,8 +203,15 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 		return nil, fmt.Errorf("truuth: webhook body is not a JSON object: %w", providers.ErrMalformed)
 	}
 	ct := c.contract
+	event, ok := eventOfPath(d.Path)
+	if !ok {
+		return nil, fmt.Errorf("truuth: no webhook subscription at this URL: %w", providers.ErrMalformed)
+	}
+	if event == "" {
+		event = eventOfBody(m, ct)
+	}
 	id := getString(m, ct.VerificationIDField)
-	if isBiopass(m, ct) {
+	if event == EventPathBiopass {
 		if id == "" {
 			// Informational only, and nothing to attach it to.
 			return nil, nil
@@ -184,19 +234,16 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 	return []providers.Update{u}, nil
 }
 
-// isBiopass tells a Biopass User Provisioning body from a Callback: an
-// event-type field decides when present, else any Biopass marker field.
-func isBiopass(m map[string]any, ct Contract) bool {
+// eventOfBody reads an explicit event-type field of a body that came to the
+// bare URL; without one the body is a Callback.
+func eventOfBody(m map[string]any, ct Contract) string {
 	if ev := getString(m, ct.EventTypeField); ev != "" {
 		norm := strings.ToLower(strings.NewReplacer(" ", "", "_", "", "-", "").Replace(ev))
-		return strings.Contains(norm, "biopass")
-	}
-	for _, f := range ct.BiopassMarkerFields {
-		if _, ok := getPath(m, f); ok {
-			return true
+		if strings.Contains(norm, "biopass") {
+			return EventPathBiopass
 		}
 	}
-	return false
+	return EventPathCallback
 }
 
 // DedupeKey implements providers.WebhookReceiver: verificationId, status and

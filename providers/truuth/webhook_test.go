@@ -292,7 +292,12 @@ func TestParseFixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			body := readFixture(t, tt.file)
-			got, err := c.Parse(providers.Delivery{Body: body})
+			// Each subscription has its own URL (issue 14).
+			path := "/" + EventPathCallback
+			if strings.HasPrefix(tt.file, "biopass") {
+				path = "/" + EventPathBiopass
+			}
+			got, err := c.Parse(providers.Delivery{Body: body, Path: path})
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -340,9 +345,14 @@ func TestParseEventKinds(t *testing.T) {
 			[]providers.Update{{OrderID: "v1", RawEvent: EventBiopass, Detail: "Biopass user provisioned"}}},
 		{"event type callback wins over marker", `{"eventType":"CALLBACK","verificationId":"v2","status":"IN_PROGRESS","userId":"u"}`,
 			[]providers.Update{{OrderID: "v2", RawEvent: EventCallback, RawStatus: "IN_PROGRESS", Status: providers.StatusInProgress, Detail: "Applicant started identity verification"}}},
-		{"userId marker", `{"verificationId":"v3","userId":"u"}`,
-			[]providers.Update{{OrderID: "v3", RawEvent: EventBiopass, Detail: "Biopass user provisioned"}}},
-		{"biopass without verification id is ignored", `{"biopass":{"userId":"u"}}`, nil},
+		// Issue 14: the shape never decides. A completed callback with a
+		// top-level userId is a Callback (it was read as Biopass and the
+		// order never completed).
+		{"userId is no marker", `{"verificationId":"v3","userId":"u","status":"DONE","results":{"proofingOutcomes":[{"name":"Document","status":"Pass"}]}}`,
+			[]providers.Update{{OrderID: "v3", RawEvent: EventCallback, RawStatus: "DONE", Status: providers.StatusCompleted,
+				Outcome: providers.OutcomePass, Detail: "Identity approved", ReportReady: true}}},
+		{"biopass-looking body is a callback", `{"verificationId":"v5","biopass":{"userId":"u"},"status":"IN_PROGRESS"}`,
+			[]providers.Update{{OrderID: "v5", RawEvent: EventCallback, RawStatus: "IN_PROGRESS", Status: providers.StatusInProgress, Detail: "Applicant started identity verification"}}},
 		{"unknown status stays informational", `{"verificationId":"v4","status":"ARCHIVED"}`,
 			[]providers.Update{{OrderID: "v4", RawEvent: EventCallback, RawStatus: "ARCHIVED", Detail: "Truuth reported a status the portal does not know"}}},
 	}
@@ -467,4 +477,55 @@ func FuzzParse(f *testing.F) {
 		}
 		_ = c.DedupeKey(providers.Delivery{Body: body})
 	})
+}
+
+// TestParse_RoutesByURL (issue 14): the subscription's URL says the event,
+// whatever the body looks like; an unknown event path is refused.
+func TestParse_RoutesByURL(t *testing.T) {
+	c := webhookClient(t, "")
+	body := `{"verificationId":"v1","userId":"u","status":"DONE","results":{"proofingOutcomes":[{"name":"Document","status":"Pass"}]}}`
+	got, err := c.Parse(providers.Delivery{Body: []byte(body), Path: "/callback"})
+	if err != nil || len(got) != 1 || got[0].RawEvent != EventCallback || got[0].Status != providers.StatusCompleted {
+		t.Fatalf("callback URL: %+v, %v", got, err)
+	}
+	got, err = c.Parse(providers.Delivery{Body: []byte(`{"verificationId":"v1","status":"DONE"}`), Path: "/biopass"})
+	if err != nil || len(got) != 1 || got[0].RawEvent != EventBiopass || got[0].Status != "" {
+		t.Fatalf("biopass URL: %+v, %v", got, err)
+	}
+	got, err = c.Parse(providers.Delivery{Body: []byte(`{"verificationId":"v1"}`), Path: "/biopass"})
+	if err != nil || len(got) != 1 || got[0].RawEvent != EventBiopass {
+		t.Fatalf("biopass URL without status: %+v, %v", got, err)
+	}
+	if _, err := c.Parse(providers.Delivery{Body: []byte(body), Path: "/other"}); !errors.Is(err, providers.ErrMalformed) {
+		t.Fatalf("unknown path: %v", err)
+	}
+}
+
+// TestAuthenticate_TokenPerSubscription (issue 14): Truuth lets each event
+// subscription carry its own token; each URL accepts its own token only,
+// and the bare URL (Callbacks) the general one.
+func TestAuthenticate_TokenPerSubscription(t *testing.T) {
+	cb, bp := "Bearer callback-token-7d1e93c2", "Bearer biopass-token-5a8f20b4"
+	c, err := New(Config{Region: "au", Tenant: "t", APIKey: "k", APISecret: "s",
+		WebhookAuthByEvent: map[string]string{EventPathCallback: cb, EventPathBiopass: bp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := func(path, auth string) providers.Delivery {
+		return providers.Delivery{Path: path, Header: http.Header{"Authorization": {auth}}, Body: []byte(`{}`)}
+	}
+	for _, ok := range []providers.Delivery{del("/callback", cb), del("/biopass", bp), del("", cb)} {
+		if err := c.Authenticate(ok); err != nil {
+			t.Errorf("%s: %v", ok.Path, err)
+		}
+	}
+	for _, bad := range []providers.Delivery{del("/callback", bp), del("/biopass", cb), del("", bp), del("/other", cb)} {
+		if err := c.Authenticate(bad); !errors.Is(err, providers.ErrUnauthenticated) {
+			t.Errorf("%s with the other token: %v", bad.Path, err)
+		}
+	}
+	if _, err := New(Config{Region: "au", Tenant: "t", APIKey: "k", APISecret: "s",
+		WebhookAuthByEvent: map[string]string{"status": cb}}); err == nil {
+		t.Error("an unknown event name was accepted")
+	}
 }
