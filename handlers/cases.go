@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/store"
+	"caseverify/store/engagement"
 	"caseverify/views"
 )
 
@@ -17,7 +18,7 @@ func (h *Handler) caseList(c echo.Context) error {
 	f := store.CaseFilter{Status: store.CaseStatus(c.QueryParam("status"))}
 	f.AssignedUserID, _ = strconv.ParseInt(c.QueryParam("worker"), 10, 64)
 	f.Page, _ = strconv.Atoi(c.QueryParam("page"))
-	return h.renderCaseList(c, f, false)
+	return h.renderCaseList(c, f, c.QueryParam("engagement"), false)
 }
 
 // caseSearch answers the search form. It is a POST so that what was typed
@@ -29,18 +30,30 @@ func (h *Handler) caseSearch(c echo.Context) error {
 	f.Page, _ = strconv.Atoi(c.FormValue("page"))
 	if f.Query == "" {
 		// Nothing private to hide: use the bookmarkable list.
-		return c.Redirect(http.StatusSeeOther, views.CaseList{Filter: f}.PageURL(1))
+		return c.Redirect(http.StatusSeeOther, views.CaseList{Filter: f, Engagement: engagementFilter(c.FormValue("engagement"))}.PageURL(1))
 	}
-	return h.renderCaseList(c, f, true)
+	return h.renderCaseList(c, f, c.FormValue("engagement"), true)
 }
 
-func (h *Handler) renderCaseList(c echo.Context, f store.CaseFilter, searched bool) error {
+func (h *Handler) renderCaseList(c echo.Context, f store.CaseFilter, result string, searched bool) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	if !isCaseStatus(f.Status) {
 		f.Status = ""
 	}
 	f.PerPage = 25
+	set, err := h.store.EngagementSettings(ctx, u.AgencyID)
+	if err != nil {
+		return err
+	}
+	if result = engagementFilter(result); result != "" && set.Shown {
+		if f.IDs, err = h.engagementCaseIDs(ctx, u.AgencyID, engagement.Result(result)); err != nil {
+			return err
+		}
+		f.ByIDs = true
+	} else {
+		result = ""
+	}
 	cases, total, err := h.store.Cases(ctx, u.AgencyID, f)
 	if err != nil {
 		return err
@@ -50,7 +63,7 @@ func (h *Handler) renderCaseList(c echo.Context, f store.CaseFilter, searched bo
 		return err
 	}
 	return render(c, http.StatusOK, views.CaseListPage(views.CaseList{Filter: f, Cases: cases, Total: total,
-		Workers: workers, Searched: searched}))
+		Workers: workers, Searched: searched, Engagement: result, EngagementShown: set.Shown}))
 }
 
 func isCaseStatus(s store.CaseStatus) bool {
@@ -207,6 +220,11 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 		if v.Viewers, err = h.store.CaseViewers(ctx, u.AgencyID, caseID); err != nil {
 			return err
 		}
+	}
+	if _, checks, ok, err := h.caseEngagement(ctx, u.AgencyID, cs); err != nil {
+		return err
+	} else if ok && len(members) > 0 {
+		v.Engagement = caseEngagementView(members, checks)
 	}
 	return render(c, status, views.CaseShowPage(v))
 }

@@ -19,7 +19,13 @@ import (
 // it read.
 type memberCheck struct {
 	engagement.Check
-	Sources []string // "Truv report of Dec 4, 2026", oldest first
+	Sources         []string // "Truv report of Dec 4, 2026", oldest first
+	CaseID, OrderID int64    // the newest report's order
+}
+
+// ReportURL is the page of the member's newest income report.
+func (mc *memberCheck) ReportURL() string {
+	return fmt.Sprintf("/cases/%d/orders/%d/report", mc.CaseID, mc.OrderID)
 }
 
 // engagementJobs turns one normalized income report into the check's jobs:
@@ -70,7 +76,8 @@ func (h *Handler) engagementChecks(set engagement.Settings, recs []*store.Member
 		if renewal {
 			anchor = engagement.MonthOf(newest.FetchedAt.In(h.cfg.Zone))
 		}
-		out[id] = &memberCheck{Check: engagement.Evaluate(set, renewal, anchor, jobs), Sources: sources}
+		out[id] = &memberCheck{Check: engagement.Evaluate(set, renewal, anchor, jobs), Sources: sources,
+			CaseID: newest.CaseID, OrderID: newest.OrderID}
 	}
 	return out, nil
 }
@@ -82,12 +89,55 @@ func (h *Handler) caseEngagement(ctx context.Context, agencyID int64, cs *store.
 	if set, err = h.store.EngagementSettings(ctx, agencyID); err != nil || !set.Shown || cs.Program != "medicaid" {
 		return set, nil, false, err
 	}
-	recs, err := h.store.IncomeReports(ctx, agencyID, cs.ID)
-	if err != nil {
-		return set, nil, false, err
-	}
-	checks, err = h.engagementChecks(set, recs)
+	checks, err = h.casesEngagement(ctx, agencyID, set, cs.ID)
 	return set, checks, err == nil, err
+}
+
+// casesEngagement runs the check for the members of one case, or of every
+// Medicaid case of the agency when caseID is 0.
+func (h *Handler) casesEngagement(ctx context.Context, agencyID int64, set engagement.Settings, caseID int64) (map[int64]*memberCheck, error) {
+	recs, err := h.store.IncomeReports(ctx, agencyID, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return h.engagementChecks(set, recs)
+}
+
+// engagementCaseIDs lists the agency's cases with a member whose result is
+// result: the case list's community engagement filter.
+func (h *Handler) engagementCaseIDs(ctx context.Context, agencyID int64, result engagement.Result) ([]int64, error) {
+	set, err := h.store.EngagementSettings(ctx, agencyID)
+	if err != nil || !set.Shown {
+		return nil, err
+	}
+	checks, err := h.casesEngagement(ctx, agencyID, set, 0)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	var ids []int64
+	for _, mc := range checks {
+		if mc.Result == result && !seen[mc.CaseID] {
+			seen[mc.CaseID] = true
+			ids = append(ids, mc.CaseID)
+		}
+	}
+	return ids, nil
+}
+
+// caseEngagementView is the case page's community engagement section: each
+// member's result, or that no income report has come yet.
+func caseEngagementView(members []*store.Member, checks map[int64]*memberCheck) *views.CaseEngagementView {
+	v := &views.CaseEngagementView{}
+	for _, m := range members {
+		row := views.CaseEngagementRow{Member: m.FullName()}
+		if mc := checks[m.ID]; mc != nil {
+			row.Result, row.ReportURL = engagementResult(mc), mc.ReportURL()
+			row.Context = engagementContext(mc)
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	return v
 }
 
 // engagementResult is a member's result for a list; empty without a check.
@@ -99,7 +149,7 @@ func engagementResult(mc *memberCheck) views.EngagementResult {
 	if mc.BySeasonal {
 		label = "Met (seasonal average)"
 	}
-	return views.EngagementResult{Result: string(mc.Result), Label: label}
+	return views.EngagementResult{Result: string(mc.Result), Label: label, URL: mc.ReportURL()}
 }
 
 func money(c int64) string { return providers.Cents(c).String() }
@@ -116,20 +166,24 @@ func monthSpan(ms []engagement.Month) string {
 	return ms[0].String() + " to " + ms[len(ms)-1].String()
 }
 
-// engagementView words a member's check for the panel.
-func engagementView(mc *memberCheck) views.EngagementView {
-	s := mc.Settings
-	v := views.EngagementView{Result: string(mc.Result), ResultLabel: engagementResult(mc).Label}
+// engagementContext says which look-back the check covers, in one sentence.
+func engagementContext(mc *memberCheck) string {
 	months := make([]engagement.Month, len(mc.Months))
 	for i, m := range mc.Months {
 		months[i] = m.Month
 	}
 	n := oneOrMany(len(months), "the month", fmt.Sprintf("the %d months", len(months)))
 	if mc.Renewal {
-		v.Context = fmt.Sprintf("At renewal: %s before the renewal's report of %s (%s).", n, mc.Anchor, monthSpan(months))
-	} else {
-		v.Context = fmt.Sprintf("At application: %s before the case was opened in %s (%s).", n, mc.Anchor, monthSpan(months))
+		return fmt.Sprintf("At renewal: %s before the renewal's report of %s (%s).", n, mc.Anchor, monthSpan(months))
 	}
+	return fmt.Sprintf("At application: %s before the case was opened in %s (%s).", n, mc.Anchor, monthSpan(months))
+}
+
+// engagementView words a member's check for the panel.
+func engagementView(mc *memberCheck) views.EngagementView {
+	s := mc.Settings
+	v := views.EngagementView{Result: string(mc.Result), ResultLabel: engagementResult(mc).Label}
+	v.Context = engagementContext(mc)
 	v.Rule = fmt.Sprintf("A month meets the requirement with at least %d hours of work or at least %s of gross income (%d hours at %s an hour), and pay for a period that runs into another month counts in each month by its days there.",
 		s.HoursPerMonth, money(s.IncomeCents()), s.HoursPerMonth, money(s.RateCents))
 	empty := true
@@ -182,7 +236,7 @@ func engagementView(mc *memberCheck) views.EngagementView {
 	case mc.BySeasonal:
 		v.ResultWhy = "Met only on the seasonal-worker average below: it applies if the member is a seasonal worker."
 	case mc.Result == engagement.Met:
-		v.ResultWhy = oneOrMany(len(months), "The month meets", "Every month meets") + " the hours test, the income test or both."
+		v.ResultWhy = oneOrMany(len(mc.Months), "The month meets", "Every month meets") + " the hours test, the income test or both."
 	case mc.Result == engagement.NotMet:
 		for _, m := range mc.Months {
 			if m.Result == engagement.NotMet {
@@ -284,4 +338,37 @@ func engagementSettings(f views.EngagementForm) engagement.Settings {
 	}
 	return engagement.Settings{Shown: f.Shown, SeasonalAverage: f.Seasonal, HoursPerMonth: num(f.Hours), RateCents: rate,
 		LookbackApplication: num(f.LookbackApplication), LookbackRenewal: num(f.LookbackRenewal)}
+}
+
+// engagementFilter keeps a case list filter value only if it names a result.
+func engagementFilter(v string) string {
+	for _, r := range engagement.Results {
+		if r.Value == v {
+			return v
+		}
+	}
+	return ""
+}
+
+// renewalsEngagement is each due member's result on the renewals page (by
+// member id), for the Medicaid cases; nil when the agency hides the check.
+func (h *Handler) renewalsEngagement(ctx context.Context, agencyID int64, cases []*store.DueCase) (map[int64]views.EngagementResult, error) {
+	set, err := h.store.EngagementSettings(ctx, agencyID)
+	if err != nil || !set.Shown {
+		return nil, err
+	}
+	out := map[int64]views.EngagementResult{}
+	for _, dc := range cases {
+		if dc.Case.Program != "medicaid" {
+			continue
+		}
+		checks, err := h.casesEngagement(ctx, agencyID, set, dc.Case.ID)
+		if err != nil {
+			return nil, err
+		}
+		for id, mc := range checks {
+			out[id] = engagementResult(mc)
+		}
+	}
+	return out, nil
 }

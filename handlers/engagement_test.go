@@ -176,3 +176,89 @@ func TestSettings_CommunityEngagement(t *testing.T) {
 		t.Errorf("a refused form saved the reminders: %d", st.ReminderCount)
 	}
 }
+
+func income(id string, jobs ...providers.Employment) providers.Report {
+	return providers.Report{ReportID: id, Kind: providers.ReportIncome, Employments: jobs}
+}
+
+func TestCasePages_CommunityEngagement(t *testing.T) {
+	s := newServer(t, false)
+	ctx := context.Background()
+	a := s.agencyA.ID
+	m := lastMonth()
+	newCase := func(number, program, due string) *store.Case {
+		t.Helper()
+		cs, err := s.store.CreateCase(ctx, a, s.workerA.ID, store.CaseInput{Number: number, Program: program, RecertDue: due})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cs
+	}
+	clinic := func(stubs []providers.Paystub) providers.Employment {
+		return providers.Employment{Employer: "County Clinic", Active: true, StartDate: "2018-06-04", PayFrequency: "biweekly", Paystubs: stubs}
+	}
+	due := time.Now().AddDate(0, 0, 20).Format("2006-01-02")
+	met := newCase("CE-MET", "medicaid", due)
+	first := s.completedOrder(t, met.ID, "Mara", "truv", income("a1", clinic(biweeklyAcross(m, 80, 200000)[1:])))
+	// A second verification of the same job repeats the paystubs.
+	s.orderFor(t, met.ID, first.MemberID, "truv", income("a2", clinic(biweeklyAcross(m, 80, 200000))))
+	if _, err := s.store.AddMember(ctx, a, met.ID, store.MemberInput{FirstName: "Leo", LastName: "Worker", Relationship: "child"}); err != nil {
+		t.Fatal(err)
+	}
+	notMet := newCase("CE-NOT", "medicaid", "")
+	s.completedOrder(t, notMet.ID, "Ana", "truework", income("b1", clinic(biweeklyAcross(m, 20, 20000))))
+	short := newCase("CE-SHORT", "medicaid", "")
+	stubs := biweeklyAcross(m, 20, 20000)
+	s.completedOrder(t, short.ID, "Ben", "truv", income("c1", clinic(stubs[len(stubs)-1:])))
+	snap := newCase("CE-SNAP", "snap", "")
+	s.completedOrder(t, snap.ID, "Sam", "truv", income("d1", clinic(biweeklyAcross(m, 80, 200000))))
+
+	c := s.client(t)
+	c.signIn("worker@a.gov")
+	page := text(c.get(fmt.Sprintf("/cases/%d", met.ID)).Body.String())
+	for _, want := range []string{"Community engagement", "Mara Worker Met At renewal:", "Leo Worker – No income report yet", "This is a decision aid, not an eligibility determination"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("case page lacks %q:\n%s", want, page)
+		}
+	}
+	report := text(c.get(fmt.Sprintf("/cases/%d/orders/%d/report", met.ID, first.ID)).Body.String())
+	if n := len(biweeklyAcross(m, 80, 200000)) - 1; !strings.Contains(report, "Combines 2 income reports for this member") ||
+		!strings.Contains(report, fmt.Sprintf("%d paystubs were in more than one report and count once.", n)) {
+		t.Errorf("the combined check does not say so:\n%s", report)
+	}
+	// Each paystub once: 30 days of $2,000 a fortnight.
+	if want := providers.Cents((200000*30 + 7) / 14).String(); !strings.Contains(report, want) {
+		t.Errorf("November gross is not %s (each paystub once):\n%s", want, report)
+	}
+	if body := c.get(fmt.Sprintf("/cases/%d", snap.ID)).Body.String(); strings.Contains(body, "Community engagement") {
+		t.Error("a SNAP case shows the Medicaid check")
+	}
+
+	list := func(filter string) []string {
+		t.Helper()
+		body := c.get("/cases?engagement=" + filter).Body.String()
+		return regexp.MustCompile(`>Case? ?(CE-[A-Z]+)<|>(CE-[A-Z]+)<`).FindAllString(body, -1)
+	}
+	for filter, want := range map[string]string{"met": "CE-MET", "not_met": "CE-NOT", "not_enough_data": "CE-SHORT"} {
+		if got := list(filter); len(got) != 1 || !strings.Contains(got[0], want) {
+			t.Errorf("filter %s lists %v, want %s only", filter, got, want)
+		}
+	}
+	if got := list("bogus"); len(got) != 4 {
+		t.Errorf("an unknown filter value lists %v, want every case", got)
+	}
+	if loc := c.post("/cases/search", url.Values{"q": {""}, "engagement": {"met"}}).Header().Get("Location"); loc != "/cases?engagement=met" {
+		t.Errorf("search form keeps the filter in %q", loc)
+	}
+	// Another agency's filter sees none of these cases.
+	b := s.client(t)
+	b.signIn("worker@b.gov")
+	if body := b.get("/cases?engagement=met").Body.String(); strings.Contains(body, "CE-MET") {
+		t.Error("agency B's filter lists agency A's case")
+	}
+
+	renewals := text(c.get("/renewals?window=30").Body.String())
+	if !strings.Contains(renewals, "Community engagement: Met See the months") {
+		t.Errorf("renewals page lacks the member's result:\n%s", renewals)
+	}
+}

@@ -58,6 +58,9 @@ func (h *Handler) renewals(c echo.Context) error {
 			}
 		}
 	}
+	if v.Engagement, err = h.renewalsEngagement(ctx, u.AgencyID, cases); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.RenewalsPage(v))
 }
 

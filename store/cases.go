@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"strings"
@@ -193,8 +194,12 @@ type CaseFilter struct {
 	Query          string // case number, member name, email or phone
 	Status         CaseStatus
 	AssignedUserID int64
-	Page           int // from 1
-	PerPage        int
+	// ByIDs keeps only the cases in IDs (a filter computed outside SQL:
+	// the community engagement result).
+	ByIDs   bool
+	IDs     []int64
+	Page    int // from 1
+	PerPage int
 }
 
 // Cases lists an agency's cases matching f, most recently updated first,
@@ -215,6 +220,14 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	if f.AssignedUserID != 0 {
 		where = append(where, "c.assigned_user_id = ?")
 		args = append(args, f.AssignedUserID)
+	}
+	if f.ByIDs {
+		ids, err := json.Marshal(f.IDs)
+		if err != nil {
+			return nil, 0, err
+		}
+		where = append(where, "c.id IN (SELECT value FROM json_each(?))")
+		args = append(args, string(ids))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		// One search box for everything a caseworker might know: the case

@@ -16,6 +16,10 @@ type CaseList struct {
 	// Searched is true when the list answers a search (POST): the query is
 	// then carried in the form, never in a URL.
 	Searched bool
+	// Engagement is the community engagement filter ("met", "not_met",
+	// "not_enough_data"); EngagementShown offers it.
+	Engagement      string
+	EngagementShown bool
 }
 
 // Pages returns the number of pages.
@@ -36,6 +40,9 @@ func (l CaseList) PageURL(n int) string {
 	}
 	if l.Filter.AssignedUserID != 0 {
 		v.Set("worker", fmt.Sprint(l.Filter.AssignedUserID))
+	}
+	if l.Engagement != "" {
+		v.Set("engagement", l.Engagement)
 	}
 	if n > 1 {
 		v.Set("page", fmt.Sprint(n))
@@ -108,6 +115,9 @@ type CaseView struct {
 	Household bool
 	// Viewers is "Who looked at this case", for roles that read the audit log.
 	Viewers []*store.CaseViewer
+	// Engagement is the community engagement section (Medicaid cases,
+	// when the agency shows the check).
+	Engagement *CaseEngagementView
 }
 
 // NoteForm is the add-note form's state.

@@ -1,5 +1,7 @@
 package views
 
+import "caseverify/store/engagement"
+
 // EngagementView is a member's Medicaid community engagement check as people
 // read it: every figure already formatted. Handlers build it from the pure
 // check in store/engagement.
@@ -35,6 +37,7 @@ type EngagementShare struct {
 // EngagementResult is a member's result in a list (case page, renewals).
 type EngagementResult struct {
 	Result, Label string
+	URL           string // the report page with the months
 }
 
 // EngagementTag is the tag class of a result.
@@ -62,6 +65,28 @@ func lookbackChoices() []Choice {
 	for i := range out {
 		n := i + 1
 		out[i] = Choice{Value: itoa(int64(n)), Label: Plural(n, "month", "months")}
+	}
+	return out
+}
+
+// CaseEngagementView is the case page's community engagement section.
+type CaseEngagementView struct {
+	Rows []CaseEngagementRow
+}
+
+// CaseEngagementRow is one member's result on the case page.
+type CaseEngagementRow struct {
+	Member    string
+	Result    EngagementResult // empty without an income report
+	Context   string
+	ReportURL string
+}
+
+// engagementResults are the filter's choices, from the check's own list.
+func engagementResults() []Choice {
+	out := make([]Choice, len(engagement.Results))
+	for i, r := range engagement.Results {
+		out[i] = Choice{Value: r.Value, Label: r.Label}
 	}
 	return out
 }

@@ -16,6 +16,9 @@ type RenewalsView struct {
 	Providers map[string]string // name → label
 	Now       time.Time
 	Due       int // members in the window
+	// Engagement is each member's community engagement result (Medicaid
+	// cases), by member id; nil when the agency hides the check.
+	Engagement map[int64]EngagementResult
 }
 
 // Comparison puts a member's new income beside the previous one.
