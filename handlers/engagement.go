@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"caseverify/providers"
 	"caseverify/store"
@@ -299,6 +302,7 @@ func (h *Handler) reportEngagement(ctx context.Context, v *views.ReportView, cs 
 	}
 	if mc := checks[v.Order.MemberID]; mc != nil {
 		ev := engagementView(mc)
+		ev.PDFURL = v.EngagementPDFURL()
 		v.Engagement = &ev
 	}
 	return nil
@@ -371,4 +375,47 @@ func (h *Handler) renewalsEngagement(ctx context.Context, agencyID int64, cases 
 		}
 	}
 	return out, nil
+}
+
+// printKey marks a report request as the printable page.
+const printKey = "report_print"
+
+// reportPrint is the report's printable page: the same report (and
+// community engagement check), audited as a view, without the navigation.
+func (h *Handler) reportPrint(c echo.Context) error {
+	c.Set(printKey, true)
+	return h.reportShow(c)
+}
+
+// engagementPDF is the portal's own PDF of a member's community engagement
+// check (the provider's report PDF is passed through as the provider made
+// it). Audited like a report PDF.
+func (h *Handler) engagementPDF(c echo.Context) error {
+	ctx := c.Request().Context()
+	o, err := h.caseOrder(c)
+	if err != nil {
+		return err
+	}
+	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
+	if err != nil {
+		return err
+	}
+	_, checks, ok, err := h.caseEngagement(ctx, o.AgencyID, cs)
+	if err != nil {
+		return err
+	}
+	mc := checks[o.MemberID]
+	if !ok || mc == nil {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
+	pdf, err := views.EngagementPDF(views.EngagementPDFHead{Agency: currentUser(c).AgencyName, CaseNumber: cs.Number,
+		Member: o.MemberName, Generated: h.store.Now().In(h.cfg.Zone).Format("Jan 2, 2006, 3:04 PM")}, engagementView(mc))
+	if err != nil {
+		return err
+	}
+	if err := h.audit(c, store.AuditReportPDF, o.CaseID, o.MemberID, fmt.Sprintf("order %d engagement", o.ID)); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="engagement-%s.pdf"`, o.Reference))
+	return c.Blob(http.StatusOK, "application/pdf", pdf)
 }

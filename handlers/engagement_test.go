@@ -125,12 +125,32 @@ func TestReportPage_CommunityEngagement(t *testing.T) {
 		t.Errorf("%d paystubs split by days, want the first and the last", got)
 	}
 
+	// The printable page has the panel too, without the navigation.
+	print := c.get(fmt.Sprintf("/cases/%d/orders/%d/report/print", cs.ID, o.ID))
+	if body := print.Body.String(); print.Code != http.StatusOK || !strings.Contains(body, `data-testid="engagement"`) ||
+		strings.Contains(body, "usa-nav") || !strings.Contains(text(body), "printed") {
+		t.Errorf("printable page: %d\n%s", print.Code, text(body))
+	}
+	// And the portal's own PDF of the check.
+	pdf := c.get(fmt.Sprintf("/cases/%d/orders/%d/engagement.pdf", cs.ID, o.ID))
+	if pdf.Code != http.StatusOK || pdf.Header().Get("Content-Type") != "application/pdf" || !strings.HasPrefix(pdf.Body.String(), "%PDF-") {
+		t.Fatalf("engagement.pdf: %d %s", pdf.Code, pdf.Header().Get("Content-Type"))
+	}
+	b := s.client(t)
+	b.signIn("worker@b.gov")
+	if rec := b.get(fmt.Sprintf("/cases/%d/orders/%d/engagement.pdf", cs.ID, o.ID)); rec.Code != http.StatusNotFound {
+		t.Errorf("another agency's worker gets the PDF: %d", rec.Code)
+	}
+
 	// A SNAP case has no Medicaid check.
 	snap, _ := s.store.CreateCase(ctx, s.agencyA.ID, s.workerA.ID, store.CaseInput{Number: "CE-2", Program: "snap"})
 	o2 := s.completedOrder(t, snap.ID, "Leo", "truv", providers.Report{ReportID: "r2", Kind: providers.ReportIncome,
 		Employments: []providers.Employment{{Employer: "County Clinic", Paystubs: biweeklyAcross(m, 80, 200000)}}})
 	if body := c.get(fmt.Sprintf("/cases/%d/orders/%d/report", snap.ID, o2.ID)).Body.String(); strings.Contains(body, "Community engagement") {
 		t.Error("a SNAP case shows the Medicaid check")
+	}
+	if rec := c.get(fmt.Sprintf("/cases/%d/orders/%d/engagement.pdf", snap.ID, o2.ID)); rec.Code != http.StatusNotFound {
+		t.Errorf("a SNAP case's check PDF: %d", rec.Code)
 	}
 	// Turned off by the agency: gone.
 	set := engagement.Defaults()

@@ -312,6 +312,10 @@ func (h *Handler) reportShow(c echo.Context) error {
 	if err := h.audit(c, store.AuditViewReport, o.CaseID, o.MemberID, fmt.Sprintf("order %d", o.ID)); err != nil {
 		return err
 	}
+	if printable, _ := c.Get(printKey).(bool); printable {
+		v.PrintedAt = h.store.Now()
+		return render(c, http.StatusOK, views.ReportPrintPage(v))
+	}
 	return render(c, http.StatusOK, views.ReportPage(v))
 }
 

@@ -132,6 +132,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	get("/cases/:id/orders/:oid/handout", need(store.PermSend), h.orderHandout)
 	get("/cases/:id/orders/:oid/report", need(store.PermReports), h.reportShow)
 	get("/cases/:id/orders/:oid/report.pdf", need(store.PermReports), h.reportPDF)
+	get("/cases/:id/orders/:oid/report/print", need(store.PermReports), h.reportPrint)
+	get("/cases/:id/orders/:oid/engagement.pdf", need(store.PermReports), h.engagementPDF)
 	post("/cases/:id/orders/:oid/resend", need(store.PermSend), h.orderResend)
 	post("/cases/:id/orders/:oid/cancel", need(store.PermCancel), h.orderCancel)
 	post("/cases/:id/orders/:oid/new-link", need(store.PermSend), h.orderNewLink)

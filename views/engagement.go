@@ -18,6 +18,7 @@ type EngagementView struct {
 	Sources    string // "From the Truv report of Dec 4, 2026."
 	Duplicates string // "2 paystubs were in more than one report and count once."
 	Empty      bool   // no paystubs at all in the look-back
+	PDFURL     string // the portal's PDF of the check
 }
 
 // EngagementMonth is one calendar month of the look-back.

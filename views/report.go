@@ -25,6 +25,7 @@ type ReportView struct {
 	// Engagement is the member's community engagement check (Medicaid
 	// cases with an income report, when the agency shows it).
 	Engagement *EngagementView
+	PrintedAt  time.Time // the printable page's time
 	// PDFs are the download links, one per report kind (AccountChek VOA and
 	// VOIE); a single report has one.
 	PDFs []PDFLink
@@ -106,4 +107,14 @@ func FrequencyLabel(f string) string {
 		return "Not reported"
 	}
 	return f
+}
+
+// PrintURL is the report's printable page.
+func (r ReportView) PrintURL() string {
+	return fmt.Sprintf("/cases/%d/orders/%d/report/print", r.Order.CaseID, r.Order.ID)
+}
+
+// EngagementPDFURL is the portal's own PDF of the community engagement check.
+func (r ReportView) EngagementPDFURL() string {
+	return fmt.Sprintf("/cases/%d/orders/%d/engagement.pdf", r.Order.CaseID, r.Order.ID)
 }
