@@ -255,7 +255,9 @@ func engagementView(mc *memberCheck) views.EngagementView {
 			}
 		}
 	}
-	if se := mc.Seasonal; se != nil {
+	// The seasonal average matters only when the months alone do not meet
+	// the requirement.
+	if se := mc.Seasonal; se != nil && (mc.BySeasonal || mc.Result != engagement.Met) {
 		span := se.From.String() + " to " + se.To.String()
 		switch se.Result {
 		case engagement.Met:

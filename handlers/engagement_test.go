@@ -105,7 +105,7 @@ func TestReportPage_CommunityEngagement(t *testing.T) {
 	month := m.Format("January 2006")
 	for _, want := range []string{
 		"Community engagement",
-		"Result: Met At application: the month before the case was opened in " + time.Now().Format("January 2006") + " (" + month + ").",
+		"Result Met At application: the month before the case was opened in " + time.Now().Format("January 2006") + " (" + month + ").",
 		"A month meets the requirement with at least 80 hours of work or at least $580.00 of gross income (80 hours at $7.25 an hour), and pay for a period that runs into another month counts in each month by its days there.",
 		"At least ", "Some hours not reported: only the hours reported count.",
 		"split by days",
