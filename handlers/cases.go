@@ -221,10 +221,13 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 			return err
 		}
 	}
-	if _, checks, ok, err := h.caseEngagement(ctx, u.AgencyID, cs); err != nil {
-		return err
-	} else if ok && len(members) > 0 {
-		v.Engagement = caseEngagementView(members, checks)
+	// The result comes from the reports: only for those who may read them.
+	if u.Can(store.PermReports) {
+		if _, checks, ok, err := h.caseEngagement(ctx, u.AgencyID, cs); err != nil {
+			return err
+		} else if ok && len(members) > 0 {
+			v.Engagement = caseEngagementView(members, checks)
+		}
 	}
 	return render(c, status, views.CaseShowPage(v))
 }

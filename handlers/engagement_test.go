@@ -277,6 +277,14 @@ func TestCasePages_CommunityEngagement(t *testing.T) {
 		t.Error("agency B's filter lists agency A's case")
 	}
 
+	// A contact-center agent opens cases but reads no reports: no result.
+	mustUser(t, s.store, a, "agent@a.gov", store.RoleAgent)
+	agent := s.client(t)
+	agent.signIn("agent@a.gov")
+	if rec := agent.get(fmt.Sprintf("/cases/%d", met.ID)); rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "Community engagement") {
+		t.Errorf("agent's case page: %d, shows the check: %v", rec.Code, strings.Contains(rec.Body.String(), "Community engagement"))
+	}
+
 	renewals := text(c.get("/renewals?window=30").Body.String())
 	if !strings.Contains(renewals, "Community engagement: Met See the months") {
 		t.Errorf("renewals page lacks the member's result:\n%s", renewals)
