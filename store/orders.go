@@ -286,6 +286,10 @@ type StatusUpdate struct {
 	// AboutReport marks a note about the order's report (expiring,
 	// expired): it replaces the order's summary even after the order ended.
 	AboutReport bool
+	// ForwardOnly marks a status read that cannot tell in progress from
+	// action required (Payscore's API knows no bank problems): it moves
+	// things forward (or back with a reopener) but never sideways.
+	ForwardOnly bool
 }
 
 // ApplyUpdate applies an update to an order through the status rules
@@ -328,7 +332,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		last := parseNullTime(statusAt)
 		next, ch := Transition(OrderStatus(cur), candidate, reopen)
 		timed := !u.At.IsZero() // without the provider's time an update is news as of now
-		if ch && timed && !Forward(OrderStatus(cur), next) && !Newer(at, last, next) {
+		if ch && !Forward(OrderStatus(cur), next) && (timed && !Newer(at, last, next) || u.ForwardOnly && !reopen) {
 			// A sideways move or a way back that happened before the newest
 			// event already applied: it lost to that event.
 			next, ch = OrderStatus(cur), false
@@ -408,7 +412,7 @@ func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, a
 	}
 	last := parseTime(updated)
 	next, changed := Transition(OrderStatus(cur), u.Status, reopen)
-	if changed && !u.At.IsZero() && !Forward(OrderStatus(cur), next) && !Newer(at, last, next) {
+	if changed && !Forward(OrderStatus(cur), next) && (!u.At.IsZero() && !Newer(at, last, next) || u.ForwardOnly && !reopen) {
 		changed = false // an older sideways move (or way back) arriving late
 	}
 	if !changed {

@@ -1,7 +1,10 @@
 package verify
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,17 +77,57 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		if err != nil {
 			return err.Error(), time.Now().Add(10 * time.Second)
 		}
-		if err := s.Apply(ctx, o, s.asReceived(p, u), "webhook"); err != nil {
+		if hintOnly[p.Name] {
+			err = s.applyHint(ctx, p, o, it, u)
+		} else {
+			err = s.Apply(ctx, o, s.asReceived(p, u), "webhook")
+		}
+		if err != nil {
 			return err.Error(), time.Now().Add(10 * time.Second)
 		}
 	}
 	return "", time.Time{}
 }
 
+// sharedSecretWebhooks are the providers whose webhooks are not signed per
+// delivery: anyone who learns the static token (Truework, Truuth) or the
+// order's URL (AccountChek) can post one. Their webhooks never decide an
+// outcome on their own (asReceived).
+var sharedSecretWebhooks = map[string]bool{"truework": true, "truuth": true, "accountchek": true}
+
+// reportConfirms are the providers whose completion is confirmed by
+// fetching its report before "completed" shows: their webhooks are signed
+// per delivery (Truv) or only hints (Payscore), and the report is the
+// provider's own word that the verification finished. The shared-secret
+// providers' completions are confirmed by the status read instead, and
+// their reports fetched after it (and by the report sweep when that fails).
+var reportConfirms = map[string]bool{"truv": true, "payscore": true}
+
+// reportFirst says an update completes something whose report must be
+// stored before it is applied.
+func reportFirst(provider string, u providers.Update) bool {
+	return reportConfirms[provider] && u.ReportReady && u.Status == providers.StatusCompleted
+}
+
+// hintOnly are the providers whose webhooks are only hints that the state
+// changed: Payscore's carry no id and no time, so a captured one can be
+// replayed byte for byte (applyHint).
+var hintOnly = map[string]bool{"payscore": true}
+
 // asReceived is what the portal takes from a webhook delivery's update
 // before it reads anything from the provider: the one place that decides
-// how far a provider's webhooks are believed.
+// how far a provider's webhooks are believed. A shared-secret provider's
+// update that would end the order or set an outcome is kept as a note and a
+// request to read the order's state from the provider's API (Refetch); the
+// state read decides (issue 13 item 2).
 func (s *Service) asReceived(p *Provider, u providers.Update) providers.Update {
+	if !sharedSecretWebhooks[p.Name] || !(store.OrderStatus(u.Status).Final() || u.Outcome != "" || u.ReportReady) {
+		return u
+	}
+	label := cmp.Or(p.Label, p.Name)
+	u.Status, u.Outcome, u.ReportReady, u.ReportID = "", "", false, ""
+	u.Refetch = true
+	u.Detail = label + " says the verification ended; the portal is confirming it with " + label + "."
 	return u
 }
 
@@ -110,6 +153,94 @@ func (s *Service) orderFor(ctx context.Context, provider string, u providers.Upd
 	return o, nil
 }
 
+// hintReads is the pacing of the status reads Payscore's hints trigger, per
+// order: the inbox id the last read covers, and when it started.
+type hintRead struct {
+	covered int64
+	at      time.Time
+}
+
+// applyHint handles a Payscore delivery (issue 13 item 3). The delivery
+// itself changes no status: it triggers a read of the group's state from
+// Payscore's API (status, and whether the report expired), at most one per
+// order every hintInterval, and none when a read that began after this
+// delivery was stored already has the state. What the delivery says goes
+// on the timeline the first time its (code, body) is seen for the order;
+// a byte-identical re-fire is recorded and causes nothing again. The read
+// may re-open a member's screening only when the hint is a re-open and the
+// API says so, fetches a report only on completion (or when the order has
+// none), and purges reports only when the API says the report expired: a
+// replay never moves the order backwards or purges.
+func (s *Service) applyHint(ctx context.Context, p *Provider, o *store.Order, it *store.InboxItem, u providers.Update) error {
+	sum := sha256.Sum256(it.Body)
+	hash := hex.EncodeToString(sum[:])
+	_, seen, err := s.store.WebhookEffect(ctx, o.ID, u.RawEvent, hash)
+	if err != nil {
+		return err
+	}
+	if err := s.hintRead(ctx, o, it.ID, u.RawEvent); err != nil {
+		return err
+	}
+	if seen {
+		s.log.Info("webhook repeat: nothing more to do", "provider", p.Name, "order_id", o.ID, "code", u.RawEvent)
+		return nil
+	}
+	if u.ReportExpired {
+		// Only the read says whether the report expired (and purges it):
+		// noted only when it did.
+		if r, err := s.store.LatestReport(ctx, o.AgencyID, o.ID); err != nil || !r.Purged {
+			return s.store.RecordWebhookEffect(ctx, o.ID, u.RawEvent, hash, "not confirmed by the API")
+		}
+	}
+	effect := "noted"
+	note := providers.Update{OrderID: u.OrderID, SubID: u.SubID, RawEvent: u.RawEvent, RawStatus: u.RawStatus, Detail: u.Detail, At: u.At,
+		ReportExpiresSoon: u.ReportExpiresSoon, ReportExpired: u.ReportExpired}
+	if (u.Status == providers.StatusInProgress || u.Status == providers.StatusActionRequired) && !store.IsReopener(p.Name, u.RawEvent, "") {
+		// What the API cannot say (a bank problem: action required), the
+		// first delivery may: after the read, so a member the API shows
+		// finished does not go back. Final statuses and outcomes come
+		// from the read only.
+		note.Status, effect = u.Status, "status "+string(u.Status)
+	}
+	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, storeUpdate(note, s.memberDetail(ctx, o, u), "webhook")); err != nil {
+		return err
+	}
+	if u.ReportExpiresSoon {
+		// Payscore's API says only whether a report expired, not when: the
+		// first warning brings the stored expiry within two days.
+		effect = "report expiry brought forward"
+		if err := s.store.ReportExpiresBy(ctx, o.AgencyID, o.ID, s.store.Now().Add(reportWarningLead)); err != nil {
+			return err
+		}
+	}
+	return s.store.RecordWebhookEffect(ctx, o.ID, u.RawEvent, hash, effect)
+}
+
+// hintRead reads an order's state for a hint, paced per order.
+func (s *Service) hintRead(ctx context.Context, o *store.Order, inboxID int64, code string) error {
+	s.hintMu.Lock()
+	last := s.hintReads[o.ID]
+	s.hintMu.Unlock()
+	if last.covered >= inboxID {
+		return nil // a read that began after this delivery was stored has its news
+	}
+	if wait := time.Until(last.at.Add(s.hintInterval)); wait > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	covered, err := s.store.LastInboxID(ctx)
+	if err != nil {
+		return err
+	}
+	s.hintMu.Lock()
+	s.hintReads[o.ID] = hintRead{covered: covered, at: time.Now()}
+	s.hintMu.Unlock()
+	return s.read(ctx, o, &reportFetches{}, code)
+}
+
 func errorKind(err error) string {
 	if errors.Is(err, providers.ErrMalformed) {
 		return "malformed"
@@ -119,7 +250,10 @@ func errorKind(err error) string {
 
 // Apply applies one provider update to an order through the store's rules,
 // then does what the update asks: re-read the authoritative state, fetch
-// the report. Provider calls that fail are logged and left to the sweeps.
+// the report. A webhook's re-read happens first and its failure is returned
+// (the delivery is tried again); a completed status with a report ready is
+// applied only once its report is stored, so "completed" never shows
+// without it.
 func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source string) error {
 	return s.apply(ctx, o, u, source, &reportFetches{})
 }
@@ -129,9 +263,9 @@ func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update,
 // SCREENING_GROUP_COMPLETED both asks for a re-read, whose group status says
 // the report is ready, and says so itself (two fetches, two stored copies,
 // before). Keyed by the provider's report id ("" when the provider names
-// none). Each delivery gets its own, so a re-fire still fetches.
+// none), with the fetch's error.
 type reportFetches struct {
-	tried  map[string]bool
+	tried  map[string]error
 	stored int
 	err    error // the last failed fetch
 }
@@ -143,7 +277,28 @@ type reportFetches struct {
 const reportWarningLead = 48 * time.Hour
 
 func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
-	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, storeUpdate(u, s.memberDetail(ctx, o, u), source))
+	return s.applyAs(ctx, o, u, source, rf, false)
+}
+
+// applyAs is apply; forwardOnly marks a status read that cannot tell in
+// progress from action required (store.StatusUpdate.ForwardOnly).
+func (s *Service) applyAs(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches, forwardOnly bool) error {
+	if u.Refetch && source != "poll" {
+		// A hint, or an outcome to confirm: the provider's API decides.
+		if err := s.refetch(ctx, o, rf); err != nil {
+			return fmt.Errorf("read the order at %s: %w", o.Provider, err)
+		}
+	}
+	ready := reportFirst(o.Provider, u)
+	if ready {
+		// The report first: an order shows completed with its report.
+		if err := s.fetchReportOnce(ctx, o, u, source, rf); err != nil {
+			return err
+		}
+	}
+	su := storeUpdate(u, s.memberDetail(ctx, o, u), source)
+	su.ForwardOnly = forwardOnly
+	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, su)
 	if err != nil {
 		return err
 	}
@@ -160,26 +315,47 @@ func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update,
 			return err
 		}
 	}
-	if u.Refetch && source != "poll" {
-		if err := s.refetch(ctx, o, rf); err != nil {
-			s.log.Warn("refetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
-		}
-	}
-	if u.ReportReady {
-		if rf.tried[u.ReportID] || s.reportStored(ctx, o, u, source) {
-			return nil
-		}
-		if rf.tried == nil {
-			rf.tried = map[string]bool{}
-		}
-		rf.tried[u.ReportID] = true
-		if err := s.FetchReport(ctx, o, u.ReportID); err != nil {
-			rf.err = err
+	if u.ReportReady && !ready {
+		if err := s.fetchReportOnce(ctx, o, u, source, rf); err != nil {
 			s.log.Warn("report fetch failed", "provider", o.Provider, "order_id", o.ID, "error", err)
-		} else {
-			rf.stored++
 		}
 	}
+	return nil
+}
+
+// fetchReportOnce fetches the report an update says is ready, unless this
+// delivery already tried it or the order has it: by the provider's report
+// id when it names one, otherwise when the order is already completed with
+// a report (a provider saying again that the report is ready, or a replay,
+// does not make another copy).
+func (s *Service) fetchReportOnce(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
+	if err, ok := rf.tried[u.ReportID]; ok {
+		return err
+	}
+	if s.reportStored(ctx, o, u, source) {
+		return nil
+	}
+	if u.ReportID == "" {
+		cur, err := s.store.Order(ctx, o.AgencyID, o.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status == store.StatusCompleted {
+			if have, err := s.store.HasAnyReport(ctx, o.AgencyID, o.ID); err != nil || have {
+				return err
+			}
+		}
+	}
+	if rf.tried == nil {
+		rf.tried = map[string]error{}
+	}
+	err := s.FetchReport(ctx, o, u.ReportID)
+	rf.tried[u.ReportID] = err
+	if err != nil {
+		rf.err = err
+		return fmt.Errorf("fetch the report: %w", err)
+	}
+	rf.stored++
 	return nil
 }
 
@@ -215,6 +391,13 @@ func (s *Service) Refetch(ctx context.Context, o *store.Order) error {
 }
 
 func (s *Service) refetch(ctx context.Context, o *store.Order, rf *reportFetches) error {
+	return s.read(ctx, o, rf, "")
+}
+
+// read is refetch for a hint: hint is the hint's code. Only a re-open hint
+// lets the read take a member's screening back from completed (store
+// reopeners), so a replayed hint never re-opens what Payscore keeps closed.
+func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, hint string) error {
 	p := s.providers[o.Provider]
 	if p == nil {
 		return fmt.Errorf("provider %s not configured", o.Provider)
@@ -223,9 +406,23 @@ func (s *Service) refetch(ctx context.Context, o *store.Order, rf *reportFetches
 	if err != nil {
 		return err
 	}
-	for _, u := range arrangeRead(updates) {
+	updates = arrangeRead(updates)
+	for _, u := range updates {
+		// A read that completes the order (through its sub-items or its
+		// own status) fetches the report first, so "completed" never shows
+		// without it.
+		if reportFirst(o.Provider, u) {
+			if err := s.fetchReportOnce(ctx, o, u, "poll", rf); err != nil {
+				return err
+			}
+		}
+	}
+	for _, u := range updates {
 		u.Refetch = false
-		if err := s.apply(ctx, o, u, "poll", rf); err != nil {
+		if hint != "" && store.IsReopener(o.Provider, hint, "") && u.SubID != "" {
+			u.RawEvent = hint
+		}
+		if err := s.applyAs(ctx, o, u, "poll", rf, hintOnly[o.Provider]); err != nil {
 			return err
 		}
 	}

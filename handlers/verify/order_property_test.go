@@ -44,6 +44,9 @@ type finalState struct {
 // every provider, the state the webhooks leave (what is applied from them
 // before any status read, which reads the provider's current state and so
 // does not depend on the order of deliveries) equals the in-order state.
+// Payscore's deliveries change nothing before the read (they are hints,
+// applyHint); TestPayscore_ReplayedDeliveriesChangeNothing replays them
+// shuffled and triplicated against its emulator's API.
 func TestProperty_DeliveryOrderDoesNotMatter(t *testing.T) {
 	ctx := context.Background()
 	st, svc, newOrder := propertyStore(t)

@@ -2,6 +2,9 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -82,18 +85,22 @@ func (e *payscoreEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// Every SCREENING_GROUP_COMPLETED fetches and stores the report once: the
-// re-read it asks for and its own "report ready" are one fetch. Byte-
-// identical re-fires are each fetched (W8: they are not duplicates).
+// SCREENING_GROUP_COMPLETED fetches and stores the report once: the
+// re-read it asks for and its own "report ready" are one fetch, and its
+// byte-identical re-fire (Payscore sends no id or time) is recognised and
+// makes no second copy (issue 13 item 3).
 func TestPayscore_GroupCompletedFetchesOnce(t *testing.T) {
 	e := newPayscoreEnvWith(t, payscore.EmulatorConfig{RefireGroupCompleted: 2})
 	o, oms := e.sendHousehold(t, e.members[0])
 	e.act(t, oms[0].SubID, finishSteps...)
-	e.waitFor(t, "two group completions", func() bool {
-		return e.count(t, o.ID, payscore.CodeScreeningGroupCompleted, "") == 2
+	e.waitFor(t, "the group completion and its re-fire", func() bool {
+		return e.delivered(t, payscore.CodeScreeningGroupCompleted) == 2
 	})
-	if n := e.count(t, o.ID, "", "Report received."); n != 2 {
-		t.Fatalf("%d reports stored for 2 group completions, want 2 (one each)", n)
+	if n := e.count(t, o.ID, payscore.CodeScreeningGroupCompleted, ""); n != 1 {
+		t.Fatalf("%d timeline lines for a completion and its re-fire, want 1", n)
+	}
+	if n := e.count(t, o.ID, "", "Report received."); n != 1 {
+		t.Fatalf("%d reports stored for one completion fired twice, want 1", n)
 	}
 }
 
@@ -152,8 +159,11 @@ func TestPayscore_R1ExpiryWithoutReportTimes(t *testing.T) {
 	}
 }
 
-// R1's other branch: REPORT_EXPIRED arriving early (day 3) purges at once.
-func TestPayscore_ReportExpiredEarly(t *testing.T) {
+// R1's other branch, and item 3 of issue 13: a REPORT_EXPIRED that
+// Payscore's API does not confirm (a replay, or a forgery with the key)
+// purges nothing; once the API says the report expired, its webhook purges
+// at once, before the expiry sweep.
+func TestPayscore_ReportExpiredOnlyWhenPayscoreSaysSo(t *testing.T) {
 	e := newPayscoreEnvWith(t, payscore.EmulatorConfig{DocumentedReportOnly: true})
 	ctx := context.Background()
 	o, oms := e.sendHousehold(t, e.members[0])
@@ -165,8 +175,17 @@ func TestPayscore_ReportExpiredEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.process(t)
+	if r, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID); r.Purged || r.Data == nil {
+		t.Fatal("report purged by a REPORT_EXPIRED Payscore's API does not confirm")
+	}
+	e.clock.Add(11*24*time.Hour + time.Hour) // past 14 days by Payscore's clock; the portal's sweep has not run
+	if n := e.em.FireExpiryWebhooks(); n == 0 {
+		t.Fatal("the emulator sent no expiry webhooks")
+	}
+	e.waitFor(t, "REPORT_EXPIRED", func() bool { return e.delivered(t, payscore.CodeReportExpired) == 1 })
+	e.clock.Add(-2 * time.Hour) // before the portal's own expiry: the data is deleted, not only hidden by the clock
 	if r, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID); !r.Purged || r.Data != nil {
-		t.Fatal("report readable after REPORT_EXPIRED")
+		t.Fatal("report readable after a REPORT_EXPIRED that Payscore's API confirms")
 	}
 }
 
@@ -218,5 +237,59 @@ func TestPayscore_UnknownCodeKeepsStatus(t *testing.T) {
 	}
 	if e.count(t, o.ID, "SOMETHING_NEW", "") != 1 {
 		t.Fatal("the unknown code is not on the timeline")
+	}
+}
+
+// Issue 13 item 3: every delivery of a household's verification (two
+// completions around a re-open), captured and replayed shuffled, three
+// times over, with a REPORT_EXPIRED Payscore's API does not confirm, leaves
+// the order as it was: completed, no member re-opened, no extra report
+// copy, nothing purged. On the old code the replays re-opened the
+// household, stored a report per SCREENING_GROUP_COMPLETED and purged every
+// report.
+func TestPayscore_ReplayedDeliveriesChangeNothing(t *testing.T) {
+	e := newPayscoreEnv(t)
+	ctx := context.Background()
+	o, oms := e.sendHousehold(t, e.members[0], e.members[1])
+	e.act(t, oms[0].SubID, finishSteps...)
+	e.act(t, oms[1].SubID, finishSteps...)
+	e.waitStatus(t, o.ID, store.StatusCompleted)
+	e.act(t, oms[1].SubID, []string{payscore.ActionReopen})
+	e.waitStatus(t, o.ID, store.StatusInProgress)
+	e.act(t, oms[1].SubID, []string{payscore.ActionContinue}, []string{payscore.ActionFinalConsent})
+	e.waitFor(t, "the second completion's report", func() bool { return e.count(t, o.ID, "", "Report received.") == 2 })
+	before, _ := e.st.Order(ctx, e.user.AgencyID, o.ID)
+	itemsBefore, _ := e.st.ItemStatuses(ctx, e.user.AgencyID, o.ID)
+	linesBefore := len(e.events(t, o.ID))
+
+	captured := e.sent()
+	captured = append(captured, []byte(`{"code":"REPORT_EXPIRED","screening_group_id":"`+o.ProviderOrderID+`"}`))
+	var replay [][]byte
+	for range 3 {
+		replay = append(replay, captured...)
+	}
+	r := rand.New(rand.NewPCG(3, 13))
+	r.Shuffle(len(replay), func(i, j int) { replay[i], replay[j] = replay[j], replay[i] })
+	for i, b := range replay {
+		if _, err := e.st.AddInbox(ctx, "payscore", fmt.Sprintf("replay-%d", i), "", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitFor(t, "the replays", func() bool { return true })
+
+	after, _ := e.st.Order(ctx, e.user.AgencyID, o.ID)
+	itemsAfter, _ := e.st.ItemStatuses(ctx, e.user.AgencyID, o.ID)
+	if after.Status != before.Status || after.Outcome != before.Outcome || !maps.Equal(itemsAfter, itemsBefore) {
+		t.Fatalf("after %d replays: %s/%s %v, before %s/%s %v", len(replay), after.Status, after.Outcome, itemsAfter,
+			before.Status, before.Outcome, itemsBefore)
+	}
+	if n := e.count(t, o.ID, "", "Report received."); n != 2 {
+		t.Fatalf("%d reports stored after the replays, want the 2 of the two completions", n)
+	}
+	if rep, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID); rep.Purged || rep.Data == nil {
+		t.Fatal("a replayed REPORT_EXPIRED purged the report")
+	}
+	if added := len(e.events(t, o.ID)) - linesBefore; added > 0 {
+		t.Fatalf("the replays added %d timeline lines", added)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +31,29 @@ type payscoreEnv struct {
 	user    *store.User
 	caseID  int64
 	members []*store.Member
+	mu      sync.Mutex
+	bodies  [][]byte // every delivery the emulator sent, as sent
+}
+
+// delivered counts the deliveries with the given code the emulator sent.
+func (e *payscoreEnv) delivered(t *testing.T, code string) int {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, b := range e.bodies {
+		if bytes.Contains(b, []byte(`"code":"`+code+`"`)) {
+			n++
+		}
+	}
+	return n
+}
+
+// sent returns copies of the deliveries the emulator sent so far.
+func (e *payscoreEnv) sent() [][]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([][]byte(nil), e.bodies...)
 }
 
 func newPayscoreEnv(t *testing.T) *payscoreEnv {
@@ -59,6 +83,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := &payscoreEnv{st: st, em: em, clock: clk}
 	mux.Handle("/sandbox/payscore/", http.StripPrefix("/sandbox/payscore", em))
 	mux.HandleFunc("POST /webhooks/payscore", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -67,6 +92,9 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		e.mu.Lock()
+		e.bodies = append(e.bodies, body)
+		e.mu.Unlock()
 		key := c.DedupeKey(d)
 		if key == "" {
 			key = "unique:" + store.NewSessionToken()
@@ -75,7 +103,6 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	e := &payscoreEnv{st: st, em: em, clock: clk}
 	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
 			InvitesOnly: !c.GivesLinks()}}})
@@ -202,7 +229,9 @@ func TestPayscore_Household(t *testing.T) {
 
 // W8: SCREENING_COMPLETED → RE_OPEN_SCREENING → SCREENING_COMPLETED →
 // SCREENING_GROUP_COMPLETED twice (byte-identical) ends completed, with a
-// report fetched after the last delivery: no re-fire is thrown away.
+// new report for the second completion (the status read finds the group
+// completed again), while the second completion's bytes, the same as the
+// first's, add no timeline line of their own.
 func TestPayscore_RefireSequence(t *testing.T) {
 	e := newPayscoreEnvWith(t, payscore.EmulatorConfig{RefireGroupCompleted: 2})
 	ctx := context.Background()
@@ -251,7 +280,7 @@ func TestPayscore_RefireSequence(t *testing.T) {
 				groups++
 			}
 		}
-		if groups >= 4 && pending == 0 && last.ID > first.ID {
+		if groups >= 1 && pending == 0 && last.ID > first.ID {
 			break
 		}
 		if time.Now().After(deadline) {

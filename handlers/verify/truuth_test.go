@@ -191,7 +191,9 @@ func TestTruuth_OutcomeTable(t *testing.T) {
 			}
 			var sawDetail, sawBiopass, sawStarted bool
 			for _, ev := range events {
-				sawDetail = sawDetail || (ev.Detail == tc.detail && ev.Status == tc.status && ev.Source == "webhook")
+				// The result is applied from Truuth's API, which the webhook
+				// only prompts the portal to read (issue 13 item 2).
+				sawDetail = sawDetail || (ev.Detail == tc.detail && ev.Status == tc.status && ev.Source == "poll")
 				sawBiopass = sawBiopass || ev.RawEvent == truuth.EventBiopass
 				sawStarted = sawStarted || (ev.RawStatus == "IN_PROGRESS" && ev.Status == store.StatusInProgress)
 			}

@@ -63,7 +63,15 @@ type Service struct {
 	// reconcileQuiet is how long an open order may go without news before
 	// the reconciler asks its provider.
 	reconcileQuiet time.Duration
+	// hintInterval paces the status reads a hint triggers, per order.
+	hintInterval time.Duration
+	hintMu       sync.Mutex
+	hintReads    map[int64]hintRead
 }
+
+// defaultHintInterval paces hint-triggered status reads: a burst of replayed
+// deliveries costs one read of the order, not one each.
+const defaultHintInterval = 500 * time.Millisecond
 
 // Config wires a Service.
 type Config struct {
@@ -77,6 +85,9 @@ type Config struct {
 	// ReconcileQuiet is how long an open order may go without news before
 	// the reconciler polls its provider (default 15 minutes).
 	ReconcileQuiet time.Duration
+	// HintInterval is the least time between two status reads of one order
+	// that Payscore's webhooks (hints) trigger (default 500 ms).
+	HintInterval time.Duration
 	// RenewalRate is how many refresh calls a second a bulk renewal makes to
 	// one provider (default 5).
 	RenewalRate float64
@@ -86,7 +97,10 @@ type Config struct {
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1), renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
-		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}}
+		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{}}
+	if s.hintInterval <= 0 {
+		s.hintInterval = defaultHintInterval
+	}
 	if s.renewRate <= 0 {
 		s.renewRate = 5
 	}
