@@ -24,7 +24,8 @@ func TestBrowser_CommunityEngagement(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.Click(chromedp.CSS(`#provider-truv`)), chromedp.Click(chromedp.CSS(`#channel-email`)),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=order]`)))
-	finishTruvByEmail(t, ctx, p.URL)
+	// Weekly pay: the pay periods run across month ends, split by days.
+	finishTruvByEmail(t, ctx, p.URL, "hourly.part-time")
 	waitFor(t, ctx, p, "the report link", 30*time.Second, `!!document.querySelector('[data-testid=report-link]')`)
 
 	// The case page was rendered before the report came: reload it for the result.

@@ -78,15 +78,16 @@ func newTab(t *testing.T, ctx context.Context) context.Context {
 }
 
 // finishTruvByEmail plays the applicant of a Truv link sent by email: the
-// link from the outbox, then Bridge with the sandbox's goodlogin (a
-// biweekly salaried job at Acme Health Services), in a tab of its own.
-func finishTruvByEmail(t *testing.T, ctx context.Context, base string) {
+// link from the outbox, then Bridge at Acme Health Services with a sandbox
+// login (goodlogin: biweekly salaried; hourly.part-time: weekly, 25 hours),
+// in a tab of its own.
+func finishTruvByEmail(t *testing.T, ctx context.Context, base, username string) {
 	t.Helper()
 	phone := newTab(t, ctx)
 	do(t, phone, "outbox", chromedp.Navigate(base+"/outbox"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=outbox-link]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=outbox-link]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=employer-list]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=employer-acme-health]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=username]`), "goodlogin"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=username]`), username),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=password]`), "goodpassword"),
 		chromedp.Click(chromedp.CSS(`[data-testid=sign-in]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=bridge-complete]`)))
 }
