@@ -31,7 +31,6 @@ type contactEnv struct {
 
 func newContactEnv(t *testing.T) *contactEnv {
 	t.Helper()
-	ctx := context.Background()
 	hp := newHTTPPortal(t)
 	st, e, srv := hp.st, hp.e, hp.srv
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv"})
@@ -55,9 +54,7 @@ func newContactEnv(t *testing.T) *contactEnv {
 	}})
 	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}})
 	env := &contactEnv{s: &server{e: e, store: st}}
-	if env.agency, err = st.CreateAgency(ctx, "Contact Agency"); err != nil {
-		t.Fatal(err)
-	}
+	env.agency = mustAgency(t, st, "Contact Agency")
 	env.user = mustUser(t, st, env.agency.ID, "agent@c.gov", store.RoleCaseworker)
 	env.c = env.s.client(t)
 	env.c.signIn("agent@c.gov")

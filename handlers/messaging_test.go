@@ -51,7 +51,7 @@ func newLive(t *testing.T) *live {
 	l.svc = verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Twilio: tw,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
 	hp.register(l.svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}, TwilioAuthToken: "tw-token"})
-	a, _ := st.CreateAgency(ctx, "Live Agency")
+	a := mustAgency(t, st, "Live Agency")
 	l.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@l.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
 	l.user.AgencyName = a.Name
 	cs, _ := st.CreateCase(ctx, a.ID, l.user.ID, store.CaseInput{Number: "L-1", Program: "snap"})

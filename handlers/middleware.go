@@ -82,12 +82,28 @@ func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 
 type ctxKey int
 
-const userKey ctxKey = 1
+const (
+	userKey ctxKey = iota + 1
+	pendingKey
+)
 
-// currentUser returns the signed-in user, or nil.
+// currentUser returns the signed-in user (a full session), or nil.
 func currentUser(c echo.Context) *store.User {
 	u, _ := c.Request().Context().Value(userKey).(*store.User)
 	return u
+}
+
+// pendingSignIn is a sign-in under way: the password was right, and the
+// user still has a step to take before the session is full.
+type pendingSignIn struct {
+	user  *store.User
+	stage store.SessionStage
+}
+
+// pendingUser returns the sign-in under way, or nil.
+func pendingUser(c echo.Context) *pendingSignIn {
+	p, _ := c.Request().Context().Value(pendingKey).(*pendingSignIn)
+	return p
 }
 
 // session loads the cookie session and the signed-in user, and puts the
@@ -102,11 +118,14 @@ func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
 			dirty = true
 		}
 		var user *store.User
+		var pending *pendingSignIn
 		if sid, ok := sess.Values["sid"].(string); ok && sid != "" {
-			u, err := h.store.SessionUser(r.Context(), sid)
+			u, stage, err := h.store.Session(r.Context(), sid)
 			switch {
-			case err == nil:
+			case err == nil && stage == store.StageFull:
 				user = u
+			case err == nil:
+				pending = &pendingSignIn{user: u, stage: stage}
 			case errors.Is(err, store.ErrNotFound):
 				delete(sess.Values, "sid") // expired, signed out elsewhere, or disabled
 				dirty = true
@@ -131,6 +150,9 @@ func (h *Handler) session(next echo.HandlerFunc) echo.HandlerFunc {
 			ch.SignedIn, ch.UserName, ch.UserRole, ch.Role, ch.AgencyName, ch.IsAdmin =
 				true, user.Name, string(user.Role), user.Role, user.AgencyName, user.IsAdmin()
 			ctx = context.WithValue(ctx, userKey, user)
+		}
+		if pending != nil {
+			ctx = context.WithValue(ctx, pendingKey, pending)
 		}
 		c.SetRequest(r.WithContext(views.WithChrome(ctx, ch)))
 		return next(c)
@@ -179,18 +201,23 @@ func (h *Handler) sessionToken(r *http.Request) string {
 	return sid
 }
 
-// requireUser sends visitors who are not signed in to the sign-in page.
+// requireUser sends visitors who are not signed in to the sign-in page, and
+// a sign-in under way to its next step: no staff page opens before the
+// session is full.
 func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if currentUser(c) != nil {
 			return next(c)
 		}
+		target := "/login"
+		if p := pendingUser(c); p != nil {
+			target = stagePath(p.stage)
+		}
 		if c.Request().Header.Get("HX-Request") == "true" {
-			c.Response().Header().Set("HX-Redirect", "/login")
+			c.Response().Header().Set("HX-Redirect", target)
 			return c.NoContent(http.StatusUnauthorized)
 		}
-		target := "/login"
-		if c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
+		if target == "/login" && c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.Path)
 		}
 		return c.Redirect(http.StatusSeeOther, target)

@@ -33,7 +33,7 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac}}})
 	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"accountchek": em}})
-	a, _ := st.CreateAgency(ctx, "Fields Agency")
+	a := mustAgency(t, st, "Fields Agency")
 	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@f.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
 	cs, _ := st.CreateCase(ctx, a.ID, u.ID, store.CaseInput{Number: "F-1", Program: "snap"})
 	// No SSN last 4: AccountChek requires last4SSN.

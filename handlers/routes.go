@@ -98,11 +98,28 @@ func (h *Handler) Register(e *echo.Echo) {
 	pages := e.Group("", h.session, h.csrf)
 	h.route(pages, http.MethodGet, "/login", public, h.loginForm)
 	h.route(pages, http.MethodPost, "/login", public, h.login)
+	// A sign-in under way (password right, a step left): each page checks
+	// that the session is at its stage; no staff page opens before it is full.
+	h.route(pages, http.MethodGet, "/login/code", public, h.codeForm)
+	h.route(pages, http.MethodPost, "/login/code", public, h.codeCheck)
+	h.route(pages, http.MethodGet, "/login/password", public, h.newPasswordForm)
+	h.route(pages, http.MethodPost, "/login/password", public, h.newPasswordSave)
+	h.route(pages, http.MethodGet, "/login/enroll", public, h.enrollForm)
+	h.route(pages, http.MethodGet, "/login/enroll/qr.png", public, h.enrollQR)
+	h.route(pages, http.MethodPost, "/login/enroll", public, h.enrollConfirm)
+	h.route(pages, http.MethodPost, "/logout", public, h.logout) // also ends a sign-in under way
 
 	staff := pages.Group("", h.requireUser)
 	get := func(path string, a Access, fn echo.HandlerFunc) { h.route(staff, http.MethodGet, path, a, fn) }
 	post := func(path string, a Access, fn echo.HandlerFunc) { h.route(staff, http.MethodPost, path, a, fn) }
-	post("/logout", signedIn, h.logout)
+	get("/account", signedIn, h.account)
+	post("/account/password", signedIn, h.accountPassword)
+	post("/account/mfa/start", signedIn, h.accountMFAStart)
+	get("/account/mfa", signedIn, h.accountMFAForm)
+	get("/account/mfa/qr.png", signedIn, h.accountMFAQR)
+	post("/account/mfa", signedIn, h.accountMFAConfirm)
+	post("/account/mfa/off", signedIn, h.accountMFAOff)
+	post("/account/recovery-codes", signedIn, h.accountRecoveryCodes)
 	get("/", signedIn, func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, currentUser(c).Role.Home()) })
 	get("/cases", need(store.PermCaseList), h.caseList)
 	post("/cases/search", need(store.PermCaseList), h.caseSearch)
@@ -153,6 +170,9 @@ func (h *Handler) Register(e *echo.Echo) {
 	post("/admin/users", need(store.PermUsers), h.userCreate)
 	post("/admin/users/:uid/disable", need(store.PermUsers), h.userDisable)
 	post("/admin/users/:uid/enable", need(store.PermUsers), h.userEnable)
+	post("/admin/users/:uid/reset-password", need(store.PermUsers), h.userResetPassword)
+	post("/admin/users/:uid/reset-mfa", need(store.PermUsers), h.userResetMFA)
 	get("/admin/settings", need(store.PermSettings), h.settingsForm)
 	post("/admin/settings", need(store.PermSettings), h.settingsSave)
+	post("/admin/settings/mfa", need(store.PermSettings), h.settingsMFA)
 }

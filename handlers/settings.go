@@ -38,8 +38,30 @@ func (h *Handler) renderSettings(c echo.Context, status int, f views.SettingsFor
 	if err != nil {
 		return err
 	}
-	f.Stats, f.Providers = stats, h.providerChoices()
+	f.Stats, f.Providers, f.MFARequired = stats, h.providerChoices(), currentUser(c).MFARequired
 	return render(c, status, views.SettingsPage(f))
+}
+
+// settingsMFA turns the agency's "MFA required for everyone" on or off
+// (audited). Staff without an authenticator set one up at their next
+// sign-in; sessions already open go on.
+func (h *Handler) settingsMFA(c echo.Context) error {
+	u := currentUser(c)
+	on := c.FormValue("mfa_required") == "on"
+	if err := h.store.SetMFARequired(c.Request().Context(), u.AgencyID, on); err != nil {
+		return err
+	}
+	subject, msg := "off", "Two-step sign-in is now optional."
+	if on {
+		subject, msg = "on", "Everyone must now use two-step sign-in. Staff without it set it up at their next sign-in."
+	}
+	if err := h.audit(c, store.AuditMFARequired, 0, 0, subject); err != nil {
+		return err
+	}
+	if err := h.setFlash(c, msg); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/settings")
 }
 
 func (h *Handler) settingsSave(c echo.Context) error {

@@ -46,6 +46,13 @@ type User struct {
 	Disabled    bool
 	LastLoginAt time.Time
 	CreatedAt   time.Time
+	// MFAEnabled: the user has confirmed a TOTP authenticator.
+	MFAEnabled bool
+	// MustChangePassword: the password was set by someone else (a new
+	// user's or a reset's temporary password) and is replaced at sign-in.
+	MustChangePassword bool
+	// MFARequired is the agency's "MFA required for everyone" setting.
+	MFARequired bool
 }
 
 // IsAdmin reports whether u manages users and settings.
@@ -94,6 +101,13 @@ type NewUser struct {
 	Name     string
 	Role     Role
 	Password string
+	// Temporary marks Password as one the system made for an administrator
+	// to hand over (NewTemporaryPassword): the user must replace it at the
+	// first sign-in, and the password rules do not apply to it.
+	Temporary bool
+	// SkipPolicy is for the sandbox's demo accounts only, whose passwords
+	// are published in the README anyway.
+	SkipPolicy bool
 }
 
 // NormalizeEmail lowercases and trims an email address and checks its form.
@@ -121,18 +135,23 @@ func (s *Store) CreateUser(ctx context.Context, agencyID int64, in NewUser) (*Us
 	if !validRole(in.Role) {
 		problems["role"] = "Choose a role."
 	}
-	if err := CheckPasswordPolicy(in.Password); err != nil {
-		problems["password"] = strings.TrimPrefix(err.Error(), ErrWeakPassword.Error()+": ")
-		problems["password"] = "Password refused: " + problems["password"] + "."
+	agencyName, err := s.AgencyName(ctx, agencyID)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Temporary && !in.SkipPolicy {
+		if err := CheckPasswordPolicy(in.Password, PasswordContext{Email: email, AgencyName: agencyName}); err != nil {
+			problems["password"] = PasswordProblem(err)
+		}
 	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	u := &User{AgencyID: agencyID, Email: email, Name: name, Role: in.Role, CreatedAt: s.Now()}
+	u := &User{AgencyID: agencyID, Email: email, Name: name, Role: in.Role, CreatedAt: s.Now(), MustChangePassword: in.Temporary}
 	hash := HashPassword(in.Password)
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (agency_id, email, name, role, password_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, agencyID, email, name, string(in.Role), hash, fmtTime(u.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, agencyID, email, name, string(in.Role), hash, in.Temporary, fmtTime(u.CreatedAt))
 		if err != nil {
 			return formatError(err)
 		}
@@ -154,13 +173,17 @@ func validRole(r Role) bool {
 	return false
 }
 
-const userColumns = `u.id, u.agency_id, a.name, u.email, u.name, u.role, u.disabled_at, u.last_login_at, u.created_at`
+const userColumns = `u.id, u.agency_id, a.name, u.email, u.name, u.role, u.disabled_at, u.last_login_at, u.created_at,
+	u.mfa_enabled_at IS NOT NULL, u.must_change_password, a.mfa_required`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+// scanUser reads userColumns, then any extra columns into extra.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) {
 	var u User
 	var disabled, lastLogin sql.NullString
 	var created, role string
-	if err := row.Scan(&u.ID, &u.AgencyID, &u.AgencyName, &u.Email, &u.Name, &role, &disabled, &lastLogin, &created); err != nil {
+	dest := append([]any{&u.ID, &u.AgencyID, &u.AgencyName, &u.Email, &u.Name, &role, &disabled, &lastLogin, &created,
+		&u.MFAEnabled, &u.MustChangePassword, &u.MFARequired}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, formatError(err)
 	}
 	u.Role = Role(role)
@@ -217,21 +240,75 @@ func (s *Store) SetUserDisabled(ctx context.Context, agencyID, userID int64, dis
 	})
 }
 
-// SetPassword replaces a user's password (CLI and admin resets).
+// SetPassword replaces a user's password with one they chose (the command
+// line), under the password rules. Every session of the user ends.
 func (s *Store) SetPassword(ctx context.Context, agencyID, userID int64, password string) error {
-	if err := CheckPasswordPolicy(password); err != nil {
+	u, err := s.User(ctx, agencyID, userID)
+	if err != nil {
 		return err
 	}
-	hash := HashPassword(password)
+	if err := CheckPasswordPolicy(password, PasswordContext{Email: u.Email, AgencyName: u.AgencyName, MFA: u.MFAEnabled}); err != nil {
+		return err
+	}
+	return s.storePassword(ctx, agencyID, userID, HashPassword(password), false, "")
+}
+
+// ChangePassword is a user replacing their own password. current must be
+// the present password (checked like a sign-in, throttle included) unless
+// the user must change it at this sign-in (their session already proved the
+// temporary one). Every other session of the user ends (keepToken's stays).
+// Errors: ErrBadCredentials, *ThrottledError or ErrBusy for the current
+// password, ErrWeakPassword (wrapped) for a refused new one.
+func (s *Store) ChangePassword(ctx context.Context, u *User, current, password, ip, keepToken string) error {
+	fresh, err := s.User(ctx, u.AgencyID, u.ID)
+	if err != nil {
+		return err
+	}
+	if !fresh.MustChangePassword {
+		if err := s.VerifyPassword(ctx, fresh, current, ip); err != nil {
+			return err
+		}
+	}
+	if err := CheckPasswordPolicy(password, PasswordContext{Email: fresh.Email, AgencyName: fresh.AgencyName, MFA: fresh.MFAEnabled}); err != nil {
+		return err
+	}
+	return s.storePassword(ctx, u.AgencyID, u.ID, HashPassword(password), false, keepToken)
+}
+
+// VerifyPassword checks a signed-in user's password again before a change
+// to their factors, through the same throttle and hashing queue as SignIn.
+func (s *Store) VerifyPassword(ctx context.Context, u *User, password, ip string) error {
+	got, err := s.SignIn(ctx, u.Email, password, ip)
+	if err != nil {
+		return err
+	}
+	if got.ID != u.ID {
+		return ErrBadCredentials
+	}
+	return nil
+}
+
+// ResetPassword is an administrator's forced reset: the user gets a new
+// temporary password (returned, to hand over in person), must replace it at
+// the next sign-in, and every session of theirs ends now.
+func (s *Store) ResetPassword(ctx context.Context, agencyID, userID int64) (string, error) {
+	temp := NewTemporaryPassword()
+	return temp, s.storePassword(ctx, agencyID, userID, HashPassword(temp), true, "")
+}
+
+// storePassword saves a password hash and ends the user's sessions except
+// keepToken's.
+func (s *Store) storePassword(ctx context.Context, agencyID, userID int64, hash string, temporary bool, keepToken string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE agency_id = ? AND id = ?`, hash, agencyID, userID)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ?
+			WHERE agency_id = ? AND id = ?`, hash, temporary, fmtTime(s.Now()), agencyID, userID)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, userID, hashToken(keepToken))
 		return err
 	})
 }
@@ -260,14 +337,40 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CreateSession starts a server-side session for a user and returns its token.
+// SessionStage is how far a sign-in has come. Only StageFull opens staff
+// pages; the others are a sign-in still under way after a correct password.
+type SessionStage string
+
+// The stages of a session.
+const (
+	StageFull     SessionStage = "full"
+	StageCode     SessionStage = "code"     // the second factor is pending
+	StagePassword SessionStage = "password" // must replace a temporary password
+	StageEnroll   SessionStage = "enroll"   // must set up a second factor
+)
+
+// PendingTimeout is how long a sign-in may stay between the password and
+// a full session.
+const PendingTimeout = 10 * time.Minute
+
+// CreateSession starts a full server-side session for a user and returns
+// its token.
 func (s *Store) CreateSession(ctx context.Context, u *User) (string, error) {
+	return s.StartSession(ctx, u, StageFull)
+}
+
+// StartSession starts a session at stage for a user whose password was just
+// checked, and returns its token.
+func (s *Store) StartSession(ctx context.Context, u *User, stage SessionStage) (string, error) {
 	token := NewSessionToken()
 	now := fmtTime(s.Now())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, agency_id, created_at, last_seen_at)
-			VALUES (?, ?, ?, ?, ?)`, hashToken(token), u.ID, u.AgencyID, now, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, agency_id, created_at, last_seen_at, stage)
+			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), u.ID, u.AgencyID, now, now, string(stage)); err != nil {
 			return err
+		}
+		if stage != StageFull {
+			return nil
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now, u.ID)
 		return err
@@ -275,75 +378,126 @@ func (s *Store) CreateSession(ctx context.Context, u *User) (string, error) {
 	return token, err
 }
 
-// SessionUser returns the user of a live session and records the activity.
-// It returns ErrNotFound (and deletes the row) when the session is unknown,
-// idle for more than SessionIdleTimeout, older than SessionAbsoluteTimeout,
-// or its user is disabled.
-func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
-	if token == "" {
-		return nil, ErrNotFound
-	}
-	h := hashToken(token)
-	var u *User
+// PromoteSession moves a sign-in under way to its next stage. The old token
+// dies and a new one is returned (ASVS 7.2.4: a new session token at every
+// change of privilege), so a token seen before the second factor opens
+// nothing after it. ErrNotFound when the old session is gone or over.
+func (s *Store) PromoteSession(ctx context.Context, oldToken string, stage SessionStage) (string, error) {
+	token := NewSessionToken()
+	now := s.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var created, seen string
-		row := tx.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, `+userColumns+`
-			FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id
-			WHERE s.token_hash = ?`, h)
-		var user User
-		var disabled, lastLogin sql.NullString
-		var ucreated, role string
-		if err := row.Scan(&created, &seen, &user.ID, &user.AgencyID, &user.AgencyName, &user.Email, &user.Name,
-			&role, &disabled, &lastLogin, &ucreated); err != nil {
+		var userID, agencyID int64
+		var created, seen, old string
+		var disabled sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT s.user_id, s.agency_id, s.created_at, s.last_seen_at, s.stage, u.disabled_at
+			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(oldToken)).
+			Scan(&userID, &agencyID, &created, &seen, &old, &disabled)
+		if err != nil {
 			return formatError(err)
 		}
-		now := s.Now()
-		if sessionEnded(now, created, seen, disabled.Valid) {
-			return errExpired // rolls back; the row is deleted below
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, fmtTime(now), h); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(oldToken)); err != nil {
 			return err
 		}
-		user.Role = Role(role)
-		user.LastLoginAt = parseNullTime(lastLogin)
-		user.CreatedAt = parseTime(ucreated)
-		u = &user
-		return nil
+		if sessionEnded(now, created, seen, SessionStage(old), disabled.Valid) {
+			return ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, agency_id, created_at, last_seen_at, stage)
+			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), userID, agencyID, fmtTime(now), fmtTime(now), string(stage)); err != nil {
+			return err
+		}
+		if stage == StageFull {
+			_, err = tx.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, fmtTime(now), userID)
+		}
+		return err
 	})
-	if errors.Is(err, errExpired) {
-		// The deletion must commit even though the caller gets no user.
-		_, _ = s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
+	if errors.Is(err, ErrNotFound) {
+		return "", ErrNotFound
+	}
+	return token, err
+}
+
+// SessionUser returns the user of a live full session and records the
+// activity; ErrNotFound otherwise (see Session).
+func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
+	u, stage, err := s.Session(ctx, token)
+	if err == nil && stage != StageFull {
 		return nil, ErrNotFound
 	}
 	return u, err
 }
 
+// Session returns the user and stage of a live session and records the
+// activity. It returns ErrNotFound (and deletes the row) when the session is
+// unknown, idle for more than SessionIdleTimeout, older than
+// SessionAbsoluteTimeout (PendingTimeout before it is full), or its user is
+// disabled.
+func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage, error) {
+	if token == "" {
+		return nil, "", ErrNotFound
+	}
+	h := hashToken(token)
+	var u *User
+	var stage string
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var created, seen string
+		user, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+`, s.created_at, s.last_seen_at, s.stage
+			FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id
+			WHERE s.token_hash = ?`, h), &created, &seen, &stage)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if sessionEnded(now, created, seen, SessionStage(stage), user.Disabled) {
+			return errExpired // rolls back; the row is deleted below
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, fmtTime(now), h); err != nil {
+			return err
+		}
+		u = user
+		return nil
+	})
+	if errors.Is(err, errExpired) {
+		// The deletion must commit even though the caller gets no user.
+		_, _ = s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
+		return nil, "", ErrNotFound
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return u, SessionStage(stage), nil
+}
+
 var errExpired = errors.New("session expired")
 
-// SessionLive says whether a session is still valid, without recording
+// SessionLive says whether a full session is still valid, without recording
 // activity: a long-lived stream (the case page's live status) asks this
 // every few seconds, and must not keep an idle session alive by doing so.
 func (s *Store) SessionLive(ctx context.Context, token string) (bool, error) {
 	if token == "" {
 		return false, nil
 	}
-	var created, seen string
+	var created, seen, stage string
 	var disabled sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, u.disabled_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(token)).Scan(&created, &seen, &disabled)
+	err := s.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, s.stage, u.disabled_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(token)).Scan(&created, &seen, &stage, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return !sessionEnded(s.Now(), created, seen, disabled.Valid), nil
+	return SessionStage(stage) == StageFull && !sessionEnded(s.Now(), created, seen, StageFull, disabled.Valid), nil
 }
 
 // sessionEnded is the one rule for when a session is over: its user is
-// disabled, it has been idle too long, or it is too old.
-func sessionEnded(now time.Time, created, seen string, userDisabled bool) bool {
-	return userDisabled || now.Sub(parseTime(seen)) > SessionIdleTimeout || now.Sub(parseTime(created)) > SessionAbsoluteTimeout
+// disabled, it has been idle too long, or it is too old (a sign-in under
+// way: older than PendingTimeout).
+func sessionEnded(now time.Time, created, seen string, stage SessionStage, userDisabled bool) bool {
+	limit := SessionAbsoluteTimeout
+	if stage != StageFull {
+		limit = PendingTimeout
+	}
+	return userDisabled || now.Sub(parseTime(seen)) > SessionIdleTimeout || now.Sub(parseTime(created)) > limit
 }
 
 // DeleteSession ends a session (sign-out).
@@ -354,13 +508,25 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 
 // Sign-in and throttling
 
-// Throttling limits (reliability.md A1, A2): per account, an enforced delay
-// after 5 consecutive failures that doubles up to 15 minutes; per client
-// address, 20 failures a minute.
+// Throttling limits (reliability.md A1, A2).
+//
+// Per client address: 20 failed sign-ins a minute, then refused until the
+// minute is over.
+//
+// Per account, the throttle slows guessing without letting anyone lock a
+// named user out: after 5 consecutive failures on an account (from anywhere)
+// each further try must wait a delay, from 1 s doubling up to 30 s, after
+// the previous try *from the same address*. An attacker's guesses therefore
+// never delay the user at another address, and the user's own wait after
+// their own mistakes is at most 30 s. The check and the count happen in one
+// write transaction before any hashing, so concurrent guesses are counted
+// one by one and those over the limit are refused without being evaluated.
+// A correct password resets the account's count. The second factor has its
+// own, stricter throttle (see CheckSecondFactor).
 const (
 	acctFreeFailures = 5
-	acctBaseDelay    = 30 * time.Second
-	acctMaxDelay     = 15 * time.Minute
+	acctBaseDelay    = time.Second
+	acctMaxDelay     = 30 * time.Second
 	ipFailuresPerMin = 20
 )
 
@@ -374,15 +540,24 @@ type ThrottledError struct{ RetryAfter time.Duration }
 // Error implements error.
 func (e *ThrottledError) Error() string { return fmt.Sprintf("store: throttled for %s", e.RetryAfter) }
 
+// backoff is the delay after failures consecutive failures: none for the
+// first free ones, then base doubling up to max.
+func backoff(failures, free int, base, max time.Duration) time.Duration {
+	if failures < free {
+		return 0
+	}
+	return min(base<<min(failures-free, 20), max)
+}
+
 // SignIn checks an email and password. It returns the user, ErrBadCredentials,
-// or a *ThrottledError. Unknown emails cost the same hashing time as known ones.
+// a *ThrottledError, or ErrBusy when the hashing queue is full. Unknown
+// emails cost the same hashing time as known ones.
 func (s *Store) SignIn(ctx context.Context, email, password, ip string) (*User, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	acctKey := "acct:" + s.crypt.Index("email", email)
-	ipKey := "ip:" + ip
-	now := s.Now()
-	if wait := s.lockedFor(ctx, now, acctKey, ipKey); wait > 0 {
-		return nil, &ThrottledError{RetryAfter: wait}
+	idx := s.crypt.Index("email", email)
+	keys := signInKeys{acct: "acct:" + idx, pair: "pair:" + idx + "|" + ip, ip: "ip:" + ip}
+	if err := s.reserveSignIn(ctx, keys); err != nil {
+		return nil, err
 	}
 	var hash string
 	var id int64
@@ -392,68 +567,110 @@ func (s *Store) SignIn(ctx context.Context, email, password, ip string) (*User, 
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
-	if err != nil {
+	known := err == nil
+	if !known {
 		hash = dummyHash()
 	}
-	ok := CheckPassword(hash, password) && err == nil && !disabled.Valid
-	if !ok {
-		if err := s.recordFailure(ctx, now, acctKey, ipKey); err != nil {
-			return nil, err
-		}
+	match, err := checkPassword(ctx, hash, password, true)
+	if err != nil {
+		// Not evaluated (queue full): the try does not count.
+		return nil, errors.Join(err, s.settleSignIn(ctx, keys, false))
+	}
+	if !match || !known || disabled.Valid {
 		return nil, ErrBadCredentials
 	}
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = ?`, acctKey); err != nil {
+	if err := s.settleSignIn(ctx, keys, true); err != nil {
 		return nil, err
 	}
 	return scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.id = ?`, id))
 }
 
-func (s *Store) lockedFor(ctx context.Context, now time.Time, keys ...string) time.Duration {
-	var wait time.Duration
-	for _, k := range keys {
-		var until sql.NullString
-		if err := s.read.QueryRowContext(ctx, `SELECT locked_until FROM login_throttle WHERE key = ?`, k).Scan(&until); err != nil {
-			continue
-		}
-		if t := parseNullTime(until); t.After(now) && t.Sub(now) > wait {
-			wait = t.Sub(now)
-		}
-	}
-	return wait
-}
+type signInKeys struct{ acct, pair, ip string }
 
-func (s *Store) recordFailure(ctx context.Context, now time.Time, acctKey, ipKey string) error {
+// reserveSignIn checks the address and account limits and counts this try
+// as a failure, in one write transaction, before any hashing. settleSignIn
+// takes the count back when the password was right (or never checked).
+func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
+	now := s.Now()
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, k := range []string{acctKey, ipKey} {
-			var failures int
-			var start string
-			err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM login_throttle WHERE key = ?`, k).Scan(&failures, &start)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			windowStart := parseTime(start)
-			isIP := k == ipKey
-			if errors.Is(err, sql.ErrNoRows) || (isIP && now.Sub(windowStart) >= time.Minute) {
-				failures, windowStart = 0, now
-			}
-			failures++
-			var locked any
-			switch {
-			case isIP && failures >= ipFailuresPerMin:
-				locked = fmtTime(windowStart.Add(time.Minute))
-			case !isIP && failures >= acctFreeFailures:
-				d := acctBaseDelay << min(failures-acctFreeFailures, 10)
-				locked = fmtTime(now.Add(min(d, acctMaxDelay)))
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until)
-				VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
-				window_start = excluded.window_start, locked_until = excluded.locked_until`,
-				k, failures, fmtTime(windowStart), locked); err != nil {
+		ip, err := readThrottle(ctx, tx, k.ip)
+		if err != nil {
+			return err
+		}
+		if now.Sub(ip.windowStart) >= time.Minute {
+			ip = throttleRow{windowStart: now}
+		}
+		if ip.failures >= ipFailuresPerMin {
+			return &ThrottledError{RetryAfter: ip.windowStart.Add(time.Minute).Sub(now)}
+		}
+		pair, err := readThrottle(ctx, tx, k.pair)
+		if err != nil {
+			return err
+		}
+		if pair.lockedUntil.After(now) {
+			return &ThrottledError{RetryAfter: pair.lockedUntil.Sub(now)}
+		}
+		acct, err := readThrottle(ctx, tx, k.acct)
+		if err != nil {
+			return err
+		}
+		acct.failures++
+		ip.failures++
+		pair.failures++
+		pair.lockedUntil = now.Add(backoff(acct.failures, acctFreeFailures, acctBaseDelay, acctMaxDelay))
+		for key, r := range map[string]throttleRow{k.ip: ip, k.pair: pair, k.acct: acct} {
+			if err := writeThrottle(ctx, tx, key, r, now); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// settleSignIn undoes the reservation's count on the address (a success is
+// not a failure), and on a correct password clears the account's count.
+func (s *Store) settleSignIn(ctx context.Context, k signInKeys, success bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE key = ?`, k.ip); err != nil {
+			return err
+		}
+		if success {
+			_, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key IN (?, ?)`, k.acct, k.pair)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0), locked_until = NULL WHERE key IN (?, ?)`, k.acct, k.pair)
+		return err
+	})
+}
+
+type throttleRow struct {
+	failures    int
+	windowStart time.Time
+	lockedUntil time.Time
+}
+
+func readThrottle(ctx context.Context, tx *sql.Tx, key string) (throttleRow, error) {
+	var r throttleRow
+	var start string
+	var until sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM login_throttle WHERE key = ?`, key).
+		Scan(&r.failures, &start, &until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return throttleRow{}, nil
+	}
+	r.windowStart, r.lockedUntil = parseTime(start), parseNullTime(until)
+	return r, err
+}
+
+func writeThrottle(ctx context.Context, tx *sql.Tx, key string, r throttleRow, now time.Time) error {
+	if r.windowStart.IsZero() {
+		r.windowStart = now
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO login_throttle (key, failures, window_start, locked_until)
+		VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
+		window_start = excluded.window_start, locked_until = excluded.locked_until`,
+		key, r.failures, fmtTime(r.windowStart), nullTime(r.lockedUntil))
+	return err
 }
 
 // AgencyName returns an agency's name.

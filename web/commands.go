@@ -46,7 +46,7 @@ func userCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader,
 		// Its accounts are disabled at every start outside sandbox mode.
 		return fmt.Errorf("%q is the sandbox's demo agency; choose your agency's own name", demoAgency)
 	}
-	fmt.Fprint(stdout, "Password (one line, at least 8 characters): ")
+	fmt.Fprint(stdout, "Password (one line, at least 15 characters): ")
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err

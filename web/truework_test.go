@@ -241,7 +241,7 @@ func twApplicantPage(t *testing.T, p *portal) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := st.CreateUser(ctx, a.ID, store.NewUser{Email: "csp@pine.gov", Name: "Casey", Role: store.RoleCaseworker, Password: "long enough pw"})
+	u, err := st.CreateUser(ctx, a.ID, store.NewUser{Email: "csp@pine.gov", Name: "Casey", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,7 +107,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
 			InvitesOnly: !c.GivesLinks()}}})
 	a, _ := st.CreateAgency(ctx, "Housing Authority")
-	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough pw"})
+	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	e.user.AgencyName = a.Name
 	cs, _ := st.CreateCase(ctx, a.ID, e.user.ID, store.CaseInput{Number: "H-1", Program: "housing"})
 	e.caseID = cs.ID

@@ -87,7 +87,7 @@ func newTwEnv(t *testing.T) *twEnv {
 		}
 	})
 	a, _ := st.CreateAgency(ctx, "Lake County Human Services")
-	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@lake.gov", Name: "Wren Worker", Role: store.RoleCaseworker, Password: "long enough pw"})
+	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@lake.gov", Name: "Wren Worker", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	e.user.AgencyName = a.Name
 	cs, _ := st.CreateCase(ctx, a.ID, e.user.ID, store.CaseInput{Number: "TW-1", Program: "snap"})
 	e.caseID = cs.ID

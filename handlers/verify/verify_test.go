@@ -94,7 +94,7 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 		}
 	})
 	a, _ := st.CreateAgency(ctx, "Test Agency")
-	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@t.gov", Name: "W", Role: store.RoleCaseworker, Password: "long enough pw"})
+	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@t.gov", Name: "W", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	e.user.AgencyName = a.Name
 	cs, _ := st.CreateCase(ctx, a.ID, e.user.ID, store.CaseInput{Number: "T-1", Program: "snap"})
 	e.caseID = cs.ID
