@@ -68,6 +68,8 @@ var auditActions = map[string]string{
 	store.AuditMFAFailed:       "Two-step sign-in failed",
 	store.AuditMFARecoveryUsed: "Used a recovery code",
 	store.AuditMFAReset:        "Reset a user's two-step sign-in",
+	store.AuditRecoveryCodes:   "Made new recovery codes",
+	store.AuditMFARequired:     "Changed whether two-step sign-in is required",
 	store.AuditPasswordChanged: "Changed their password",
 	store.AuditPasswordReset:   "Reset a user's password",
 	store.AuditViewCase:        "Opened the case",
