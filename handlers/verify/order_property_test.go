@@ -114,7 +114,7 @@ func propertyStore(t *testing.T) (*store.Store, *Service, func(t *testing.T, pro
 	}
 	t.Cleanup(func() { st.Close() })
 	a, _ := st.CreateAgency(ctx, "Property Agency")
-	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "p@t.gov", Name: "P", Role: store.RoleCaseworker, Password: "long enough pw"})
+	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "p@t.gov", Name: "P", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	cs, _ := st.CreateCase(ctx, a.ID, u.ID, store.CaseInput{Number: "P-1", Program: "snap"})
 	m, err := st.AddMember(ctx, a.ID, cs.ID, store.MemberInput{FirstName: "Ana", LastName: "Diaz", Relationship: "self"})
 	if err != nil {
