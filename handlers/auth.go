@@ -367,15 +367,16 @@ const (
 )
 
 func (h *Handler) renderEnroll(c echo.Context, status int, u *store.User, action, codeProblem, pwProblem string) error {
+	// The secret was made by the POST that led here (the password step, or
+	// "Set up" on the Account page): a GET only shows it.
 	enr, err := h.store.PendingTOTP(c.Request().Context(), u)
 	if errors.Is(err, store.ErrNotFound) {
 		if action == enrollAtAccount {
 			return c.Redirect(http.StatusSeeOther, "/account")
 		}
-		if enr, err = h.store.BeginTOTP(c.Request().Context(), u, totpIssuer); err != nil {
-			return err
-		}
-	} else if err != nil {
+		return echo.NewHTTPError(http.StatusForbidden, "This sign-in has expired. Sign out and sign in again.")
+	}
+	if err != nil {
 		return err
 	}
 	return render(c, status, views.EnrollPage(views.EnrollView{Action: action, QRPath: action + "/qr.png",
