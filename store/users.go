@@ -253,6 +253,13 @@ func (s *Store) SetPassword(ctx context.Context, agencyID, userID int64, passwor
 	return s.storePassword(ctx, agencyID, userID, HashPassword(password), false, "")
 }
 
+// SetDemoPassword gives a sandbox demo account its published password
+// again, outside the password rules (the README prints it: the rules would
+// protect nothing). Every session of the user ends.
+func (s *Store) SetDemoPassword(ctx context.Context, agencyID, userID int64, password string) error {
+	return s.storePassword(ctx, agencyID, userID, HashPassword(password), false, "")
+}
+
 // ChangePassword is a user replacing their own password. current must be
 // the present password (checked like a sign-in, throttle included) unless
 // the user must change it at this sign-in (their session already proved the

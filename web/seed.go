@@ -58,7 +58,7 @@ func seedDemo(ctx context.Context, st *store.Store) ([]views.DemoAccount, error)
 		// sandbox's again, with the password the welcome message prints.
 		for _, e := range existing {
 			if e.Email == u.email && e.Disabled {
-				if err := st.SetPassword(ctx, a.ID, e.ID, u.password); err != nil {
+				if err := st.SetDemoPassword(ctx, a.ID, e.ID, u.password); err != nil {
 					return nil, err
 				}
 				if err := st.SetUserDisabled(ctx, a.ID, e.ID, false); err != nil {
