@@ -403,6 +403,11 @@ var (
 	ErrNotSupported    = errors.New("not supported by this provider")
 	ErrNotFound        = errors.New("not found at the provider")
 	ErrLimitReached    = errors.New("provider limit reached")
+	// ErrUnsupportedVersion is an authentic delivery in a wire version the
+	// adapter does not read (a Truework webhook subscribed at another API
+	// version). Its message is PII-free and says what to change, so the
+	// portal logs it and keeps it as the dead letter's reason.
+	ErrUnsupportedVersion = errors.New("webhook version not supported")
 )
 
 // ProviderError is an error answer from a provider, translated into words a

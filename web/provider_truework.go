@@ -29,11 +29,20 @@ var trueworkVars = []string{"TRUEWORK_PUBLISHABLE_KEY", "TRUEWORK_BASE_URL", "TR
 //     the portal's own /webhooks/truework with this installation's own token.
 //   - otherwise, outside sandbox mode: Truework is not offered, and a
 //     Truework setting without TRUEWORK_API_KEY is refused as half done.
+//
+// TRUEWORK_CONTRACT optionally names a JSON file overriding what Truework
+// leaves UNCONFIRMED (truework.Contract): the order lifetime after which an
+// unopened order ends expired, the reverification event's name, the
+// action-required spellings.
 func setupTruework(env providerEnv, ps *providerSet) error {
 	cfg, getenv := env.cfg, env.getenv
+	contract, err := readContract[truework.Contract](getenv, "TRUEWORK_CONTRACT")
+	if err != nil {
+		return err
+	}
 	token := strings.TrimSpace(getenv("TRUEWORK_WEBHOOK_TOKEN"))
 	if key := strings.TrimSpace(getenv("TRUEWORK_API_KEY")); key != "" {
-		return setupTrueworkAPI(env, ps, key, token)
+		return setupTrueworkAPI(env, ps, key, token, contract)
 	}
 	for _, v := range trueworkVars {
 		if getenv(v) != "" {
@@ -58,17 +67,18 @@ func setupTruework(env providerEnv, ps *providerSet) error {
 	// loads the Truework.js stand-in from the public URL.
 	c := truework.SandboxConfig(public)
 	c.BaseURL, c.HTTPClient, c.APIKey, c.WebhookTokens = env.internalURL+"/sandbox/truework", env.client, key, []string{token}
+	c.Contract = contract
 	client, err := truework.New(c)
 	if err != nil {
 		em.Close()
-		return err
+		return contractError("TRUEWORK_CONTRACT", err)
 	}
 	ps.add(trueworkProvider(client, true), em, em.Close)
 	return nil
 }
 
 // setupTrueworkAPI wires the real Truework API.
-func setupTrueworkAPI(env providerEnv, ps *providerSet, key, token string) error {
+func setupTrueworkAPI(env providerEnv, ps *providerSet, key, token string, contract truework.Contract) error {
 	getenv := env.getenv
 	publishable := strings.TrimSpace(getenv("TRUEWORK_PUBLISHABLE_KEY"))
 	var missing []string
@@ -102,7 +112,7 @@ func setupTrueworkAPI(env providerEnv, ps *providerSet, key, token string) error
 		tokens = append(tokens, prev)
 	}
 	c, err := truework.New(truework.Config{BaseURL: base, HTTPClient: env.client, APIKey: key, PublishableKey: publishable,
-		WebhookTokens: tokens})
+		WebhookTokens: tokens, Contract: contract})
 	if err != nil {
 		// truework.New names its Config field and never repeats a secret.
 		return fmt.Errorf("configuration: Truework settings: %w", err)

@@ -45,6 +45,12 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		return "provider not configured", time.Time{}
 	}
 	updates, err := p.Webhooks.Parse(providers.Delivery{Body: it.Body, Path: it.Path})
+	if errors.Is(err, providers.ErrUnsupportedVersion) {
+		// Authentic, in a version the adapter does not read: a setting
+		// to change at the provider, said plainly (the message is PII-free).
+		s.log.Error("webhook refused: unsupported version", "provider", it.Provider, "inbox_id", it.ID, "reason", err.Error())
+		return "refused: " + err.Error(), time.Time{}
+	}
 	if err != nil {
 		// Authentic but unreadable: kept as a dead letter, never retried.
 		s.log.Warn("webhook unreadable", "provider", it.Provider, "inbox_id", it.ID)

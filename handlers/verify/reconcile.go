@@ -76,11 +76,39 @@ func (s *Service) reconcileOne(ctx context.Context, o *store.Order) {
 				"from", string(o.Status), "to", string(after.Status))
 		}
 	}
+	if err == nil && !progressed {
+		if progressed, err = s.expireUnopened(ctx, o); err != nil {
+			s.log.Warn("reconcile: expiry failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		}
+	}
 	s.log.Debug("reconcile: polled", "provider", o.Provider, "order_id", o.ID, "took", time.Since(start))
 	// Recorded even when ctx has ended: the claim is already made.
 	if err := s.store.FinishPoll(context.WithoutCancel(ctx), o.ID, progressed); err != nil {
 		s.log.Error("reconcile: finish", "order_id", o.ID, "error", err)
 	}
+}
+
+// lifetimeEvent is the raw event of an order the portal ends because its
+// link's lifetime passed unopened.
+const lifetimeEvent = "link-lifetime"
+
+// expireUnopened ends, as expired, an order that was never opened (still
+// created or sent after the provider's answer was read) once its link's
+// lifetime (the provider's ExpiresAt, stored as the link's expiry) has
+// passed. Some providers never expire an order on their own (Truework: its
+// lifetime is the adapter's contract), so without this an unopened order
+// stays "sent" forever. It reports whether it changed the order.
+func (s *Service) expireUnopened(ctx context.Context, o *store.Order) (bool, error) {
+	cur, err := s.store.Order(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return false, err
+	}
+	if (cur.Status != store.StatusCreated && cur.Status != store.StatusSent) || cur.LinkExpiresAt.IsZero() ||
+		s.store.Now().Before(cur.LinkExpiresAt) {
+		return false, nil
+	}
+	return true, s.Apply(ctx, cur, providers.Update{OrderID: cur.ProviderOrderID, RawEvent: lifetimeEvent,
+		Status: providers.StatusExpired, Detail: "Expired: the link was not opened in time."}, "system")
 }
 
 // reportStored reports whether a poll names a report the order already has

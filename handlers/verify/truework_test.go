@@ -459,3 +459,30 @@ func TestTruework_ReverifyWindow(t *testing.T) {
 		t.Errorf("reverify of an open order: %v", err)
 	}
 }
+
+// Issue 14: Truework's orders never expire on their own, so an order the
+// applicant never opened stayed "sent" forever. Past the adapter's order
+// lifetime (7 days, truework.Contract) the reconciler ends it as expired.
+func TestTruework_UnopenedOrderExpires(t *testing.T) {
+	e := newTwEnv(t)
+	ctx := context.Background()
+	m := e.member(t, "Taylor", "0000")
+	o := e.send(t, m, "000000000")
+	if o.LinkExpiresAt.IsZero() {
+		t.Fatal("the order has no link expiry")
+	}
+	e.clock.Add(6 * 24 * time.Hour)
+	e.svc.Reconcile(ctx)
+	if got, _ := e.st.Order(ctx, e.user.AgencyID, o.ID); got.Status.Final() {
+		t.Fatalf("expired before its lifetime: %s", got.Status)
+	}
+	e.clock.Add(24*time.Hour + time.Hour)
+	e.svc.Reconcile(ctx)
+	got, err := e.st.Order(ctx, e.user.AgencyID, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.StatusExpired {
+		t.Fatalf("status %s after 7 days unopened, want expired", got.Status)
+	}
+}

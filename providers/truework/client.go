@@ -104,6 +104,9 @@ type Config struct {
 	// giving the error back (with RetryAfter) to the caller's job queue
 	// instead; DefaultMaxRetryWait when 0.
 	MaxRetryWait time.Duration
+	// Contract overrides what is UNCONFIRMED (see Contract); zero fields
+	// keep DefaultContract's values.
+	Contract Contract
 }
 
 // Client is the Truework adapter. It is safe for concurrent use; all calls
@@ -120,6 +123,8 @@ type Client struct {
 	maxRetries     int
 	maxRetryWait   time.Duration
 	limit          *limiter
+	contract       Contract
+	lifetime       time.Duration
 
 	// now and sleep are the clock; tests in this package replace them.
 	now   func() time.Time
@@ -149,6 +154,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if u, err := url.Parse(c.baseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("truework: Config.BaseURL must be an absolute http(s) URL")
+	}
+	var err error
+	if c.contract, c.lifetime, err = cfg.Contract.validate(); err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(cfg.APIKey) == "" {
 		return nil, errors.New("truework: Config.APIKey (the secret key, TRUEWORK_API_KEY) is required")

@@ -125,6 +125,12 @@ func TestCreateOrder_RequestShape(t *testing.T) {
 	}
 	want := &providers.Order{OrderID: "ord_1", Status: providers.StatusCreated,
 		Links: []providers.ApplicantLink{{ApplicantRef: "member-1", SubID: "vr_1", WidgetToken: "tok_1"}}}
+	// Issue 14: Truework's orders never expire on their own; the
+	// contract's lifetime (7 days by default) ends an unopened one.
+	if d := time.Until(got.ExpiresAt); d < 7*24*time.Hour-time.Minute || d > 7*24*time.Hour {
+		t.Errorf("ExpiresAt %v, want 7 days from now", got.ExpiresAt)
+	}
+	got.ExpiresAt = time.Time{}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Order = %+v; want %+v", got, want)
 	}
@@ -394,6 +400,7 @@ func TestRefresh_NinetyDayWindow(t *testing.T) {
 	}
 	want := &providers.Order{OrderID: "ord_2", Status: providers.StatusInProgress, RefreshOf: "ord_1",
 		Links: []providers.ApplicantLink{{SubID: "vr_2", WidgetToken: "tok_r"}}}
+	got.ExpiresAt = time.Time{} // checked in TestCreateOrder_RequestShape
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Order = %+v; want %+v", got, want)
 	}

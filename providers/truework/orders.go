@@ -48,7 +48,7 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 			return nil, err
 		}
 		if existing != nil {
-			return orderFrom(existing, req.Applicants), nil
+			return c.orderFrom(existing, req.Applicants), nil
 		}
 	}
 
@@ -59,7 +59,7 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	if o.ID == "" {
 		return nil, decodeError(http.StatusCreated, "order", errors.New("order without id"))
 	}
-	return orderFrom(&o, req.Applicants), nil
+	return c.orderFrom(&o, req.Applicants), nil
 }
 
 // targetType picks the Direct target type for the requested products:
@@ -164,7 +164,7 @@ func (c *Client) findByReference(ctx context.Context, reference string) (*orderR
 // Targets and verification requests are paired by position when their
 // counts match (INFERENCE: the order resource does not link them
 // explicitly); otherwise SubID stays empty and the updates carry it.
-func orderFrom(o *orderResource, applicants []providers.Applicant) *providers.Order {
+func (c *Client) orderFrom(o *orderResource, applicants []providers.Applicant) *providers.Order {
 	out := &providers.Order{OrderID: o.ID}
 	targets := o.sessionTargets()
 	for i, t := range targets {
@@ -178,7 +178,7 @@ func orderFrom(o *orderResource, applicants []providers.Applicant) *providers.Or
 		out.Links = append(out.Links, l)
 	}
 	var sts []providers.Status
-	for _, u := range updatesFromOrder(o) {
+	for _, u := range c.updatesFromOrder(o) {
 		if u.Status != "" {
 			sts = append(sts, u.Status)
 		}
@@ -191,6 +191,9 @@ func orderFrom(o *orderResource, applicants []providers.Applicant) *providers.Or
 	if o.Reverification != nil {
 		out.RefreshOf = o.Reverification.ParentOrderID
 	}
+	// Truework's orders never expire on their own: the contract's lifetime
+	// (UNCONFIRMED, default 7 days) is when an unopened one ends.
+	out.ExpiresAt = c.now().Add(c.lifetime)
 	return out
 }
 
@@ -201,7 +204,7 @@ func (c *Client) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]pro
 	if err != nil {
 		return nil, err
 	}
-	return updatesFromOrder(o), nil
+	return c.updatesFromOrder(o), nil
 }
 
 // getOrder reads one order.
@@ -223,7 +226,7 @@ func (c *Client) getOrder(ctx context.Context, id string) (*orderResource, error
 // says ReportReady with its first report; a request with several reports
 // (one per employer, S00) adds one Update per further report, so that the
 // portal learns every report id.
-func updatesFromOrder(o *orderResource) []providers.Update {
+func (c *Client) updatesFromOrder(o *orderResource) []providers.Update {
 	var out []providers.Update
 	for _, vr := range o.VerificationRequests {
 		u := providers.Update{
@@ -231,7 +234,7 @@ func updatesFromOrder(o *orderResource) []providers.Update {
 			SubID:     vr.ID,
 			RawStatus: vr.State.Canonical,
 		}
-		u.Status, u.Detail = mapState(vr.State.Canonical, vr.State.Raw)
+		u.Status, u.Detail = c.mapState(vr.State.Canonical, vr.State.Raw)
 		if vr.State.Canonical == StateCanceled {
 			u.Status, u.Detail = mapCanceled(vr.CancellationReason)
 		}
@@ -313,7 +316,7 @@ func (c *Client) Refresh(ctx context.Context, ref providers.OrderRef, req provid
 	if o.ID == "" {
 		return nil, decodeError(http.StatusCreated, "order", errors.New("order without id"))
 	}
-	return orderFrom(&o, nil), nil
+	return c.orderFrom(&o, nil), nil
 }
 
 // SessionToken returns a fresh Truework.js session token for the

@@ -25,7 +25,7 @@ func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, report
 		return nil, err
 	}
 	var ids []string
-	for _, u := range updatesFromOrder(o) {
+	for _, u := range c.updatesFromOrder(o) {
 		if u.ReportReady {
 			ids = append(ids, u.ReportID)
 		}

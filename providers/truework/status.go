@@ -2,6 +2,7 @@ package truework
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 
 	"caseverify/providers"
@@ -64,14 +65,15 @@ const (
 //
 // "other" and unknown values return no status (the store keeps the previous
 // one) with the raw value in the detail.
-func mapState(canonical, raw string) (providers.Status, string) {
+func (c *Client) mapState(canonical, raw string) (providers.Status, string) {
+	if slices.Contains(c.contract.ActionRequiredStates, canonical) {
+		return providers.StatusActionRequired, detailActionRequired
+	}
 	switch canonical {
 	case StatePendingApproval:
 		return providers.StatusCreated, ""
 	case StateProcessing:
 		return providers.StatusInProgress, ""
-	case StateActionRequired, StateActionRequiredTypo:
-		return providers.StatusActionRequired, detailActionRequired
 	case StateCompleted:
 		return providers.StatusCompleted, ""
 	case StateCanceled:

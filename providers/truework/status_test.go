@@ -25,9 +25,10 @@ func TestMapState(t *testing.T) {
 		{"not-a-state", "x", "", ""},
 		{"", "", "", ""},
 	}
+	c := newTestClient(t, "https://api.truework-sandbox.com", nil)
 	for _, tt := range tests {
 		t.Run(tt.canonical+"/"+tt.raw, func(t *testing.T) {
-			got, detail := mapState(tt.canonical, tt.raw)
+			got, detail := c.mapState(tt.canonical, tt.raw)
 			if got != tt.want || detail != tt.detail {
 				t.Errorf("mapState(%q, %q) = %q, %q; want %q, %q", tt.canonical, tt.raw, got, detail, tt.want, tt.detail)
 			}

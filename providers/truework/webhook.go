@@ -63,12 +63,24 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 	if err := json.Unmarshal(d.Body, &env); err != nil {
 		return nil, fmt.Errorf("truework: webhook body is not the 2023-10-30 envelope: %w", providers.ErrMalformed)
 	}
+	// Subscriptions are per event version (T03) and this adapter reads
+	// 2023-10-30 only. Only the top-level version is stable across versions,
+	// so a body of another version is refused by it, with what to change,
+	// before anything else is read. A body without version (the T17 short
+	// form) is read as 2023-10-30.
+	if env.Version != "" && env.Version != WebhookVersion {
+		return nil, fmt.Errorf("truework: webhook version %q: the portal reads %s only; subscribe this webhook at version %s in Truework's Developer Settings: %w",
+			printable(env.Version), WebhookVersion, WebhookVersion, providers.ErrUnsupportedVersion)
+	}
 	if env.Hook.Event == "" {
 		return nil, fmt.Errorf("truework: webhook without hook.event: %w", providers.ErrMalformed)
 	}
 	var at time.Time
 	if t, ok := parseTime(env.Hook.TriggeredAt); ok {
 		at = t
+	}
+	if env.Hook.Event == c.contract.ApplicantActionRequiredEvent {
+		env.Hook.Event = EventApplicantActionRequired // its name is the contract's
 	}
 	switch env.Hook.Event {
 	case EventStateChange, EventOrderCompleted, EventApplicantActionRequired:
@@ -90,7 +102,7 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 			return nil, fmt.Errorf("truework: state change without data.state: %w", providers.ErrMalformed)
 		}
 		u.RawStatus = env.Data.State
-		u.Status, u.Detail = mapState(env.Data.State, env.Data.State)
+		u.Status, u.Detail = c.mapState(env.Data.State, env.Data.State)
 		switch env.Data.State {
 		case StateCompleted:
 			u.Refetch, u.Detail = true, detailCompletedFetch
@@ -103,6 +115,27 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 		u.Status, u.Detail = providers.StatusActionRequired, detailReconnect
 	}
 	return []providers.Update{u}, nil
+}
+
+// WebhookVersion is the webhook event version the adapter reads: the
+// subscription must be made at this version in Truework's Developer
+// Settings (T03: subscriptions are per event version and can be upgraded,
+// not downgraded).
+const WebhookVersion = apiVersion
+
+// printable keeps a short run of safe characters of a version string for a
+// message (it comes from the body).
+func printable(v string) string {
+	out := make([]rune, 0, len(v))
+	for _, r := range v {
+		if len(out) == 20 {
+			break
+		}
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '.' {
+			out = append(out, r)
+		}
+	}
+	return string(out)
 }
 
 // DedupeKey identifies a delivery: hook.id, event, order, verification

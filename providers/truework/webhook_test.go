@@ -266,3 +266,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParse_OtherVersionIsRefusedClearly (issue 14): a webhook subscribed
+// at another event version is refused with a message that names the
+// version the portal reads and where to change it, not read as if it were
+// 2023-10-30 nor dropped as merely malformed.
+func TestParse_OtherVersionIsRefusedClearly(t *testing.T) {
+	c := newTestClient(t, "https://api.truework-sandbox.com", nil)
+	body := []byte(`{"version":"2022-08-01","hook":{"id":7,"event":"verification_request.state.change","target":"https://x","triggered_at":"2025-01-01T12:00:00Z"},"data":{"order_id":"order_123","state":"completed"}}`)
+	_, err := c.Parse(providers.Delivery{Body: body})
+	if !errors.Is(err, providers.ErrUnsupportedVersion) || errors.Is(err, providers.ErrMalformed) {
+		t.Fatalf("got %v, want ErrUnsupportedVersion", err)
+	}
+	for _, want := range []string{"2022-08-01", "2023-10-30", "Developer Settings"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+	// The documented version and the versionless short form are read.
+	for _, f := range []string{"webhook_state_change.json", "webhook_t17_short.json"} {
+		if _, err := c.Parse(providers.Delivery{Body: readFixture(t, f)}); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
