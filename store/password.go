@@ -128,8 +128,12 @@ func checkPassword(ctx context.Context, hash, password string, bounded bool) (bo
 }
 
 // dummyHash is checked against when the email is unknown, so that a sign-in
-// for an unknown account takes as long as one for a known account.
-var dummyHash = sync.OnceValue(func() string { return HashPassword("caseverify-timing-equalizer") })
+// for an unknown account takes as long as one for a known account. It is a
+// constant with the same parameters (HashPassword of a throwaway phrase), so
+// the first unknown email of a burst does not compute it while others wait.
+func dummyHash() string {
+	return "$argon2id$v=19$m=19456,t=2,p=1$1As7giDf5nDivddA+Hbjsg$vKjgt3foH1l1Tc7vYaqkWe/6YmSORkankc6VCGAfW60"
+}
 
 // commonPasswords is the 49,233 most common passwords of the zxcvbn password
 // dictionary (lowercase, most frequent first), as shipped in the npm package

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,13 @@ func TestHashQueue_Bounded(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("a waiter waited without bound")
 		}
+	}
+}
+
+// The unknown-email hash costs what a real one costs: the same parameters.
+func TestDummyHash_SameParameters(t *testing.T) {
+	real, dummy := strings.Split(HashPassword("x"), "$"), strings.Split(dummyHash(), "$")
+	if len(dummy) != 6 || dummy[1] != real[1] || dummy[2] != real[2] || dummy[3] != real[3] || len(dummy[5]) != len(real[5]) {
+		t.Fatalf("dummy hash %q does not match the parameters of %q", dummyHash(), HashPassword("x"))
 	}
 }
