@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -420,4 +421,22 @@ func (h *Handler) engagementPDF(c echo.Context) error {
 	}
 	c.Response().Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="engagement-%s.pdf"`, o.Reference))
 	return c.Blob(http.StatusOK, "application/pdf", pdf)
+}
+
+// sendEngagement writes the case page's community engagement rows to the
+// live stream, so a member's result appears when their report arrives. Only
+// for a user who may read reports, and only where the page shows the check.
+func (h *Handler) sendEngagement(ctx context.Context, w io.Writer, agencyID int64, cs *store.Case) error {
+	if u, _ := ctx.Value(userKey).(*store.User); !u.Can(store.PermReports) {
+		return nil
+	}
+	_, checks, ok, err := h.caseEngagement(ctx, agencyID, cs)
+	if err != nil || !ok {
+		return err
+	}
+	members, err := h.store.Members(ctx, agencyID, cs.ID)
+	if err != nil || len(members) == 0 {
+		return err
+	}
+	return writeEvent(ctx, w, "case-engagement", views.CaseEngagementRows(*caseEngagementView(members, checks)))
 }

@@ -143,6 +143,9 @@ func (h *Handler) sendCaseState(ctx context.Context, w io.Writer, agencyID, case
 	if err := writeEvent(ctx, w, "rollup", views.RollUpText(views.NewRollUp(all))); err != nil {
 		return err
 	}
+	if err := h.sendEngagement(ctx, w, agencyID, cs); err != nil {
+		return err
+	}
 	return writeEvent(ctx, w, "case-status", views.CaseStatusBody(cs.Status))
 }
 

@@ -25,11 +25,21 @@ func TestBrowser_CommunityEngagement(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#provider-truv`)), chromedp.Click(chromedp.CSS(`#channel-email`)),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=order]`)))
 	// Weekly pay: the pay periods run across month ends, split by days.
+	if got := textOf(t, ctx, `[data-testid=case-engagement-row]`); !strings.Contains(got, "No income report yet") {
+		t.Errorf("before the report: %q", got)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
+		t.Fatal(err)
+	}
 	finishTruvByEmail(t, ctx, p.URL, "hourly.part-time")
 	waitFor(t, ctx, p, "the report link", 30*time.Second, `!!document.querySelector('[data-testid=report-link]')`)
 
-	// The case page was rendered before the report came: reload it for the result.
-	do(t, ctx, "case page", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-engagement]`)))
+	// The case page, open since the link went out, gets the result live.
+	waitFor(t, ctx, p, "the result on the case page", 20*time.Second,
+		`(document.querySelector('[data-testid=case-engagement-row]')?.textContent || '').includes('Met')`)
+	if still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__noReload === true`)); err != nil || !still {
+		t.Fatal("the case page was reloaded")
+	}
 	if got := textOf(t, ctx, `[data-testid=case-engagement-row]`); !strings.Contains(got, "Rosa Alvarez") || !strings.Contains(got, "Met") ||
 		!strings.Contains(got, "At application") {
 		t.Errorf("case page engagement row = %q", got)
