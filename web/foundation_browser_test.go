@@ -103,6 +103,9 @@ func TestBrowser_Foundation(t *testing.T) {
 		chromedp.Navigate(p.URL+"/cases"),
 		chromedp.SendKeys(chromedp.CSS(`#q`), "luis"),
 		chromedp.Submit(chromedp.CSS(`[data-testid=case-search]`)),
+		// The list shown before the search has rows too: wait for the
+		// answer's page, which writes the query back into the box.
+		chromedp.WaitVisible(chromedp.CSS(`#q[value="luis"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-row]`)))
 	if got := textOf(t, ctx, `[data-testid=case-table]`); !strings.Contains(got, "2026-04417") || !strings.Contains(got, "Maria Canarytest") {
 		t.Fatalf("search result = %q", got)

@@ -165,14 +165,26 @@ func checkA11y(t testing.TB, ctx context.Context, page string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src)+";0")); err != nil {
-		t.Fatalf("inject axe: %v", err)
-	}
-	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](
-		`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => JSON.stringify(r.violations))`,
-		chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("run axe on %s: %v", page, err)
+	// A page still loading (a form answer or redirect finishing) replaces
+	// the document axe was injected into: wait for a loaded document, and
+	// start again when it was replaced under us.
+	var raw string
+	for attempt := 0; ; attempt++ {
+		var err error
+		if err = waitLoaded(ctx); err == nil {
+			if _, err = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src)+";0")); err == nil {
+				raw, err = chromedp.Run(ctx, chromedp.Evaluate[string](
+					`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}).then(r => JSON.stringify(r.violations))`,
+					chromedp.EvalAwaitPromise))
+			}
+		}
+		if err == nil {
+			break
+		}
+		if attempt == 4 || !pageReplaced(err) {
+			t.Fatalf("run axe on %s: %v", page, err)
+		}
+		time.Sleep(300 * time.Millisecond)
 	}
 	var vs []axeViolation
 	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
@@ -185,6 +197,33 @@ func checkA11y(t testing.TB, ctx context.Context, page string) {
 		}
 		t.Errorf("axe on %s: %s (%s): %s\n  %s", page, v.ID, v.Impact, v.Help, strings.Join(where, "\n  "))
 	}
+}
+
+// waitLoaded waits (up to 10 s) until the current document has loaded.
+func waitLoaded(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState`))
+		if err == nil && state == "complete" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("page not loaded (%q): %v", state, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pageReplaced tells an error that comes from a navigation replacing the
+// document mid-call (or axe missing from a new one) from a real failure.
+func pageReplaced(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"navigated or closed", "Execution context was destroyed", "Cannot find context", "axe is not defined", "page not loaded"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // textOf returns the text of the first element matching css.
