@@ -76,7 +76,7 @@ func (h *Handler) webhook(c echo.Context) error {
 	if p.PerOrderWebhook {
 		path = store.InboxPathForSecret(c.Param("*")) // the hash, not the secret
 	}
-	inserted, err := h.store.AddInbox(r.Context(), name, key, path, body)
+	inserted, err := h.store.AddInboxFor(r.Context(), name, key, path, h.verify.Partition(p, d, path), body)
 	if err != nil {
 		return err // 5xx: the provider retries; nothing was acknowledged
 	}

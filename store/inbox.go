@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -25,12 +26,20 @@ type InboxItem struct {
 // not stored again: it returns inserted=false and no error, and the caller
 // still answers 2xx so the provider stops retrying.
 func (s *Store) AddInbox(ctx context.Context, provider, dedupeKey, path string, body []byte) (inserted bool, err error) {
+	return s.AddInboxFor(ctx, provider, dedupeKey, path, "", body)
+}
+
+// AddInboxFor is AddInbox with the delivery's partition: the provider's
+// order it is about ("truv:<order id>"), or "" when unknown. The deliveries
+// of one partition are processed one at a time in the order received
+// (ClaimInbox); different partitions in parallel.
+func (s *Store) AddInboxFor(ctx context.Context, provider, dedupeKey, path, partition string, body []byte) (inserted bool, err error) {
 	now := s.Now()
 	sum := sha256.Sum256(body)
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_inbox (provider, dedupe_key, path, body_hash, received_at, next_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING`,
-			provider, dedupeKey, path, hex.EncodeToString(sum[:]), fmtTime(now), fmtTime(now))
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_inbox (provider, dedupe_key, path, body_hash, received_at, next_attempt_at, partition_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING`,
+			provider, dedupeKey, path, hex.EncodeToString(sum[:]), fmtTime(now), fmtTime(now), partition)
 		if err != nil {
 			return err
 		}
@@ -54,15 +63,36 @@ func (s *Store) AddInbox(ctx context.Context, provider, dedupeKey, path string, 
 // another worker (or process) will not take it before the lease ends. It
 // returns ErrNotFound when nothing is due.
 func (s *Store) ClaimInbox(ctx context.Context, lease time.Duration) (*InboxItem, error) {
+	return s.ClaimInboxExcept(ctx, lease, nil)
+}
+
+// ClaimInboxExcept is ClaimInbox leaving out the deliveries of the named
+// providers (at their concurrency limit, or their circuit open). A delivery
+// is only taken when no older one of its partition (the same provider
+// order) is still pending, leased or waiting for a retry: one order's
+// deliveries are applied in the order received, while other orders'
+// proceed.
+func (s *Store) ClaimInboxExcept(ctx context.Context, lease time.Duration, skip []string) (*InboxItem, error) {
 	now := s.Now()
 	var it InboxItem
 	var body []byte
 	var received string
+	args := []any{fmtTime(now.Add(lease)), fmtTime(now)}
+	skipSQL := ""
+	if len(skip) > 0 {
+		skipSQL = ` AND w.provider NOT IN (?` + strings.Repeat(", ?", len(skip)-1) + `)`
+		for _, p := range skip {
+			args = append(args, p)
+		}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE webhook_inbox SET attempts = attempts + 1, next_attempt_at = ?
-			WHERE id = (SELECT id FROM webhook_inbox WHERE processed_at IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT 1)
+			WHERE id = (SELECT w.id FROM webhook_inbox w WHERE w.processed_at IS NULL AND w.next_attempt_at <= ?`+skipSQL+`
+				AND (w.partition_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.partition_key = w.partition_key
+					AND e.processed_at IS NULL AND e.id < w.id))
+				ORDER BY w.id LIMIT 1)
 			RETURNING id, provider, dedupe_key, path, body_enc, received_at, attempts`,
-			fmtTime(now.Add(lease)), fmtTime(now)).Scan(&it.ID, &it.Provider, &it.DedupeKey, &it.Path, &body, &received, &it.Attempts)
+			args...).Scan(&it.ID, &it.Provider, &it.DedupeKey, &it.Path, &body, &received, &it.Attempts)
 		return formatError(err)
 	})
 	if err != nil {

@@ -17,12 +17,27 @@ const newsSincePoll = `(polled_at IS NOT NULL AND last_event_at > polled_at)`
 // quiet is polled after 1×, 2×, 4×, 8×, then every 16× the quiet time.
 const maxPollBackoffShift = 4
 
+// PollSteadyFor is how long after its creation an open order is polled
+// every quiet time without backing off: a lost webhook (an AccountChek
+// postback) is noticed within one quiet time during the order's first day
+// (reliability.md W17), when applicants act.
+const PollSteadyFor = 24 * time.Hour
+
 // PollBackoff is how long after a poll the next one of the same order is
 // due, when the order has been polled attempts times since its last news:
 // quiet × 2^(attempts-1), at most quiet × 2^maxPollBackoffShift.
 func PollBackoff(quiet time.Duration, attempts int) time.Duration {
 	shift := min(max(attempts-1, 0), maxPollBackoffShift)
 	return quiet << shift
+}
+
+// pollWait is PollBackoff for an order of the given age: during its first
+// PollSteadyFor, never more than quiet.
+func pollWait(quiet time.Duration, attempts int, age time.Duration) time.Duration {
+	if age < PollSteadyFor {
+		return quiet
+	}
+	return PollBackoff(quiet, attempts)
 }
 
 // ClaimQuietOrders claims up to limit open orders (not final, accepted by
@@ -56,7 +71,7 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 	args = append(args, limit)
 	var out []*Order
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, poll_attempts, `+newsSincePoll+` FROM orders
+		rows, err := tx.QueryContext(ctx, `SELECT id, poll_attempts, `+newsSincePoll+`, created_at FROM orders
 			WHERE provider_order_id IS NOT NULL AND status NOT IN ('completed', 'canceled', 'expired', 'failed')
 			AND last_event_at <= ? AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)
 			AND provider IN (?`+strings.Repeat(", ?", len(providers)-1)+`)
@@ -68,11 +83,12 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 			id       int64
 			attempts int
 			news     bool
+			created  string
 		}
 		var cands []candidate
 		for rows.Next() {
 			var c candidate
-			if err := rows.Scan(&c.id, &c.attempts, &c.news); err != nil {
+			if err := rows.Scan(&c.id, &c.attempts, &c.news, &c.created); err != nil {
 				rows.Close()
 				return err
 			}
@@ -89,7 +105,7 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE orders SET next_poll_at = ?, poll_attempts = ?, polled_at = NULL
 				WHERE id = ? AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)`,
-				fmtTime(now.Add(PollBackoff(quiet, attempts))), attempts, c.id, due)
+				fmtTime(now.Add(pollWait(quiet, attempts, now.Sub(parseTime(c.created))))), attempts, c.id, due)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"caseverify/providers"
@@ -24,25 +25,138 @@ const inboxLease = time.Minute
 const unknownOrderGrace = 2 * time.Minute
 
 // ProcessNext processes one due webhook delivery from the inbox. It returns
-// false when nothing was due.
+// false when nothing was due (or every due delivery's provider is at its
+// limit or its circuit is open).
 func (s *Service) ProcessNext(ctx context.Context) (bool, error) {
-	it, err := s.store.ClaimInbox(ctx, inboxLease)
+	it, err := s.claim(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	errText, retryAt := s.process(ctx, it)
-	return true, s.store.FinishInbox(ctx, it.ID, errText, retryAt)
+	errText, retryAt, failed := s.process(ctx, it)
+	s.release(it.Provider, failed)
+	if !retryAt.IsZero() {
+		// Back off by the attempts so far, not at the head of the queue;
+		// the delivery's order waits behind it, others go on.
+		retryAt = laterOf(retryAt, s.store.Now().Add(retryBackoff(it.Attempts)))
+	}
+	return true, s.store.FinishInbox(context.WithoutCancel(ctx), it.ID, errText, retryAt)
+}
+
+// Inbox pool settings (issue 13 item 4).
+const (
+	// inboxWorkers is how many deliveries are processed at once.
+	inboxWorkers = 8
+	// perProviderLimit is how many of them may wait on one provider: a hung
+	// provider holds at most this many workers.
+	perProviderLimit = 2
+	// breakerFailures consecutive failed deliveries of a provider open its
+	// circuit for breakerOpen: its deliveries stay in the inbox, untouched,
+	// until then; the next one tries again (and one more failure reopens it).
+	breakerFailures = 5
+	breakerOpen     = 30 * time.Second
+	// retryCap is the longest wait between two tries of a delivery.
+	retryCap = 10 * time.Minute
+)
+
+// retryBackoff is the wait before the next try of a delivery tried
+// attempts times: 2 s, 4 s, 8 s … up to retryCap.
+func retryBackoff(attempts int) time.Duration {
+	return min(2*time.Second<<min(max(attempts-1, 0), 12), retryCap)
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// providerGate is one provider's share of the pool: deliveries in flight
+// and its circuit breaker.
+type providerGate struct {
+	inFlight  int
+	failures  int
+	openUntil time.Time
+}
+
+// claim takes the next due delivery whose provider has room and a closed
+// (or half-open) circuit, and counts it in flight.
+func (s *Service) claim(ctx context.Context) (*store.InboxItem, error) {
+	s.gateMu.Lock()
+	defer s.gateMu.Unlock()
+	var skip []string
+	now := time.Now()
+	for name, g := range s.gates {
+		if g.inFlight >= perProviderLimit || now.Before(g.openUntil) {
+			skip = append(skip, name)
+		}
+	}
+	it, err := s.store.ClaimInboxExcept(ctx, inboxLease, skip)
+	if err != nil {
+		return nil, err
+	}
+	g := s.gates[it.Provider]
+	if g == nil {
+		g = &providerGate{}
+		s.gates[it.Provider] = g
+	}
+	g.inFlight++
+	return it, nil
+}
+
+// release ends a delivery's turn and records whether its provider failed.
+func (s *Service) release(provider string, failed bool) {
+	s.gateMu.Lock()
+	defer s.gateMu.Unlock()
+	g := s.gates[provider]
+	if g == nil {
+		return
+	}
+	g.inFlight--
+	if !failed {
+		g.failures = 0
+		return
+	}
+	g.failures++
+	if g.failures >= breakerFailures {
+		g.openUntil = time.Now().Add(breakerOpen)
+		s.log.Warn("inbox: provider failing; its deliveries wait", "provider", provider, "for", breakerOpen)
+	}
+	select {
+	case s.wake <- struct{}{}: // a worker may now take another provider's delivery
+	default:
+	}
+}
+
+// Partition names the provider order a delivery is about, for the inbox's
+// ordering (store.AddInboxFor): "provider:order id", the per-order URL's
+// hash, or "" when the delivery names none (then it is ordered with
+// nothing). Parsing here calls no provider.
+func (s *Service) Partition(p *Provider, d providers.Delivery, storedPath string) string {
+	if p.PerOrderWebhook {
+		return p.Name + ":" + storedPath
+	}
+	ups, err := p.Webhooks.Parse(d)
+	if err != nil {
+		return ""
+	}
+	for _, u := range ups {
+		if u.OrderID != "" {
+			return p.Name + ":" + u.OrderID
+		}
+	}
+	return ""
 }
 
 // process applies one delivery. It returns a reason when the delivery is
 // dropped (dead letter), or a time to try again.
-func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, time.Time) {
+func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, time.Time, bool) {
 	p := s.providers[it.Provider]
 	if p == nil {
-		return "provider not configured", time.Time{}
+		return "provider not configured", time.Time{}, false
 	}
 	updates, err := p.Webhooks.Parse(providers.Delivery{Body: it.Body, Path: it.Path})
 	if errors.Is(err, providers.ErrUnsupportedVersion) {
@@ -54,14 +168,14 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 	if err != nil {
 		// Authentic but unreadable: kept as a dead letter, never retried.
 		s.log.Warn("webhook unreadable", "provider", it.Provider, "inbox_id", it.ID)
-		return "unreadable: " + errorKind(err), time.Time{}
+		return "unreadable: " + errorKind(err), time.Time{}, false
 	}
 	// An unauthenticated provider's delivery belongs to the order whose
 	// secret URL it came to, and to nothing else.
 	var bound *store.Order
 	if p.PerOrderWebhook {
 		if bound, err = s.store.OrderByInboxPath(ctx, it.Provider, it.Path); err != nil {
-			return "no order for this webhook URL", time.Time{}
+			return "no order for this webhook URL", time.Time{}, false
 		}
 	}
 	for _, u := range updates {
@@ -75,13 +189,13 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		o, err := s.orderFor(ctx, it.Provider, u)
 		if errors.Is(err, store.ErrNotFound) {
 			if time.Since(it.ReceivedAt) < unknownOrderGrace {
-				return "order not known yet", time.Now().Add(5 * time.Second)
+				return "order not known yet", s.store.Now().Add(5 * time.Second), false
 			}
 			s.log.Info("webhook for an unknown order ignored", "provider", it.Provider, "inbox_id", it.ID)
 			continue
 		}
 		if err != nil {
-			return err.Error(), time.Now().Add(10 * time.Second)
+			return err.Error(), s.store.Now().Add(10 * time.Second), false
 		}
 		if hintOnly[p.Name] {
 			err = s.applyHint(ctx, p, o, it, u)
@@ -89,10 +203,12 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 			err = s.Apply(ctx, o, s.asReceived(p, u), "webhook")
 		}
 		if err != nil {
-			return err.Error(), time.Now().Add(10 * time.Second)
+			// A provider read or fetch failed (or the database did): tried
+			// again with backoff, and counted against the provider.
+			return err.Error(), s.store.Now().Add(10 * time.Second), true
 		}
 	}
-	return "", time.Time{}
+	return "", time.Time{}, false
 }
 
 // sharedSecretWebhooks are the providers whose webhooks are not signed per
@@ -467,7 +583,7 @@ func (s *Service) ReportPDF(ctx context.Context, o *store.Order, reportID string
 	return p.Verifier.FetchReportPDF(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}, reportID)
 }
 
-// Notify wakes the inbox worker (after a webhook was stored). It never blocks.
+// Notify wakes an inbox worker (after a webhook was stored). It never blocks.
 func (s *Service) Notify() {
 	select {
 	case s.wake <- struct{}{}:
@@ -475,11 +591,20 @@ func (s *Service) Notify() {
 	}
 }
 
-// RunInbox processes deliveries until ctx ends. A wake-up
-// (Notify) starts a pass at once; otherwise it looks every second, which
-// also picks up deliveries stored by another process.
+// RunInbox processes deliveries with a pool of inboxWorkers until ctx
+// ends. One order's deliveries are applied one at a time in the order
+// received (store.ClaimInboxExcept), different orders and providers in
+// parallel; a provider holds at most perProviderLimit workers, and one
+// that keeps failing has its circuit opened (claim, release). A wake-up
+// (Notify) starts a worker at once; otherwise each looks every second,
+// which also picks up deliveries stored by another process.
 func (s *Service) RunInbox(ctx context.Context) {
-	s.work(ctx, "inbox", time.Second, s.wake, s.ProcessNext)
+	var wg sync.WaitGroup
+	for range inboxWorkers {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.work(ctx, "inbox", time.Second, s.wake, s.ProcessNext) }()
+	}
+	wg.Wait()
 }
 
 // work runs next until it has nothing more to do, then waits for a wake-up

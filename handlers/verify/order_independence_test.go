@@ -61,23 +61,6 @@ func shuffleDup(r *rand.Rand, bodies [][]byte, share float64) [][]byte {
 	return out
 }
 
-// attachOrder records an accepted Truv order for the env's member with the
-// given provider id, without calling Truv (the test feeds its webhooks).
-func (e *env) attachOrder(t *testing.T, providerOrderID string) *store.Order {
-	t.Helper()
-	ctx := context.Background()
-	o, err := e.st.CreateOrder(ctx, e.user.AgencyID, store.NewOrder{CaseID: e.caseID, MemberID: e.member.ID,
-		Reference: store.NewOrderReference(), Provider: "truv", Products: []string{"income"}, Notify: "agency"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.AttachProviderOrder(ctx, e.user.AgencyID, o.ID, store.ProviderOrder{OrderID: providerOrderID,
-		Status: store.StatusCreated}, "created"); err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
 // TestTruvBurst_ShuffledDeliveriesEndLikeInOrder is the burst of issue 13
 // item 1: 30 Truv orders whose deliveries arrive shuffled and 20%
 // duplicated, through the inbox and its worker, must end where the same
@@ -101,7 +84,7 @@ func TestTruvBurst_ShuffledDeliveriesEndLikeInOrder(t *testing.T) {
 	var burst [][]byte
 	for i := range pairs {
 		a, b := fmt.Sprintf("ord-a-%d", i), fmt.Sprintf("ord-b-%d", i)
-		pairs[i] = pair{e.attachOrder(t, a), e.attachOrder(t, b)}
+		pairs[i] = pair{e.attach(t, "truv", a, store.StatusCreated), e.attach(t, "truv", b, store.StatusCreated)}
 		for _, body := range truvEventSequence(a, "emp-a-"+fmt.Sprint(i), t0) {
 			deliver(body) // in order, processed first
 		}

@@ -187,7 +187,13 @@ func TestReconcile_TwoProcessesNeverPollTwice(t *testing.T) {
 	check("one quiet period later", 2)
 	e.clock.Advance(15*time.Minute + time.Second)
 	run()
-	check("backoff doubled", 2)
+	check("every quiet period during the first day", 3) // no backoff yet (issue 13 item 6)
+	e.clock.Advance(store.PollSteadyFor)
+	run()
+	check("after the first day", 4)
+	e.clock.Advance(15*time.Minute + time.Second)
+	run()
+	check("backoff doubled", 4)
 	for _, o := range orders {
 		if got := e.order(t, o.ID); got.Status != store.StatusSent {
 			t.Fatalf("order %d is %s after polls that found nothing new", o.ID, got.Status)

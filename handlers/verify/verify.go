@@ -67,6 +67,9 @@ type Service struct {
 	hintInterval time.Duration
 	hintMu       sync.Mutex
 	hintReads    map[int64]hintRead
+	// gates is each provider's share of the inbox pool (claim, release).
+	gateMu sync.Mutex
+	gates  map[string]*providerGate
 }
 
 // defaultHintInterval paces hint-triggered status reads: a burst of replayed
@@ -96,7 +99,7 @@ type Config struct {
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, 1), renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
 		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{}}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval

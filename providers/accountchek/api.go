@@ -150,7 +150,7 @@ func apiError(resp *http.Response, data []byte) *providers.ProviderError {
 	case code == http.StatusUnprocessableEntity || code == http.StatusBadRequest:
 		pe.Message, pe.Fields = validationError(data)
 	case code == http.StatusTooManyRequests:
-		pe.Message = "AccountChek is receiving too many requests; the portal will try again shortly."
+		pe.Message = "AccountChek is receiving too many requests right now. Wait a minute, then try again."
 		pe.Retryable = true
 	case code >= 500:
 		pe.Message = "AccountChek is having a problem right now; try again later."

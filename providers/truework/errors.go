@@ -87,7 +87,7 @@ func apiError(status int, header http.Header, body []byte, now time.Time) *provi
 		pe.Message = "Truework did not accept the API version the portal uses. The portal needs an update; tell an administrator."
 	case status == http.StatusTooManyRequests:
 		pe.Code = CodeRateLimited
-		pe.Message = "Truework is receiving too many requests right now. The portal will try again shortly."
+		pe.Message = "Truework is receiving too many requests right now. Wait a minute, then try again."
 		pe.Retryable = true
 		pe.RetryAfter = retryAfter(header, now)
 	case status == http.StatusUnavailableForLegalReasons:

@@ -22,7 +22,7 @@ const (
 	msgForbidden    = "Truv refused this request with the portal's credentials (for example sandbox credentials used for a production order). Ask an administrator to check the Truv settings."
 	msgNotFound     = "Truv has no record of this order or report."
 	msgGone         = "The Truv link or token has expired. Send the applicant a new link."
-	msgThrottled    = "Truv is receiving too many requests right now. The portal will try again shortly."
+	msgThrottled    = "Truv is receiving too many requests right now. Wait a minute, then try again."
 	msgRefreshLimit = "Truv allows 3 refreshes per connection in 24 hours and this connection has reached the limit. Try again tomorrow or send the applicant a new link."
 	msgServer       = "Truv is having problems right now. Try again in a few minutes."
 	msgUnreachable  = "The portal could not reach Truv. Try again in a few minutes."
