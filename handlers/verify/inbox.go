@@ -163,7 +163,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		// Authentic, in a version the adapter does not read: a setting
 		// to change at the provider, said plainly (the message is PII-free).
 		s.log.Error("webhook refused: unsupported version", "provider", it.Provider, "inbox_id", it.ID, "reason", err.Error())
-		return "refused: " + err.Error(), time.Time{}
+		return "refused: " + err.Error(), time.Time{}, false
 	}
 	if err != nil {
 		// Authentic but unreadable: kept as a dead letter, never retried.
