@@ -21,8 +21,9 @@ import (
 
 // contactChoices lists the providers the contact-center form can send with.
 // The form asks for a name and a mobile number only, so a provider that
-// needs more is left out: Truework needs the full SSN, and its applicant
-// flow is a widget the portal hosts rather than a provider's hosted link.
+// needs more is left out: AccountChek needs the email and the last 4 of the
+// SSN (verify.Provider.Needs), Truework the full SSN, and its applicant flow
+// is a widget the portal hosts rather than a provider's hosted link.
 func (h *Handler) contactChoices() []views.ProviderChoice {
 	var out []views.ProviderChoice
 	for _, c := range h.providerChoices() {
@@ -33,10 +34,14 @@ func (h *Handler) contactChoices() []views.ProviderChoice {
 	return out
 }
 
+// contactCollects are the member details the contact-center form asks for.
+var contactCollects = []string{"first_name", "last_name", "phone"}
+
 // contactFits reports whether a provider works from the contact-center form
-// (see contactChoices): a widget provider does not.
+// (see contactChoices): not a widget provider, nor one that needs a detail
+// the form does not ask for.
 func (h *Handler) contactFits(p *verify.Provider) bool {
-	return p != nil && !h.verify.IsWidget(p.Name)
+	return p != nil && !h.verify.IsWidget(p.Name) && verify.CollectsAll(p, contactCollects...)
 }
 
 // contactForm is the contact-center screen: one form for an agent on a

@@ -12,6 +12,7 @@ import (
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
+	"caseverify/providers/accountchek"
 	"caseverify/providers/truework"
 	"caseverify/providers/truv"
 	"caseverify/store"
@@ -47,8 +48,13 @@ func newContactEnv(t *testing.T) *contactEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ac, err := accountchek.New(accountchek.Config{BaseURL: srv.URL + "/sandbox/accountchek", Username: "u", Password: "contact-test-password"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: tw, Webhooks: tw},
+		{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac, PerOrderWebhook: true, Needs: accountchek.Needs},
 		{Name: "truv", Label: "Truv", Verifier: good, Webhooks: good},
 		{Name: "refusing", Label: "Refusing", Verifier: bad, Webhooks: bad},
 	}})
@@ -168,6 +174,9 @@ func TestContact_InvalidInputCreatesNothing(t *testing.T) {
 		{"language", "truv", "Choose a language.", func(f url.Values) { f.Set("language", "xx") }},
 		{"product the provider lacks", "truv", "Truv cannot verify identity.", func(f url.Values) { f["products"] = []string{"identity"} }},
 		{"truework posted by hand", "truework", "Choose a provider.", nil},
+		// Issue 14: AccountChek needs the email and the last 4 of the SSN,
+		// which this form does not ask for.
+		{"accountchek posted by hand", "accountchek", "Choose a provider.", nil},
 		{"phone", "truv", "phone number like", func(f url.Values) { f.Set("phone", "call me") }},
 		{"case number", "truv", "Use up to 40 letters", func(f url.Values) { f.Set("case_number", "#bad") }},
 	}
@@ -212,7 +221,7 @@ func TestContact_OffersOnlyProvidersThatFit(t *testing.T) {
 		t.Fatal("no provider field")
 	}
 	sel := body[i : i+strings.Index(body[i:], "</select>")]
-	if strings.Contains(sel, `value="truework"`) || !strings.Contains(sel, `value="truv"`) {
+	if strings.Contains(sel, `value="truework"`) || strings.Contains(sel, `value="accountchek"`) || !strings.Contains(sel, `value="truv"`) {
 		t.Fatalf("provider choices: %s", sel)
 	}
 	if !strings.Contains(sel, `value="truv" selected`) {

@@ -37,7 +37,7 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 		// CanNotify: opening the order makes AccountChek email the borrower
 		// its own invite, with daily reminders (spec §4.2, §4.4 code 500).
 		return &verify.Provider{Name: accountchek.Name, Label: "AccountChek", Verifier: w, Webhooks: w, CanNotify: true,
-			Sandbox: sandbox, PerOrderWebhook: true}
+			Sandbox: sandbox, PerOrderWebhook: true, Needs: accountchek.Needs}
 	}
 
 	if user := getenv("ACCOUNTCHEK_USERNAME"); user != "" {

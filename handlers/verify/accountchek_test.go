@@ -131,7 +131,7 @@ func testDataKey() []byte { return bytes.Repeat([]byte{5}, 32) }
 // web/ wires it (a second one on another store handle is a second process).
 func (e *acEnv) service(st *store.Store, log *slog.Logger) *verify.Service {
 	return verify.New(st, log, verify.Config{BaseURL: e.url, Providers: []*verify.Provider{{Name: accountchek.Name,
-		Label: "AccountChek", Verifier: e.ac, Webhooks: e.ac.Client, PerOrderWebhook: true, Sandbox: true}}})
+		Label: "AccountChek", Verifier: e.ac, Webhooks: e.ac.Client, PerOrderWebhook: true, Sandbox: true, Needs: accountchek.Needs}}})
 }
 
 // send creates an AccountChek order for the member; the link is shown, not sent.
@@ -650,5 +650,37 @@ func TestAccountChek_BothReportsFetchedOnce(t *testing.T) {
 	pdf, err := e.svc.ReportPDF(context.Background(), e.order(t, o.ID), rep.ProviderReportID)
 	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Fatalf("PDF: %v %.8q", err, pdf)
+	}
+}
+
+// Issue 14: AccountChek requires the email and the last 4 of the SSN on
+// every order. A member without them is stopped before AccountChek is
+// called (it answered 422 naming last4SSN), and the problem is said in the
+// portal's words on the provider choice, naming what to add.
+func TestAccountChek_SendNeedsEmailAndSSNLast4(t *testing.T) {
+	e := newACEnv(t, acOptions{})
+	ctx := context.Background()
+	m, err := e.st.AddMember(ctx, e.user.AgencyID, e.caseID, store.MemberInput{FirstName: "Leo", LastName: "Diaz",
+		Relationship: "child", Phone: "555-201-0457"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: m.ID, Provider: accountchek.Name,
+		Products: []string{"assets"}, Channel: verify.ChannelCopy})
+	var problems verify.Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("got %v, want problems", err)
+	}
+	msg := problems["provider"]
+	for _, want := range []string{"Leo", "email address", "last 4 digits of the Social Security number"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("provider problem %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "last4SSN") {
+		t.Errorf("the vendor's field name reached the caseworker: %q", msg)
+	}
+	if orders := e.allOrders(t); len(orders) != 0 {
+		t.Errorf("%d orders left behind", len(orders))
 	}
 }

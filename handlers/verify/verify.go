@@ -5,6 +5,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,11 @@ type Provider struct {
 	// (AccountChek): each order gets its own unguessable webhook URL,
 	// /webhooks/{name}/{secret}, and a delivery is bound to that order only.
 	PerOrderWebhook bool
+	// Needs lists the member details the provider requires, by the portal's
+	// field names ("email", "ssn_last4", ...): a form that does not collect
+	// them cannot offer the provider (the contact-center screen), and a send
+	// for a member without them is stopped before the provider is called.
+	Needs []string
 	// InvitesOnly says the provider gives the portal no link to deliver: it
 	// sends its own invitation (Payscore, whose documents show no applicant
 	// link), so "the provider sends it" is the only channel.
@@ -269,7 +275,61 @@ func (s *Service) check(req SendRequest, p *Provider, m *store.Member) Problems 
 		problems["channel"] = "Choose how the link reaches the applicant."
 	}
 	checkSSN(problems, req, p, m)
+	if missing := MissingDetails(p, m); len(missing) > 0 {
+		problems["provider"] = fmt.Sprintf("%s needs %s's %s. Add them to the member, or choose another provider.",
+			p.Label, m.FirstName, joinWords(missing))
+	}
 	return problems
+}
+
+// detailWords are the portal's words for the member details a provider can
+// need (Provider.Needs).
+var detailWords = map[string]string{
+	"email":         "email address",
+	"ssn_last4":     "last 4 digits of the Social Security number",
+	"date_of_birth": "date of birth",
+	"phone":         "mobile number",
+	"first_name":    "first name",
+	"last_name":     "last name",
+}
+
+// MissingDetails lists, in the portal's words, the details p needs that m
+// does not have.
+func MissingDetails(p *Provider, m *store.Member) []string {
+	if p == nil {
+		return nil
+	}
+	have := map[string]bool{"email": m.Email != "", "ssn_last4": m.SSNLast4 != "", "date_of_birth": m.DateOfBirth != "",
+		"phone": m.Phone != "", "first_name": m.FirstName != "", "last_name": m.LastName != ""}
+	var out []string
+	for _, n := range p.Needs {
+		if !have[n] {
+			out = append(out, cmp.Or(detailWords[n], n))
+		}
+	}
+	return out
+}
+
+// CollectsAll says a form that collects the member fields given can send
+// with p: it collects everything p needs.
+func CollectsAll(p *Provider, collected ...string) bool {
+	for _, n := range p.Needs {
+		if !slices.Contains(collected, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// joinWords joins "a", "b" and "c" as "a, b and c".
+func joinWords(ws []string) string {
+	switch len(ws) {
+	case 0:
+		return ""
+	case 1:
+		return ws[0]
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " and " + ws[len(ws)-1]
 }
 
 func toProducts(ps []string) []providers.Product {

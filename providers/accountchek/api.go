@@ -9,9 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"caseverify/providers"
 )
@@ -181,7 +184,7 @@ func validationError(data []byte) (string, map[string]string) {
 			fields = make(map[string]string, len(eb.Properties))
 		}
 		name := portalField(p.Property)
-		msg := scrub(p.Message)
+		msg := portalWords(p.Property, name, scrub(p.Message))
 		if msg == "" {
 			msg = "is not valid"
 		}
@@ -254,6 +257,53 @@ func portalField(property string) string {
 		return "account_monitoring"
 	}
 	return property
+}
+
+// fieldWords are the portal's words for the fields portalField names, so a
+// message reads as the caseworker's form does, not as AccountChek's API.
+var fieldWords = map[string]string{
+	"email": "email address", "first_name": "first name", "last_name": "last name",
+	"ssn_last4": "last 4 digits of the SSN", "case_number": "case number", "phone": "mobile number",
+	"date_of_birth": "date of birth", "employer": "employer", "address": "address",
+	"webhook_url": "notification URL",
+}
+
+// propertyInMessage matches an AccountChek property name in a message,
+// quoted or not, with an optional "model." or "request." in front.
+var propertyInMessage = regexp.MustCompile(`['"]?(?:model\.|request\.)?[A-Za-z0-9_.]+['"]?`)
+
+// portalWords rewrites a 422 property message in the portal's words: the
+// property's own name (e.g. 'last4SSN') becomes the portal's word for the
+// field ("The last 4 digits of the SSN must not be empty."). A message
+// without the name keeps its words; an empty one says the value is not
+// valid.
+func portalWords(property, field, msg string) string {
+	words, ok := fieldWords[field]
+	if msg == "" {
+		if ok {
+			return upperFirst(words) + " is not valid."
+		}
+		return "is not valid"
+	}
+	if !ok {
+		return msg
+	}
+	out := propertyInMessage.ReplaceAllStringFunc(msg, func(tok string) string {
+		bare := strings.Trim(tok, `'"`)
+		if strings.EqualFold(portalField(bare), field) && portalField(bare) != bare || strings.EqualFold(bare, property) {
+			return words
+		}
+		return tok
+	})
+	return upperFirst(out)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // scrub makes a provider message safe to show and store. The provider's
