@@ -29,8 +29,15 @@ import (
 // BASE_URL/webhooks/accountchek/{secret}, and a postback is only a hint that
 // the portal confirms with its own status call (verify.Service.Apply →
 // Refetch).
+//
+// ACCOUNTCHEK_CONTRACT optionally names a JSON file overriding the paths and
+// field names AccountChek leaves UNCONFIRMED (accountchek.Contract).
 func setupAccountChek(env providerEnv, ps *providerSet) error {
 	cfg, getenv := env.cfg, env.getenv
+	contract, err := readContract[accountchek.Contract](getenv, "ACCOUNTCHEK_CONTRACT")
+	if err != nil {
+		return err
+	}
 	allowed := strings.FieldsFunc(getenv("ACCOUNTCHEK_ALLOWED_IPS"), func(r rune) bool { return r == ',' || r == ' ' })
 	provider := func(c *accountchek.Client, sandbox bool) *verify.Provider {
 		w := loggingAccountChek{Client: c, log: env.log.With("provider", accountchek.Name)}
@@ -49,7 +56,7 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 			env.log.Warn("ACCOUNTCHEK_DROP_RATE is ignored: it only applies to the sandbox emulator")
 		}
 		c, err := accountchek.New(accountchek.Config{BaseURL: getenv("ACCOUNTCHEK_BASE_URL"), Username: user, Password: pass,
-			HTTPClient: env.client, AllowedSourceCIDRs: allowed})
+			HTTPClient: env.client, AllowedSourceCIDRs: allowed, Contract: contract})
 		if err != nil {
 			return accountChekConfigError(err)
 		}
@@ -95,7 +102,7 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 	})
 	c, err := accountchek.New(accountchek.Config{BaseURL: env.internalURL + "/sandbox/accountchek",
 		Username: accountchek.SandboxUsername, Password: env.sandbox.AccountChekPassword, HTTPClient: env.client,
-		AllowedSourceCIDRs: allowed})
+		AllowedSourceCIDRs: allowed, Contract: contract})
 	if err != nil {
 		em.Close()
 		return accountChekConfigError(err)
@@ -115,6 +122,8 @@ func accountChekConfigError(err error) error {
 		return errors.New("configuration: ACCOUNTCHEK_ALLOWED_IPS must be a comma-separated list of CIDRs or IP addresses such as 203.0.113.0/24")
 	case strings.Contains(msg, "BaseURL"):
 		return errors.New("configuration: ACCOUNTCHEK_BASE_URL must be an absolute https URL such as https://verifierapi.accountchek.net")
+	case strings.Contains(msg, "Path") || strings.Contains(msg, "Field") || strings.Contains(msg, "Param"):
+		return contractError("ACCOUNTCHEK_CONTRACT", err) // the contract's paths and names
 	}
 	return fmt.Errorf("configuration: AccountChek: %w", err)
 }

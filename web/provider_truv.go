@@ -13,17 +13,24 @@ import (
 // TRUV_ACCESS_SECRET); without it, sandbox mode uses the emulator at
 // /sandbox/truv/, with this installation's own access secret (which also
 // signs the emulator's webhooks).
+//
+// TRUV_CONTRACT optionally names a JSON file overriding the paths and field
+// names Truv leaves UNCONFIRMED (truv.Contract).
 func setupTruv(env providerEnv, ps *providerSet) error {
 	cfg, getenv, internalURL, client := env.cfg, env.getenv, env.internalURL, env.client
+	contract, err := readContract[truv.Contract](getenv, "TRUV_CONTRACT")
+	if err != nil {
+		return err
+	}
 	if base := getenv("TRUV_BASE_URL"); base != "" {
 		id, secret := getenv("TRUV_CLIENT_ID"), getenv("TRUV_ACCESS_SECRET")
 		if id == "" || secret == "" {
 			return errors.New("configuration: TRUV_BASE_URL is set, so TRUV_CLIENT_ID and TRUV_ACCESS_SECRET are required")
 		}
 		c, err := truv.New(truv.Config{BaseURL: base, ClientID: id, AccessSecret: secret, HTTPClient: client,
-			TemplateID: getenv("TRUV_TEMPLATE_ID")})
+			TemplateID: getenv("TRUV_TEMPLATE_ID"), Contract: contract})
 		if err != nil {
-			return err
+			return contractError("TRUV_CONTRACT", err)
 		}
 		ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}, nil, nil)
 		return nil
@@ -41,9 +48,11 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 		AccessSecret: secret, ClientID: truv.SandboxClientID, HTTPClient: client, Logger: env.log.With("emulator", "truv"),
 		WebhookDelay: cfg.EmulatorDelay})
 	c, err := truv.New(truv.Config{BaseURL: internalURL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: secret,
-		HTTPClient: client, ReportRetryDelays: []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second}})
+		HTTPClient: client, ReportRetryDelays: []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second},
+		Contract: contract})
 	if err != nil {
-		return err
+		em.Close()
+		return contractError("TRUV_CONTRACT", err)
 	}
 	ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: true}, em, em.Close)
 	return nil

@@ -106,6 +106,10 @@ type Config struct {
 	// VOIERefreshPath is the VOIE "Generate Report" call (UNCONFIRMED).
 	VOIERefreshPath string
 
+	// Contract overrides the UNCONFIRMED paths and field names
+	// (ACCOUNTCHEK_CONTRACT); the Config fields above, when set, win.
+	Contract Contract
+
 	// Now is the clock used for ExpiresAt; nil means time.Now.
 	Now func() time.Time
 }
@@ -157,6 +161,7 @@ func New(cfg Config) (*Client, error) {
 	if err := checkVOAOptions(cfg.VOARequestType, cfg.DaysBack, cfg.AccountMonitoring); err != nil {
 		return nil, fmt.Errorf("accountchek: Config.%w", err)
 	}
+	cfg.Contract.apply(&cfg)
 	defaults := []struct {
 		field, def string
 		dst        *string

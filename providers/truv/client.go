@@ -87,6 +87,9 @@ type Config struct {
 	// RefreshLimitCode is the error code that means the 3-per-24-hours
 	// refresh limit was hit. UNCONFIRMED; default DefaultRefreshLimitCode.
 	RefreshLimitCode string
+	// Contract overrides the UNCONFIRMED paths and field names (TRUV_CONTRACT);
+	// the four fields above, when set, win over it.
+	Contract Contract
 	// CreateAttempts bounds order-create POSTs (default
 	// DefaultCreateAttempts). A retry happens only after a POST got no
 	// answer and the lookup by order_number found nothing.
@@ -162,21 +165,11 @@ func New(cfg Config) (*Client, error) {
 	if len(c.reportDelays) == 0 {
 		return nil, errors.New("truv: Config.ReportRetryDelays must be nil or hold at least one delay")
 	}
-	if c.lookupPath == "" {
-		c.lookupPath = DefaultOrderLookupPath
+	ct, err := cfg.merged()
+	if err != nil {
+		return nil, err
 	}
-	if c.refreshPath == "" {
-		c.refreshPath = DefaultRefreshPath
-	}
-	if !strings.Contains(c.refreshPath, "{id}") {
-		return nil, errors.New(`truv: Config.RefreshPath must contain "{id}"`)
-	}
-	if c.ssnField == "" {
-		c.ssnField = DefaultSSNField
-	}
-	if c.refreshLimitCode == "" {
-		c.refreshLimitCode = DefaultRefreshLimitCode
-	}
+	c.lookupPath, c.refreshPath, c.ssnField, c.refreshLimitCode = ct.OrderLookupPath, ct.RefreshPath, ct.SSNField, ct.RefreshLimitCode
 	if c.createAttempts <= 0 {
 		c.createAttempts = DefaultCreateAttempts
 	}
