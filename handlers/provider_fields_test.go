@@ -73,10 +73,14 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 		t.Fatalf("no list of the provider's field problems:\n%s", body)
 	}
 	list := body[i:]
-	for _, want := range []string{"SSN (last 4)", "last4SSN", `data-testid="edit-member-link"`, formURL[len(srv.URL):] + "/edit"} {
+	// Issue 14: in the portal's words, not AccountChek's property name.
+	for _, want := range []string{"SSN (last 4)", "last 4 digits of the SSN", `data-testid="edit-member-link"`, formURL[len(srv.URL):] + "/edit"} {
 		if !strings.Contains(list, want) {
 			t.Errorf("the list lacks %q", want)
 		}
+	}
+	if strings.Contains(list, "last4SSN") {
+		t.Error("AccountChek's property name reached the caseworker")
 	}
 	if orders, err := st.CaseOrders(ctx, a.ID, cs.ID); err != nil || len(orders) != 0 {
 		t.Errorf("a refused send left %d orders (%v)", len(orders), err)
