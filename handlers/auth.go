@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	qrcode "github.com/skip2/go-qrcode"
@@ -493,9 +495,38 @@ func plainPath(p string) bool {
 }
 
 func (h *Handler) health(c echo.Context) error {
-	if err := h.store.Ping(c.Request().Context()); err != nil {
+	if err := h.databaseOK(c.Request().Context()); err != nil {
 		h.log.Error("health check failed", "error", err)
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// healthWriteBound is how long a health check waits for the database's
+// write lock: a lock held longer means writes (webhooks, forms) would queue.
+const healthWriteBound = 2 * time.Second
+
+// databaseOK checks that the database answers and can take a write within
+// healthWriteBound.
+func (h *Handler) databaseOK(ctx context.Context) error {
+	if err := h.store.Ping(ctx); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthWriteBound)
+	defer cancel()
+	return h.store.CanWrite(ctx)
+}
+
+// ready is /readyz for a load balancer: 503 once the server is shutting
+// down or while the database cannot take a write, so traffic goes elsewhere.
+func (h *Handler) ready(c echo.Context) error {
+	select {
+	case <-h.stopping:
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+	default:
+	}
+	if err := h.databaseOK(c.Request().Context()); err != nil {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -79,6 +79,8 @@ func (h *Handler) caseEvents(c echo.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-h.stopping:
+			return nil // the server is shutting down
 		case <-ping.C:
 			if ended() {
 				return nil

@@ -7,6 +7,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -45,7 +46,16 @@ type Handler struct {
 	verify  *verify.Service
 	cfg     Config
 	access  map[string]Access // each route's access decision (routes.go)
+	// stopping is closed when the server shuts down (Shutdown): live
+	// streams end and /readyz answers 503.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
+
+// Shutdown tells the handlers the server is stopping: every live stream
+// ends (so a shutdown does not wait for open case pages) and /readyz
+// answers 503. web/ registers it with http.Server.RegisterOnShutdown.
+func (h *Handler) Shutdown() { h.stopOnce.Do(func() { close(h.stopping) }) }
 
 // New returns a Handler. cookies is the gorilla session store built in web/
 // from SESSION_KEY; it holds only an opaque session token and a CSRF seed.
@@ -54,7 +64,7 @@ func New(s *store.Store, log *slog.Logger, cookies sessions.Store, svc *verify.S
 	if cfg.Zone == nil {
 		cfg.Zone = time.Local
 	}
-	return &Handler{store: s, log: log, cookies: cookies, verify: svc, cfg: cfg}
+	return &Handler{store: s, log: log, cookies: cookies, verify: svc, cfg: cfg, stopping: make(chan struct{})}
 }
 
 // CookieName is the session cookie's name: with the __Host- prefix when

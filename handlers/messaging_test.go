@@ -31,6 +31,7 @@ type live struct {
 	order  *store.Order
 	dbPath string
 	e      *echo.Echo
+	hp     *httpPortal
 }
 
 func newLive(t *testing.T) *live {
@@ -41,7 +42,7 @@ func newLive(t *testing.T) *live {
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv", WebhookURL: srv.URL + "/webhooks/truv"})
 	t.Cleanup(em.Close)
 	c, _ := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: truv.SandboxAccessSecret})
-	l := &live{srv: srv, st: st, dbPath: hp.dbPath, e: hp.e}
+	l := &live{srv: srv, st: st, dbPath: hp.dbPath, e: hp.e, hp: hp}
 	l.twilio = twiliotest.NewServer(t, "AC0123456789abcdef0123456789abcdef", "tw-token")
 	tw, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tw-token",
 		From: "+15550001111", BaseURL: l.twilio.URL})

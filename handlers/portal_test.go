@@ -27,6 +27,7 @@ type httpPortal struct {
 	log *slog.Logger
 	// dbPath is the SQLite file, for tests that compare the whole database.
 	dbPath string
+	h      *handlers.Handler // set by register
 }
 
 func newHTTPPortal(t *testing.T) *httpPortal {
@@ -50,4 +51,5 @@ func (p *httpPortal) register(svc *verify.Service, cfg handlers.Config) {
 	h := handlers.New(p.st, p.log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), svc, cfg)
 	p.e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(p.e)
+	p.h = h
 }

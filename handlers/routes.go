@@ -71,6 +71,7 @@ func (h *Handler) Register(e *echo.Echo) {
 	r := e.StaticFS("/static", static.FS)
 	h.access[r.Method+" "+r.Path] = public
 	h.route(e, http.MethodGet, "/healthz", public, h.health)
+	h.route(e, http.MethodGet, "/readyz", public, h.ready)
 
 	// Provider webhooks: no session and no CSRF token; each delivery is
 	// authenticated on its raw bytes by the provider's own scheme.

@@ -157,6 +157,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
+// CanWrite reports whether the database can take a write now: it takes
+// the write lock (BEGIN IMMEDIATE) within ctx's deadline and lets it go.
+// A lock held past the caller's bound fails it (health checks). A full
+// disk is not detected this way: nothing is written.
+func (s *Store) CanWrite(ctx context.Context) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	return tx.Rollback()
+}
+
 // Pragmas returns the effective settings of a pooled connection, for tests
 // and diagnostics (reliability.md D4).
 func (s *Store) Pragmas(ctx context.Context) (map[string]string, error) {

@@ -142,6 +142,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(h.Shutdown) // live streams end, /readyz says 503
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	printWelcome(stdout, cfg, demo)
