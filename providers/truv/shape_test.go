@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"caseverify/providers"
+	"caseverify/providers/vendordocs"
 )
 
 // orderedKeys returns the top-level keys of a JSON object in their order.
@@ -97,3 +98,8 @@ func TestCreateOrder_AnswerWithoutID(t *testing.T) {
 		t.Fatalf("got %v, want no_order_id", err)
 	}
 }
+
+// TestFixtures_CopiedFromVendor (issue 14): the example bodies are those of
+// testdata/SOURCES, byte for byte; TestAuthenticate_* and
+// TestParse_VendorFixtures authenticate and parse each one.
+func TestFixtures_CopiedFromVendor(t *testing.T) { vendordocs.Check(t) }
