@@ -139,6 +139,18 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", string(status), detail); err != nil {
 			return err
 		}
+		// Deliveries that came before the order was known wait in the inbox
+		// under its partition: they are due now.
+		var provider string
+		if err := tx.QueryRowContext(ctx, `SELECT provider FROM orders WHERE id = ?`, orderID).Scan(&provider); err != nil {
+			return err
+		}
+		if p.OrderID != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE webhook_inbox SET next_attempt_at = ? WHERE processed_at IS NULL
+				AND partition_key = ? AND error = 'order not known yet'`, fmtTime(now), provider+":"+p.OrderID); err != nil {
+				return err
+			}
+		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
 	})
 	if err == nil {

@@ -19,10 +19,13 @@ import (
 // may take it (a crashed worker's deliveries come back after it).
 const inboxLease = time.Minute
 
-// unknownOrderGrace is how long a delivery for an order the portal does not
-// know yet is retried: a provider's "created" webhook can arrive before the
-// portal has stored the provider's order id.
-const unknownOrderGrace = 2 * time.Minute
+// unknownOrderKeep is how long a delivery for an order the portal does not
+// know is kept and tried again (with the inbox's backoff, at most every 10
+// minutes): a provider's "created" webhook can arrive before the portal has
+// stored the provider's order id, and an order whose create got no answer
+// may only be recorded later. When an order is recorded, its waiting
+// deliveries are due at once (store.AttachProviderOrder).
+const unknownOrderKeep = 7 * 24 * time.Hour
 
 // ProcessNext processes one due webhook delivery from the inbox. It returns
 // false when nothing was due (or every due delivery's provider is at its
@@ -188,7 +191,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		}
 		o, err := s.orderFor(ctx, it.Provider, u)
 		if errors.Is(err, store.ErrNotFound) {
-			if time.Since(it.ReceivedAt) < unknownOrderGrace {
+			if s.store.Now().Sub(it.ReceivedAt) < unknownOrderKeep {
 				return "order not known yet", s.store.Now().Add(5 * time.Second), false
 			}
 			s.log.Info("webhook for an unknown order ignored", "provider", it.Provider, "inbox_id", it.ID)

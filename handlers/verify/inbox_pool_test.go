@@ -135,3 +135,28 @@ func TestInbox_HungProviderDoesNotStallOthers(t *testing.T) {
 		t.Fatal("the Truv deliveries waited until Truuth's calls ended")
 	}
 }
+
+// Issue 13 item 5 (in part): a delivery for an order the portal does not
+// know yet is kept, not dropped after a grace period, and is applied as
+// soon as the order is recorded. On the old code it was dropped after two
+// minutes ("webhook for an unknown order ignored").
+func TestInbox_UnknownOrderKeptAndMatchedLater(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	body, _ := json.Marshal(map[string]any{"webhook_id": "late-1", "event_type": "order-status-updated", "order_id": "tv-late",
+		"status": "sent", "updated_at": time.Now().UTC().Format(time.RFC3339Nano)})
+	if _, err := e.st.AddInboxFor(ctx, "truv", "late-1", "", "truv:tv-late", body); err != nil {
+		t.Fatal(err)
+	}
+	drainInbox(t, e.svc)
+	e.clock.Add(3 * 24 * time.Hour) // days later, tried again meanwhile
+	drainInbox(t, e.svc)
+	if _, pending, _ := e.st.InboxStats(ctx, "truv"); pending != 1 {
+		t.Fatalf("%d deliveries pending, want the unknown order's one kept", pending)
+	}
+	o := e.attach(t, "truv", "tv-late", store.StatusCreated)
+	drainInbox(t, e.svc)
+	if got, _ := e.st.Order(ctx, e.user.AgencyID, o.ID); got.Status != store.StatusSent {
+		t.Fatalf("order %s after its early delivery, want sent", got.Status)
+	}
+}
