@@ -465,19 +465,19 @@ func itemStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]OrderStatus
 }
 
 func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT status FROM orders WHERE agency_id = ? AND case_id = ? AND provider_order_id IS NOT NULL
+	rows, err := tx.QueryContext(ctx, `SELECT status, outcome FROM orders WHERE agency_id = ? AND case_id = ? AND provider_order_id IS NOT NULL
 		AND id NOT IN (SELECT refresh_of FROM orders WHERE refresh_of IS NOT NULL AND case_id = ?)`, agencyID, caseID, caseID)
 	if err != nil {
 		return err
 	}
-	var sts []OrderStatus
+	var sts []OrderState
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var s, outcome string
+		if err := rows.Scan(&s, &outcome); err != nil {
 			rows.Close()
 			return err
 		}
-		sts = append(sts, OrderStatus(s))
+		sts = append(sts, OrderState{Status: OrderStatus(s), Outcome: outcome})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

@@ -137,17 +137,59 @@ func Derive(items []OrderStatus) OrderStatus {
 	}
 }
 
-// RollUp computes a case's status from its orders' statuses.
-func RollUp(orders []OrderStatus) CaseStatus {
+// Standing is where one verification leaves its case: the one rule both the
+// case's stored roll-up status (the case list, the status tag) and the case
+// page's summary sentence count by, so they never disagree.
+type Standing int
+
+// Standings of a verification.
+const (
+	StandingOpen           Standing = iota // still going
+	StandingActionRequired                 // the applicant must act
+	StandingDone                           // completed with a usable result
+	StandingReview                         // completed, a person must look at it (identity "needs review")
+	StandingRejected                       // completed, the check failed (identity rejected)
+	StandingEnded                          // failed, expired or canceled: no result
+)
+
+// StandingOf classifies an order by its status and its outcome: a completed
+// identity check that was rejected or needs review is not a success.
+func StandingOf(s OrderStatus, outcome string) Standing {
+	switch {
+	case s == StatusCompleted && outcome == "review":
+		return StandingReview
+	case s == StatusCompleted && outcome == "fail":
+		return StandingRejected
+	case s == StatusCompleted:
+		return StandingDone
+	case s == StatusActionRequired:
+		return StandingActionRequired
+	case s.Final():
+		return StandingEnded
+	default:
+		return StandingOpen
+	}
+}
+
+// OrderState is what the roll-up needs of one order.
+type OrderState struct {
+	Status  OrderStatus
+	Outcome string
+}
+
+// RollUp computes a case's status from its current orders: action required
+// when an applicant must act or a result needs the caseworker (rejected or
+// needs review), pending while any is open, completed once all have ended.
+func RollUp(orders []OrderState) CaseStatus {
 	if len(orders) == 0 {
 		return CaseNew
 	}
 	open := false
-	for _, s := range orders {
-		if s == StatusActionRequired {
+	for _, o := range orders {
+		switch StandingOf(o.Status, o.Outcome) {
+		case StandingActionRequired, StandingReview, StandingRejected:
 			return CaseActionRequired
-		}
-		if !s.Final() {
+		case StandingOpen:
 			open = true
 		}
 	}

@@ -77,15 +77,29 @@ func TestDeriveAndRollUp(t *testing.T) {
 			t.Errorf("Derive(%v) = %s, want %s", tt.items, got, tt.want)
 		}
 	}
+	O := func(ss ...store.OrderStatus) []store.OrderState {
+		out := make([]store.OrderState, len(ss))
+		for i, s := range ss {
+			out[i] = store.OrderState{Status: s}
+		}
+		return out
+	}
+	rejected := store.OrderState{Status: store.StatusCompleted, Outcome: "fail"}
+	review := store.OrderState{Status: store.StatusCompleted, Outcome: "review"}
 	rollup := []struct {
-		orders []store.OrderStatus
+		orders []store.OrderState
 		want   store.CaseStatus
 	}{
-		{S(), store.CaseNew},
-		{S(store.StatusSent), store.CasePending},
-		{S(store.StatusCompleted, store.StatusInProgress), store.CasePending},
-		{S(store.StatusCompleted, store.StatusActionRequired), store.CaseActionRequired},
-		{S(store.StatusCompleted, store.StatusFailed), store.CaseCompleted},
+		{O(), store.CaseNew},
+		{O(store.StatusSent), store.CasePending},
+		{O(store.StatusCompleted, store.StatusInProgress), store.CasePending},
+		{O(store.StatusCompleted, store.StatusActionRequired), store.CaseActionRequired},
+		{O(store.StatusCompleted, store.StatusFailed), store.CaseCompleted},
+		// A rejected or needs-review identity is not a finished case: the
+		// caseworker must act (the case page says "1 rejected" too).
+		{append(O(store.StatusCompleted), rejected), store.CaseActionRequired},
+		{[]store.OrderState{review}, store.CaseActionRequired},
+		{[]store.OrderState{{Status: store.StatusCompleted, Outcome: "verified"}}, store.CaseCompleted},
 	}
 	for _, tt := range rollup {
 		if got := store.RollUp(tt.orders); got != tt.want {

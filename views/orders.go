@@ -87,13 +87,11 @@ func orderTagClass(s store.OrderStatus) string { return "usa-tag cv-tag cv-tag--
 // outcomeClass colours a row and its tag by what the verification found: a
 // rejected identity is not a success, a check that needs review needs action.
 func (r OrderRow) tagClass() string {
-	if r.Status == store.StatusCompleted {
-		switch r.Outcome {
-		case "fail":
-			return orderTagClass(store.StatusFailed)
-		case "review":
-			return orderTagClass(store.StatusActionRequired)
-		}
+	switch store.StandingOf(r.Status, r.Outcome) {
+	case store.StandingRejected:
+		return orderTagClass(store.StatusFailed)
+	case store.StandingReview:
+		return orderTagClass(store.StatusActionRequired)
 	}
 	return orderTagClass(r.Status)
 }
@@ -108,17 +106,18 @@ func NewRollUp(rows []OrderRow) RollUp {
 	var r RollUp
 	for _, o := range rows {
 		r.Total++
-		switch {
-		case o.Status == store.StatusCompleted && o.Outcome == "review":
+		// The same rule as the case's stored status (store.RollUp).
+		switch store.StandingOf(o.Status, o.Outcome) {
+		case store.StandingReview:
 			r.Review++
-		case o.Status == store.StatusCompleted && o.Outcome == "fail":
+		case store.StandingRejected:
 			r.Rejected++
-		case o.Status == store.StatusCompleted:
+		case store.StandingDone:
 			r.Completed++
-		case o.Status == store.StatusActionRequired:
+		case store.StandingActionRequired:
 			r.ActionRequired++
 			r.Open++
-		case o.Status.Final():
+		case store.StandingEnded:
 			r.Ended++
 		default:
 			r.Open++

@@ -239,10 +239,12 @@ func TestTruuth_OutcomeTable(t *testing.T) {
 			}
 		})
 	}
-	// The case rolls up the four identity checks: all are final.
+	// The case rolls up the four identity checks: all are final, but one
+	// needs review and one was rejected, so the caseworker must act: the
+	// case list says so, as the case page's "1 needs review, 1 rejected" does.
 	cs, _ := e.st.Case(ctx, e.user.AgencyID, e.caseID)
-	if cs.Status != store.CaseCompleted {
-		t.Errorf("case status %s, want completed", cs.Status)
+	if cs.Status != store.CaseActionRequired {
+		t.Errorf("case status %s, want action_required", cs.Status)
 	}
 }
 
