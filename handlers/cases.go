@@ -206,13 +206,9 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 			return err
 		}
 	}
-	orders, err := h.caseOrderRows(ctx, u.AgencyID, caseID)
+	orders, all, err := h.caseOrderRows(ctx, u.AgencyID, caseID)
 	if err != nil {
 		return err
-	}
-	var all []views.OrderRow
-	for _, rs := range orders {
-		all = append(all, rs...)
 	}
 	v := views.CaseView{Case: cs, Members: members, Notes: notes, Revealed: revealed, NoteForm: note, Orders: orders,
 		RollUp: views.NewRollUp(all), Household: len(h.householdChoices()) > 0}

@@ -5,14 +5,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"caseverify/store"
 	"caseverify/views"
 )
 
@@ -127,15 +129,11 @@ func (h *Handler) sendCaseState(ctx context.Context, w io.Writer, agencyID, case
 	if err != nil {
 		return err
 	}
-	rows, err := h.caseOrderRows(ctx, agencyID, caseID)
+	rows, all, err := h.caseOrderRows(ctx, agencyID, caseID)
 	if err != nil {
 		return err
 	}
-	var all []views.OrderRow
-	for _, rs := range rows {
-		all = append(all, rs...)
-	}
-	for _, r := range all {
+	for _, r := range slices.Concat(slices.Collect(maps.Values(rows))...) {
 		if orderID == 0 || r.ID == orderID {
 			if err := writeEvent(ctx, w, r.SSEName(), views.OrderRowBody(r)); err != nil {
 				return err
@@ -171,34 +169,42 @@ func writeEvent(ctx context.Context, w io.Writer, name string, cmp templ.Compone
 	return err
 }
 
-// caseOrderRows returns the case's orders as rows, by member.
-func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (map[int64][]views.OrderRow, error) {
+// caseOrderRows returns the case's orders as rows by member, and one row
+// per order for the roll-up. A household order (one order, several members)
+// shows under every member it covers, each with their own part's status and
+// outcome; the roll-up counts it once.
+func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (map[int64][]views.OrderRow, []views.OrderRow, error) {
 	orders, err := h.store.CaseOrders(ctx, agencyID, caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reports, err := h.store.CaseReports(ctx, agencyID, caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[int64][]views.OrderRow{}
+	var all []views.OrderRow
 	for _, o := range orders {
 		readable, has := reports[o.ID]
 		row := views.NewOrderRow(o, h.providerLabel(o.Provider), has, has && !readable)
+		all = append(all, row)
+		var ms []*store.OrderMember
 		if p := h.verify.Provider(o.Provider); p != nil && p.Household {
-			ms, err := h.store.OrderMembers(ctx, agencyID, o.ID)
-			if err != nil {
-				return nil, err
-			}
-			if len(ms) > 1 {
-				names := make([]string, len(ms))
-				for i, m := range ms {
-					names[i] = m.Name
-				}
-				row.Household = "For " + strings.Join(names, ", ")
+			if ms, err = h.store.OrderMembers(ctx, agencyID, o.ID); err != nil {
+				return nil, nil, err
 			}
 		}
-		out[o.MemberID] = append(out[o.MemberID], row)
+		if len(ms) <= 1 {
+			out[o.MemberID] = append(out[o.MemberID], row)
+			continue
+		}
+		names := make([]string, len(ms))
+		for i, m := range ms {
+			names[i] = m.Name
+		}
+		for _, m := range ms {
+			out[m.MemberID] = append(out[m.MemberID], row.ForMember(m, names))
+		}
 	}
-	return out, nil
+	return out, all, nil
 }

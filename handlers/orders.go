@@ -305,6 +305,7 @@ func (h *Handler) reportShow(c echo.Context) error {
 			names[i] = m.Name
 		}
 		v.Household = strings.Join(names, ", ")
+		v.Holders = views.GroupAccounts(v.Accounts, ms)
 	}
 	if err := h.reportEngagement(ctx, &v, cs, recs); err != nil {
 		return err

@@ -43,7 +43,7 @@ func fillReportView(v *views.ReportView, r *providers.Report) {
 	}
 	for _, a := range r.Accounts {
 		av := views.AccountView{Institution: a.Institution, Name: a.Name, Type: a.Type, Balance: a.Balance.String(),
-			Available: a.AvailableBalance.String(), AsOf: views.Date(a.BalanceDate)}
+			Available: a.AvailableBalance.String(), AsOf: views.Date(a.BalanceDate), Holder: a.Holder}
 		if a.Mask != "" {
 			av.Name += " ····" + a.Mask
 		}

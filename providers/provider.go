@@ -356,6 +356,9 @@ type BankAccount struct {
 	BalanceDate      string
 	MonthlyIncome    Cents          // income found in this account, per month
 	IncomeStreams    []IncomeStream // Payscore
+	// Holder is the sub-item (Payscore screening) whose applicant connected
+	// the account, on a household report; "" on a one-applicant report.
+	Holder string
 }
 
 // IncomeStream is a recurring or non-recurring source of deposits.

@@ -12,10 +12,12 @@ type OrderMember struct {
 	OrderID   int64
 	MemberID  int64
 	Name      string
+	FirstName string
 	SubID     string
 	Link      string
 	ShortLink string
 	Status    OrderStatus // the member's sub-item status ("" when unknown)
+	Outcome   string      // the member's sub-item outcome ("" when none yet)
 }
 
 // AddOrderMembers records a household order's members and their links.
@@ -62,8 +64,8 @@ func (s *Store) OrderMemberFirstName(ctx context.Context, agencyID, orderID int6
 
 // OrderMembers lists a household order's members, in household order.
 func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*OrderMember, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT om.order_id, om.member_id, m.first_name || ' ' || m.last_name, om.sub_id,
-		om.link_enc, om.short_link_enc, COALESCE(i.status, '') FROM order_members om JOIN members m ON m.id = om.member_id
+	rows, err := s.read.QueryContext(ctx, `SELECT om.order_id, om.member_id, m.first_name || ' ' || m.last_name, m.first_name, om.sub_id,
+		om.link_enc, om.short_link_enc, COALESCE(i.status, ''), COALESCE(i.outcome, '') FROM order_members om JOIN members m ON m.id = om.member_id
 		JOIN orders o ON o.id = om.order_id LEFT JOIN order_items i ON i.order_id = om.order_id AND i.sub_id = om.sub_id
 		WHERE o.agency_id = ? AND om.order_id = ? ORDER BY m.position`, agencyID, orderID)
 	if err != nil {
@@ -75,7 +77,7 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 		var om OrderMember
 		var link, short []byte
 		var status string
-		if err := rows.Scan(&om.OrderID, &om.MemberID, &om.Name, &om.SubID, &link, &short, &status); err != nil {
+		if err := rows.Scan(&om.OrderID, &om.MemberID, &om.Name, &om.FirstName, &om.SubID, &link, &short, &status, &om.Outcome); err != nil {
 			return nil, err
 		}
 		key := aad("order_members", "link", om.OrderID*1_000_000+om.MemberID)

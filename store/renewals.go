@@ -143,11 +143,15 @@ func (s *Store) DueCases(ctx context.Context, agencyID int64, days int) ([]*DueC
 	return out, nil
 }
 
-// LastCompleted returns a member's most recently completed order.
+// LastCompleted returns a member's most recently completed order, their own
+// or a household order that covered them (whose order row names the member
+// who was sent it first).
 func (s *Store) LastCompleted(ctx context.Context, agencyID, memberID int64) (*Order, error) {
 	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
-		WHERE o.agency_id = ? AND o.member_id = ? AND o.status = 'completed' ORDER BY o.completed_at DESC, o.id DESC LIMIT 1`,
-		agencyID, memberID))
+		WHERE o.agency_id = ? AND o.status = 'completed' AND (o.member_id = ?
+			OR o.id IN (SELECT order_id FROM order_members WHERE member_id = ?))
+		ORDER BY o.completed_at DESC, o.id DESC LIMIT 1`,
+		agencyID, memberID, memberID))
 }
 
 // StartRenewal creates a run for one case (caseID) or every case due within

@@ -25,6 +25,33 @@ type OrderRow struct {
 	Channel     string
 	LinkExpires time.Time
 	Household   string // "For Maria, Luis" on a household order
+	// ForMemberID is set on a household order's row under one of its
+	// members: the status and outcome are that member's part.
+	ForMemberID int64
+}
+
+// ForMember is a household order's row as one of its members sees it: their
+// own part's status and outcome, and who the order is for. A part that has
+// not started says "Link sent" once the order went out (every member got a
+// link), and the order's latest line shows only when it is about this
+// member ("Leo: Said they have no income.").
+func (r OrderRow) ForMember(m *store.OrderMember, names []string) OrderRow {
+	r.ForMemberID = m.MemberID
+	r.MemberName = m.Name
+	switch {
+	case m.Status == "" || m.Status == store.StatusCreated:
+		if r.Status != store.StatusCreated && !r.Status.Final() {
+			r.Status = store.StatusSent
+		}
+		r.Outcome = ""
+	default:
+		r.Status, r.Outcome = m.Status, m.Outcome
+	}
+	if !strings.HasPrefix(r.Detail, m.FirstName+":") {
+		r.Detail = ""
+	}
+	r.Household = "For " + strings.Join(names, ", ")
+	return r
 }
 
 // NewOrderRow builds a row. providerLabel names the provider for people.
@@ -35,7 +62,12 @@ func NewOrderRow(o *store.Order, providerLabel string, report, reportGone bool) 
 }
 
 // SSEName is the event name the live stream uses for this row.
-func (r OrderRow) SSEName() string { return fmt.Sprintf("order-%d", r.ID) }
+func (r OrderRow) SSEName() string {
+	if r.ForMemberID != 0 {
+		return fmt.Sprintf("order-%d-member-%d", r.ID, r.ForMemberID)
+	}
+	return fmt.Sprintf("order-%d", r.ID)
+}
 
 // URL is the order page.
 func (r OrderRow) URL() string { return fmt.Sprintf("/cases/%d/orders/%d", r.CaseID, r.ID) }

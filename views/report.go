@@ -20,8 +20,12 @@ type ReportView struct {
 	Gone        bool // expired or purged: nothing is shown
 	Employments []EmploymentView
 	Accounts    []AccountView
-	BankIncome  *BankIncomeView
-	Identity    *IdentityView
+	// Holders groups a household report's accounts by member, in household
+	// order (empty on a one-applicant report): whose account and income
+	// each row is.
+	Holders    []AccountHolder
+	BankIncome *BankIncomeView
+	Identity   *IdentityView
 	// Engagement is the member's community engagement check (Medicaid
 	// cases with an income report, when the agency shows it).
 	Engagement *EngagementView
@@ -60,6 +64,52 @@ type PaystubView struct{ PayDate, Period, Hours, Gross, Net string }
 type AccountView struct {
 	Institution, Name, Type, Balance, Available, AsOf, MonthlyIncome string
 	Streams                                                          []StreamView
+	Holder                                                           string // the provider's sub-item id on a household report
+}
+
+// AccountHolder is one household member's part of a household report.
+type AccountHolder struct {
+	Name     string
+	Outcome  string // the member's outcome in words ("no income"), "" when none
+	Accounts []AccountView
+}
+
+// NoAccounts says why a member has no accounts on the report.
+func (h AccountHolder) NoAccounts() string {
+	if h.Outcome != "" {
+		return "No bank accounts connected: " + h.Outcome + "."
+	}
+	return "No bank accounts connected."
+}
+
+// GroupAccounts groups a household report's accounts by member: each
+// member's accounts under their name (members without accounts say their
+// outcome), and accounts nobody claims under "Not matched to a member".
+func GroupAccounts(accounts []AccountView, members []*store.OrderMember) []AccountHolder {
+	out := make([]AccountHolder, 0, len(members)+1)
+	claimed := make([]bool, len(accounts))
+	for _, m := range members {
+		h := AccountHolder{Name: m.Name}
+		if m.Outcome != "" {
+			h.Outcome = OutcomeLabel(m.Outcome)
+		}
+		for i, a := range accounts {
+			if m.SubID != "" && a.Holder == m.SubID {
+				h.Accounts, claimed[i] = append(h.Accounts, a), true
+			}
+		}
+		out = append(out, h)
+	}
+	rest := AccountHolder{Name: "Not matched to a member"}
+	for i, a := range accounts {
+		if !claimed[i] {
+			rest.Accounts = append(rest.Accounts, a)
+		}
+	}
+	if len(rest.Accounts) > 0 {
+		out = append(out, rest)
+	}
+	return out
 }
 
 // StreamView is one income stream.

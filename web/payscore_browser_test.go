@@ -10,12 +10,20 @@ import (
 
 // TestBrowser_PayscoreHousehold: a two-member household sends one Payscore
 // request; one member connects a bank, the other says they have no income;
-// the case page updates live, and the household report shows.
+// the case page updates live under every member with their own part, the
+// household report groups accounts by member, and Renewals counts the
+// household order as each member's last verification.
 func TestBrowser_PayscoreHousehold(t *testing.T) {
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
 	signInCaseworker(t, ctx, p.URL)
-	createCase(t, ctx, p.URL, "2026-HOUSE-1", "housing")
+	do(t, ctx, "case due in two weeks",
+		chromedp.Navigate(p.URL+"/cases/new"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`#case_number`), "2026-HOUSE-1"),
+		chromedp.SetValue(chromedp.CSS(`#program`), "housing"),
+		chromedp.SetValue(chromedp.CSS(`#recert_due`), time.Now().AddDate(0, 0, 14).Format("2006-01-02")),
+		chromedp.Submit(chromedp.CSS(`[data-testid=case-form]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=case-title]`)))
 	addMember(t, ctx, member{first: "Mara", last: "Okafor", rel: "self", email: "mara@example.org"})
 	addMember(t, ctx, member{first: "Leo", last: "Okafor", rel: "spouse", email: "leo@example.org"})
 
@@ -29,6 +37,11 @@ func TestBrowser_PayscoreHousehold(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=order-household]`)))
 	if got := textOf(t, ctx, `[data-testid=order-household]`); got != "For Mara Okafor, Leo Okafor" {
 		t.Fatalf("household line %q", got)
+	}
+	// The household order shows under each member, not only the first.
+	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('[data-testid=member]')]
+		.filter(m => m.querySelector('[data-testid=order] [data-testid=order-household]')).length`)); n != 2 {
+		t.Fatalf("the household order shows under %d members, want 2", n)
 	}
 	screenshot(t, ctx, "02_case_sent")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__noReload = true`)); err != nil {
@@ -65,8 +78,9 @@ func TestBrowser_PayscoreHousehold(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid=btn-continue]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=btn-final-consent]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=btn-final-consent]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=done-message]`)))
 	screenshot(t, phone, "04_mara_done")
-	waitFor(t, ctx, p, "the order in progress", 20*time.Second,
-		`!!document.querySelector('[data-testid=order][data-status=in_progress]')`)
+	waitFor(t, ctx, p, "Mara's part done live, Leo's link still out", 20*time.Second,
+		`!!document.querySelector('#member-1 [data-testid=order][data-status=completed]') &&
+		 !!document.querySelector('#member-2 [data-testid=order][data-status=sent]')`)
 	screenshot(t, ctx, "05_case_in_progress_live")
 
 	// Leo has no income.
@@ -83,6 +97,10 @@ func TestBrowser_PayscoreHousehold(t *testing.T) {
 	if still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__noReload === true`)); err != nil || !still {
 		t.Fatal("the case page was reloaded")
 	}
+	// Each member's row says their own part: Leo has no income.
+	waitFor(t, ctx, p, "Leo's own outcome", 20*time.Second,
+		`[...document.querySelectorAll('[data-testid=member]')].some(m => m.textContent.includes('Leo Okafor') &&
+			!!m.querySelector('[data-testid=order][data-status=completed][data-outcome=no_income]'))`)
 	checkA11y(t, ctx, "case completed")
 	screenshot(t, ctx, "06_case_completed_live")
 
@@ -93,6 +111,31 @@ func TestBrowser_PayscoreHousehold(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	// Grouped by member: whose accounts and income each row is.
+	holders, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=holder]')]
+		.map(h => h.querySelector('[data-testid=holder-name]').innerText + ': ' + (h.querySelector('[data-testid=accounts]') ? 'accounts' : h.querySelector('[data-testid=holder-none]').innerText))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(holders, " | ") != "Mara Okafor: accounts | Leo Okafor: No bank accounts connected: no income." {
+		t.Errorf("report by member: %q", holders)
+	}
 	checkA11y(t, ctx, "household report")
 	screenshot(t, ctx, "07_report")
+
+	// Renewals: both members' last verification is the household order.
+	do(t, ctx, "renewals", chromedp.Navigate(p.URL+"/renewals"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=due-case]`)))
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('[data-testid=due-member]')].map(r => r.innerText)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("due members: %q", rows)
+	}
+	for _, r := range rows {
+		if !strings.Contains(r, "Income with Payscore, completed today") {
+			t.Errorf("due member %q lacks the household verification", r)
+		}
+	}
+	screenshot(t, ctx, "08_renewals")
 }

@@ -239,6 +239,11 @@ func normalizeReport(d reportData, ct Contract) (*providers.Report, error) {
 		}
 		for _, bc := range s.BankConnections {
 			accts, r, n := normalizeConnection(bc, d.SummaryTimespanLength, u)
+			// Whose accounts these are: the portal groups a household
+			// report by member (its sub-items are the screenings).
+			for i := range accts {
+				accts[i].Holder = s.ScreeningID
+			}
 			rep.Accounts = append(rep.Accounts, accts...)
 			streamRecurring += r
 			streamNonRecurring += n
