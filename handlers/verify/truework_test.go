@@ -189,6 +189,11 @@ func (e *twEnv) complete(t *testing.T, m *store.Member, ssn string) *store.Order
 	}
 	o = e.drain(t, o.ID, store.StatusCompleted)
 	e.waitReport(t, o.ID)
+	// The order's line stays beside "Read the report": it must not say the
+	// report is still being fetched.
+	if o, _ = e.st.Order(context.Background(), e.user.AgencyID, o.ID); strings.Contains(o.Detail, "fetching") {
+		t.Errorf("completed order with its report says %q", o.Detail)
+	}
 	return o
 }
 

@@ -50,8 +50,10 @@ const (
 	detailTrueworkCancel  = "Truework canceled the verification."
 	detailVerifierCancel  = "The verification was canceled."
 	detailCanceledPending = "The verification was canceled; the portal is asking Truework for the reason."
-	detailCompletedFetch  = "Truework finished the verification; the portal is fetching the report."
-	detailOrderCompleted  = "Truework finished every verification in the order."
+	// The detail stays on the order after the report arrives, so it says
+	// only what stays true (the row shows "Read the report" once it is in).
+	detailCompletedFetch = "Truework finished the verification."
+	detailOrderCompleted = "Truework finished every verification in the order."
 )
 
 // mapState maps a verification request state onto the portal's statuses
