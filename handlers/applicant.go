@@ -107,8 +107,9 @@ func (h *Handler) widgetActions(ctx context.Context, o *store.Order) (*views.Wid
 	}
 	v := &views.WidgetActions{FreshSession: a.FreshSession, Reverify: a.Reverify, Until: a.Until, NoReverify: a.NoReverify}
 	if a.NewVerification {
-		q := url.Values{"provider": {o.Provider}, "products": o.Products}
-		v.NewVerificationURL = fmt.Sprintf("/cases/%d/members/%d/verify?%s", o.CaseID, o.MemberID, q.Encode())
+		if v.NewVerificationURL, err = h.newVerificationURL(ctx, o); err != nil {
+			return nil, err
+		}
 	}
 	if o.RefreshOf != 0 {
 		v.RefreshOfURL = fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.RefreshOf)

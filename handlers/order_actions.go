@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/labstack/echo/v4"
 
@@ -60,9 +62,20 @@ func (h *Handler) orderResend(c echo.Context) error {
 	})
 }
 
+// orderCancel cancels an order, at the provider too, once the caseworker
+// confirmed it (the order page's "Cancel this verification" opens the
+// confirmation; a POST without confirm=yes shows it again and changes
+// nothing). The order page then offers "Send a new verification".
 func (h *Handler) orderCancel(c echo.Context) error {
+	if c.FormValue("confirm") != "yes" {
+		o, err := h.caseOrder(c)
+		if err != nil {
+			return err
+		}
+		return h.renderOrderWith(c, o, http.StatusOK, "", true)
+	}
 	return h.orderAction(c, func(u *store.User, o *store.Order) (string, string, error) {
-		return "Verification canceled.", "", h.verify.Cancel(c.Request().Context(), u, o)
+		return "Verification canceled. You can send a new one below.", "", h.verify.Cancel(c.Request().Context(), u, o)
 	})
 }
 
@@ -107,6 +120,29 @@ func (h *Handler) noQRYet(c echo.Context, o *store.Order, err error) error {
 
 // renderOrder renders the order page, with a problem to show if any.
 func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, problem string) error {
+	return h.renderOrderWith(c, o, status, problem, false)
+}
+
+// newVerificationURL opens the form for a new verification like an ended
+// one: the send form with its provider and products chosen, or, for a
+// household order, the household form.
+func (h *Handler) newVerificationURL(ctx context.Context, o *store.Order) (string, error) {
+	if p := h.verify.Provider(o.Provider); p != nil && p.Household {
+		ms, err := h.store.OrderMembers(ctx, o.AgencyID, o.ID)
+		if err != nil {
+			return "", err
+		}
+		if len(ms) > 1 {
+			return fmt.Sprintf("/cases/%d/household-verify", o.CaseID), nil
+		}
+	}
+	q := url.Values{"provider": {o.Provider}, "products": o.Products}
+	return fmt.Sprintf("/cases/%d/members/%d/verify?%s", o.CaseID, o.MemberID, q.Encode()), nil
+}
+
+// renderOrderWith renders the order page; confirmCancel opens the cancel
+// confirmation.
+func (h *Handler) renderOrderWith(c echo.Context, o *store.Order, status int, problem string, confirmCancel bool) error {
 	ctx := c.Request().Context()
 	cs, err := h.store.Case(ctx, o.AgencyID, o.CaseID)
 	if err != nil {
@@ -145,11 +181,20 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 	if err != nil {
 		return err
 	}
+	// A canceled order's next step is a new verification (a widget
+	// provider's actions offer their own, which explains the SSN).
+	var newVerification string
+	if o.Status == store.StatusCanceled && (widget == nil || widget.NewVerificationURL == "") {
+		if newVerification, err = h.newVerificationURL(ctx, o); err != nil {
+			return err
+		}
+	}
 	return render(c, status, views.OrderPage(views.OrderView{Order: o, CaseNumber: cs.Number, Row: row,
 		Provider: h.providerLabel(o.Provider), Deliveries: deliveries, Events: events, ShowLink: showLink,
 		// A widget provider's new verification needs the full SSN again, which
 		// only the send form asks for: no one-click new link for it.
-		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget, HasQR: qr != ""}))
+		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget, HasQR: qr != "",
+		ConfirmCancel: confirmCancel, NewVerificationURL: newVerification}))
 }
 
 func (h *Handler) orderHandout(c echo.Context) error {

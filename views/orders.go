@@ -288,6 +288,12 @@ type OrderView struct {
 	// Widget holds the widget provider's actions (Truework: fresh applicant
 	// page, reverify); nil for other providers. See widget.templ.
 	Widget *WidgetActions
+	// ConfirmCancel opens the cancel confirmation (a cancel POSTed without
+	// confirming, or the page without JavaScript).
+	ConfirmCancel bool
+	// NewVerificationURL is the next step after a cancel: a new
+	// verification like this one.
+	NewVerificationURL string
 }
 
 // Expired says the link's time is up.

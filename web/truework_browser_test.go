@@ -254,7 +254,11 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00-0000"),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel-order]`)))
-	do(t, ctx, "cancel it", chromedp.Click(chromedp.CSS(`[data-testid=cancel-order]`)),
+	do(t, ctx, "ask to cancel", chromedp.Click(chromedp.CSS(`[data-testid=cancel-order]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=confirm-cancel]`)))
+	checkA11y(t, ctx, "cancel confirmation")
+	screenshot(t, ctx, "12b_cancel_confirm")
+	do(t, ctx, "cancel it", chromedp.Click(chromedp.CSS(`[data-testid=confirm-cancel]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-verification-link]`)))
 	if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(`[data-testid=new-link]`), chromedp.AtLeast(0))); err != nil || len(n) != 0 {
 		t.Errorf("a canceled Truework order offers a one-click new link (%d, %v)", len(n), err)
