@@ -85,14 +85,14 @@ func (h *Handler) caseEvents(c echo.Context) error {
 			return nil // the server is shutting down
 		case <-ping.C:
 			if ended() {
-				return nil
+				return signedOut(ctx, w, caseID)
 			}
 			if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
 				return nil
 			}
 		case ch := <-sub.C:
 			if ended() {
-				return nil
+				return signedOut(ctx, w, caseID)
 			}
 			// Coalesce a burst of changes into one render.
 			orderIDs := map[int64]bool{ch.OrderID: true}
@@ -120,6 +120,17 @@ func (h *Handler) caseEvents(c echo.Context) error {
 			return nil // the browser went away
 		}
 	}
+}
+
+// signedOut ends a case's stream whose session ended with one last event,
+// "signed-out": the page shows it as a banner (and closes the stream, so the
+// browser does not reconnect), and keeps what it showed. Nothing about the
+// case is sent.
+func signedOut(ctx context.Context, w *echo.Response, caseID int64) error {
+	if err := writeEvent(ctx, w, "signed-out", views.SignedOutBanner(fmt.Sprintf("/cases/%d", caseID))); err == nil {
+		_ = http.NewResponseController(w).Flush()
+	}
+	return nil
 }
 
 // sendCaseState writes the roll-up, the case status and either one order's

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bufio"
+	"io"
 	"context"
 	"net/http"
 	"strconv"
@@ -136,12 +137,37 @@ func TestEvents_StreamEndsWithTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	apply(store.StatusActionRequired)
+	// The only thing sent after the session ended is one "signed-out"
+	// event (the page's banner), then the stream closes.
+	var after []string
 	for line := range lines {
-		if strings.HasPrefix(line, "id: ") || strings.HasPrefix(line, "data: ") {
-			t.Fatalf("the stream sent %q after the session ended", line)
-		}
+		after = append(after, line)
 	}
 	if reqCtx.Err() != nil {
 		t.Fatal("the stream stayed open after the session ended")
+	}
+	sent := strings.Join(after, "")
+	if !strings.Contains(sent, "event: signed-out\n") || !strings.Contains(sent, "You were signed out; sign in again to see live updates.") {
+		t.Fatalf("no signed-out event after the session ended:\n%s", sent)
+	}
+	if n := strings.Count(sent, "event: "); n != 1 || strings.Contains(sent, "order-") || strings.Contains(sent, "Action required") {
+		t.Fatalf("the stream sent the case's changes after the session ended:\n%s", sent)
+	}
+
+	// The browser reconnects: a stream without a live session gets the
+	// same last event, not a redirect to the sign-in page (which an
+	// EventSource would retry forever).
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	req.Header.Set("Cookie", c.cookie)
+	req.Header.Set("Accept", "text/event-stream")
+	resp2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp2.Body.Close()
+	body, _ := io.ReadAll(resp2.Body)
+	if resp2.StatusCode != http.StatusOK || resp2.Header.Get("Content-Type") != "text/event-stream" ||
+		!strings.Contains(string(body), "event: signed-out\n") || strings.Contains(string(body), "order-") {
+		t.Fatalf("reconnect without a session: %d %s\n%s", resp2.StatusCode, resp2.Header.Get("Content-Type"), body)
 	}
 }

@@ -217,6 +217,15 @@ func (h *Handler) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("HX-Redirect", target)
 			return c.NoContent(http.StatusUnauthorized)
 		}
+		if strings.Contains(c.Request().Header.Get("Accept"), "text/event-stream") {
+			// A live page's stream reconnecting after its session ended:
+			// the same last event as a stream that saw it end (events.go).
+			c.Response().Header().Set("Content-Type", "text/event-stream")
+			c.Response().Header().Set("Cache-Control", "no-store")
+			c.Response().WriteHeader(http.StatusOK)
+			return writeEvent(c.Request().Context(), c.Response(), "signed-out",
+				views.SignedOutBanner(strings.TrimSuffix(c.Request().URL.Path, "/events")))
+		}
 		if target == "/login" && c.Request().Method == http.MethodGet && c.Request().URL.Path != "/" {
 			target += "?next=" + url.QueryEscape(c.Request().URL.Path)
 		}
