@@ -2,8 +2,8 @@ package handlers_test
 
 import (
 	"bufio"
-	"io"
 	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
