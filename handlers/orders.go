@@ -26,7 +26,7 @@ func (h *Handler) providerChoices() []views.ProviderChoice {
 		for _, pr := range p.Verifier.Products() {
 			prods = append(prods, string(pr))
 		}
-		out = append(out, views.ProviderChoice{Name: p.Name, Label: p.Label, Products: prods, CanNotify: p.CanNotify, Sandbox: p.Sandbox})
+		out = append(out, views.ProviderChoice{Name: p.Name, Label: p.Label, Products: prods, CanNotify: p.CanNotify, Sandbox: p.Sandbox, SandboxHint: p.SandboxHint})
 	}
 	return out
 }

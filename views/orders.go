@@ -258,6 +258,8 @@ type ProviderChoice struct {
 	Products  []string
 	CanNotify bool
 	Sandbox   bool
+	// SandboxHint says which test details the emulator accepts.
+	SandboxHint string
 }
 
 // SendFormOrder orders the fields for the error summary.

@@ -613,7 +613,7 @@ func trueworkFields(f SendForm) templ.Component {
 		}
 		ctx = templ.ClearChildren(ctx)
 		if f.offers("truework") {
-			var templ_7745c5c3_Var32 = []any{"usa-fieldset margin-top-4", templ.KV("usa-form-group usa-form-group--error", f.Problems["ssn"] != "")}
+			var templ_7745c5c3_Var32 = []any{"usa-fieldset cv-for-provider", templ.KV("usa-form-group usa-form-group--error", f.Problems["ssn"] != "")}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var32...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -631,7 +631,7 @@ func trueworkFields(f SendForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\" data-testid=\"truework-fields\"><legend class=\"usa-legend usa-legend--large\">For Truework</legend><div class=\"usa-hint\">Only when you choose Truework; other providers ignore these fields.</div><label class=\"usa-label\" for=\"ssn\">Full Social Security number</label><div class=\"usa-hint\" id=\"ssn-hint\">9 digits. Sent to Truework for this request only and never stored: the member keeps only the last 4.</div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\" data-testid=\"truework-fields\"><legend class=\"usa-legend\">For Truework</legend> <label class=\"usa-label\" for=\"ssn\">Full Social Security number</label><div class=\"usa-hint\" id=\"ssn-hint\">9 digits. Sent to Truework for this request only and never stored: the member keeps only the last 4.</div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -643,7 +643,7 @@ func trueworkFields(f SendForm) templ.Component {
 				var templ_7745c5c3_Var34 string
 				templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(msg)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 175, Col: 69}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 174, Col: 69}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 				if templ_7745c5c3_Err != nil {
@@ -679,7 +679,7 @@ func trueworkFields(f SendForm) templ.Component {
 			var templ_7745c5c3_Var37 string
 			templ_7745c5c3_Var37, templ_7745c5c3_Err = templ.JoinStringErrs(f.Employers)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 180, Col: 146}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/widget.templ`, Line: 179, Col: 146}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var37))
 			if templ_7745c5c3_Err != nil {

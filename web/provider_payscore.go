@@ -95,7 +95,8 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 		}
 	}()
 	ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true, Sandbox: true,
-		InvitesOnly: !c.GivesLinks()},
+		InvitesOnly: !c.GivesLinks(),
+		SandboxHint: "The applicant connects Demo Bank with " + payscore.DemoUsernameGood + " / pass_good, or says they have no income or no bank."},
 		em, func() { close(stop); em.Close() })
 	return nil
 }

@@ -54,6 +54,7 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 		em.Close()
 		return contractError("TRUV_CONTRACT", err)
 	}
-	ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: true}, em, em.Close)
+	ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: true,
+		SandboxHint: "The applicant picks any employer and signs in with goodlogin / goodpassword (goodlogin / mfa asks for the code 12345)."}, em, em.Close)
 	return nil
 }

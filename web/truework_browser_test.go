@@ -80,7 +80,7 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=household]`)))
 
 	do(t, ctx, "open send form", chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=truework-fields]`)))
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-form]`)))
 	// With a short SSN the form says what is wrong, keeps the employers
 	// typed, and never writes the SSN back into the page.
 	twRetry(t, ctx, "choose Truework by email",
@@ -245,7 +245,7 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 	caseURL := loc[:strings.Index(loc, "/orders/")]
 	do(t, ctx, "a second Truework order, link shown",
 		chromedp.Navigate(caseURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-verification]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=truework-fields]`)))
+		chromedp.Click(chromedp.CSS(`[data-testid=send-verification]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=send-form]`)))
 	twRetry(t, ctx, "choose Truework, show the link",
 		chromedp.Click(chromedp.CSS(`label[for=provider-truework]`)),
 		chromedp.Click(chromedp.CSS(`label[for=channel-copy]`)),

@@ -34,6 +34,9 @@ type Provider struct {
 	CanNotify bool
 	// Sandbox says this provider is its local emulator.
 	Sandbox bool
+	// SandboxHint tells a newcomer which test details the emulator accepts
+	// (shown on the send form in sandbox mode only).
+	SandboxHint string
 	// Household says the provider verifies several members together in one
 	// order (Payscore screening groups): see SendHousehold.
 	Household bool
