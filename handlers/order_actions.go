@@ -181,6 +181,15 @@ func (h *Handler) renderOrderWith(c echo.Context, o *store.Order, status int, pr
 	if err != nil {
 		return err
 	}
+	// Staff read out or paste the portal's short tracked link, not the
+	// provider's (a link shown before copy links were tracked stays the
+	// provider's).
+	var copyLink string
+	if showLink {
+		if copyLink, err = h.verify.ExistingTrackedLink(ctx, o, verify.ChannelCopy); err != nil {
+			return err
+		}
+	}
 	// A canceled order's next step is a new verification (a widget
 	// provider's actions offer their own, which explains the SSN).
 	var newVerification string
@@ -194,7 +203,7 @@ func (h *Handler) renderOrderWith(c echo.Context, o *store.Order, status int, pr
 		// A widget provider's new verification needs the full SSN again, which
 		// only the send form asks for: no one-click new link for it.
 		HasEmail: m.Email != "", HasPhone: m.Phone != "", CanNewLink: canNew && o.Link != "" && o.WidgetToken == "", Problem: problem, Widget: widget, HasQR: qr != "",
-		ConfirmCancel: confirmCancel, NewVerificationURL: newVerification}))
+		ConfirmCancel: confirmCancel, NewVerificationURL: newVerification, CopyLink: copyLink}))
 }
 
 func (h *Handler) orderHandout(c echo.Context) error {

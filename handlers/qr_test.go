@@ -160,9 +160,10 @@ func TestQR_PageImageHandoutAndOpen(t *testing.T) {
 }
 
 // Channel stats: a first QR sending is tracked and its scan counts as
-// opened; a link shown to staff (copy) is not tracked, so its opened share
-// is unknown rather than 0%.
-func TestChannelStats_QRTrackedCopyNot(t *testing.T) {
+// opened; so is a link shown to staff (copy): the order page shows the
+// portal's short tracked link, written out in groups to read on a call, and
+// the applicant typing it (any case, with the dashes) counts as an open.
+func TestChannelStats_QRAndShownLinkTracked(t *testing.T) {
 	l := newLive(t)
 	ctx := context.Background()
 	send := func(channel string) *store.Order {
@@ -173,11 +174,37 @@ func TestChannelStats_QRTrackedCopyNot(t *testing.T) {
 		}
 		return o
 	}
-	qr, _ := send(verify.ChannelQR), send(verify.ChannelCopy)
+	qr, shown := send(verify.ChannelQR), send(verify.ChannelCopy)
 	ds, _ := l.st.Deliveries(ctx, l.user.AgencyID, qr.ID)
 	if resp, err := noRedirect.Get(l.srv.URL + "/l/" + ds[0].LinkCode); err != nil || resp.StatusCode != http.StatusFound {
 		t.Fatalf("scan: %v %v", resp, err)
 	}
+
+	// The order page shows the tracked link, not the provider's.
+	ds, _ = l.st.Deliveries(ctx, l.user.AgencyID, shown.ID)
+	if len(ds) != 1 || ds[0].LinkCode == "" {
+		t.Fatalf("the shown link has no tracked code: %+v", ds)
+	}
+	code := ds[0].LinkCode
+	page := string(getOK(t, staffClient(t, l, "w@l.gov"), fmt.Sprintf("%s/cases/%d/orders/%d", l.srv.URL, shown.CaseID, shown.ID)))
+	tracked := l.srv.URL + "/l/" + code
+	if !strings.Contains(page, `value="`+tracked+`"`) || strings.Contains(page, html.EscapeString(shown.Link)) {
+		t.Fatalf("the order page does not show the tracked link (or still shows the provider's %d characters)", len(shown.Link))
+	}
+	host := strings.TrimPrefix(l.srv.URL, "http://")
+	aloud := host + "/l/" + code[:4] + "-" + code[4:8] + "-" + code[8:]
+	if !strings.Contains(page, `data-testid="read-aloud">`+aloud+`<`) {
+		t.Fatalf("no %q to read out", aloud)
+	}
+	if len(tracked) >= len(shown.Link) {
+		t.Errorf("the tracked link (%d) is not shorter than the provider's (%d)", len(tracked), len(shown.Link))
+	}
+	// Typed from the call: lower case, with the dashes.
+	resp, err := noRedirect.Get(l.srv.URL + "/l/" + strings.ToLower(code[:4]+"-"+code[4:8]+"-"+code[8:]))
+	if err != nil || resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != shown.Link {
+		t.Fatalf("typed link: %v %v", resp, err)
+	}
+
 	stats, _ := l.st.ChannelStats(ctx, l.user.AgencyID)
 	got := map[string]store.ChannelStat{}
 	for _, s := range stats {
@@ -186,7 +213,7 @@ func TestChannelStats_QRTrackedCopyNot(t *testing.T) {
 	if s := got["qr"]; s.Sent != 1 || s.Tracked != 1 || s.Opened != 1 {
 		t.Errorf("qr: %+v", s)
 	}
-	if s := got["copy"]; s.Sent != 1 || s.Tracked != 0 || s.Opened != 0 {
+	if s := got["copy"]; s.Sent != 1 || s.Tracked != 1 || s.Opened != 1 {
 		t.Errorf("copy: %+v", s)
 	}
 	if s := got["sms"]; s.Sent != 1 || s.Tracked != 1 {

@@ -6,15 +6,19 @@ import (
 	"database/sql"
 	"errors"
 	"math/big"
+	"strings"
 	"time"
 )
 
-// NewLinkCode returns a random code for a tracked link, /l/{code}: 10
-// characters of [A-Za-z0-9], about 59 bits, unguessable for a link that is
-// personal and short-lived.
+// NewLinkCode returns a random code for a tracked link, /l/{code}: 12
+// characters of 32 (60 bits), unguessable for a link that is personal and
+// short-lived. Capitals and digits without look-alikes (no I, O, 0 or 1):
+// staff read it out on a call, in groups (K7QM-2XPA-9FRT), and OpenLink
+// takes it typed in any case, with or without the dashes. (Codes made
+// before were 10 characters of [A-Za-z0-9]; they still open exactly.)
 func NewLinkCode() string {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-	b := make([]byte, 10)
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 12)
 	for i := range b {
 		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
 		if err != nil {
@@ -49,8 +53,11 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	var agencyID int64
 	var created string
 	var opened sql.NullString
+	// As typed from a read-out code: any case, dashes or spaces between
+	// the groups. An older mixed-case code matches only exactly.
+	typed := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
 	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, COALESCE(member_id, 0), channel, language, kind, created_at, opened_at
-		FROM deliveries WHERE link_code_hash = ?`, hashSecret(code)).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
+		FROM deliveries WHERE link_code_hash IN (?, ?)`, hashSecret(code), hashSecret(typed)).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
 	if err != nil {
 		return nil, formatError(err)
 	}
@@ -249,9 +256,10 @@ type ChannelStat struct {
 	Channel string
 	Sent    int
 	// Tracked is how many of Sent carried a tracked link (/l/{code}), the
-	// only ones whose opens can be seen: email, SMS and QR. A link shown to
-	// staff (copy) is the provider's own, so its channel has none and its
-	// opened share is unknown, not 0%.
+	// only ones whose opens can be seen: email, SMS, QR and the link shown
+	// to staff (copy; before it was tracked it showed the provider's own,
+	// so those older sendings have none and their opened share is unknown,
+	// not 0%). The provider's own sendings have none.
 	Tracked   int
 	Opened    int
 	Completed int

@@ -296,6 +296,40 @@ type OrderView struct {
 	// NewVerificationURL is the next step after a cancel: a new
 	// verification like this one.
 	NewVerificationURL string
+	// CopyLink is the tracked link (/l/{code}) staff read out or paste;
+	// "" when the link was shown before copy links were tracked.
+	CopyLink string
+}
+
+// ShownLink is the link staff read out or paste: the portal's short
+// tracked link, or the provider's for an older showing.
+func (v OrderView) ShownLink() string {
+	if v.CopyLink != "" {
+		return v.CopyLink
+	}
+	return v.Order.Link
+}
+
+// ReadAloud writes a tracked link for reading out on a call: without the
+// scheme, its code in groups of four ("verify.agency.gov/l/K7QM-2XPA-9FRT");
+// the portal takes the code typed with or without the dashes, in any case.
+// "" for a link that is not a tracked one.
+func ReadAloud(link string) string {
+	i := strings.LastIndex(link, "/l/")
+	if i < 0 {
+		return ""
+	}
+	host := link[:i]
+	if j := strings.Index(host, "://"); j >= 0 {
+		host = host[j+3:]
+	}
+	code := link[i+3:]
+	var groups []string
+	for len(code) > 4 {
+		groups, code = append(groups, code[:4]), code[4:]
+	}
+	groups = append(groups, code)
+	return host + "/l/" + strings.Join(groups, "-")
 }
 
 // Expired says the link's time is up.

@@ -231,7 +231,7 @@ func SettingsPage(f SettingsForm) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</tbody></table><p class=\"usa-hint\">Opens are counted for email, text messages and QR codes, through the portal's own short links. A link shown to staff is the provider's own, so its opens are not known (–).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</tbody></table><p class=\"usa-hint\">Opens are counted for email, text messages, QR codes and links shown to staff, through the portal's own short links. Links shown to staff before they were tracked have no count (–).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -344,11 +344,11 @@ func toProducts(ps []string) []providers.Product {
 }
 
 // Deliver sends an order's link by a channel and records the delivery.
-// kind is first, reminder or resend. Email, SMS and QR carry a tracked link
-// of the portal's own (/l/{code}) that records the first open per channel and
-// forwards to the provider. The copy channel shows staff the provider's own
-// link (views.OrderPage), so its opens cannot be seen: the channel statistics
-// leave it out of "opened" (store.ChannelStats).
+// kind is first, reminder or resend. Email, SMS, QR and the link shown to
+// staff (copy) carry a tracked link of the portal's own (/l/{code}) that
+// records the first open per channel and forwards to the provider: staff
+// read out or paste a short link, not the provider's (which can run to 136
+// characters).
 //
 // A message is recorded before it is sent (store.StartDelivery) and its
 // outcome after: once SMTP or Twilio accepted it, the applicant's /l/ link
@@ -361,7 +361,7 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
 		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
 	d := store.Delivery{OrderID: o.ID, MemberID: o.MemberID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
-	if channel == ChannelEmail || channel == ChannelSMS || channel == ChannelQR {
+	if channel == ChannelEmail || channel == ChannelSMS || channel == ChannelQR || channel == ChannelCopy {
 		d.LinkCode = store.NewLinkCode()
 		msg.Link = s.TrackedLink(d.LinkCode)
 	}
@@ -485,13 +485,13 @@ func (s *Service) TrackedLink(code string) string { return s.baseURL + "/l/" + c
 // channel. With none (the link went out another way and staff open the QR
 // page or the handout), it records a QR delivery first. u is who shows it.
 func (s *Service) QRLink(ctx context.Context, u *store.User, o *store.Order) (string, error) {
-	if code, err := s.qrCode(ctx, o); err != nil || code != "" {
+	if code, err := s.trackedCode(ctx, o, ChannelQR); err != nil || code != "" {
 		return s.TrackedLink(code), err
 	}
 	if err := s.Deliver(ctx, u, o, ChannelQR, "resend"); err != nil {
 		return "", err
 	}
-	code, err := s.qrCode(ctx, o)
+	code, err := s.trackedCode(ctx, o, ChannelQR)
 	if err == nil && code == "" {
 		err = errors.New("verify: the QR delivery has no link code")
 	}
@@ -502,7 +502,15 @@ func (s *Service) QRLink(ctx context.Context, u *store.User, o *store.Order) (st
 // "" when there is none. It records nothing: the QR page and handout are
 // GETs, and only QRLink (behind a POST) records a delivery.
 func (s *Service) ExistingQRLink(ctx context.Context, o *store.Order) (string, error) {
-	code, err := s.qrCode(ctx, o)
+	return s.ExistingTrackedLink(ctx, o, ChannelQR)
+}
+
+// ExistingTrackedLink is the tracked link of the order's newest delivery by
+// channel to its member, or "" when there is none (or it predates tracked
+// links on that channel). It records nothing. The order page shows the copy
+// channel's to read out or paste.
+func (s *Service) ExistingTrackedLink(ctx context.Context, o *store.Order, channel string) (string, error) {
+	code, err := s.trackedCode(ctx, o, channel)
 	if err != nil || code == "" {
 		return "", err
 	}
@@ -513,21 +521,23 @@ func (s *Service) ExistingQRLink(ctx context.Context, o *store.Order) (string, e
 // QR delivery, or the provider's link for an order whose QR deliveries
 // predate tracked QR links. It records nothing (an image request is a GET).
 func (s *Service) QRImageLink(ctx context.Context, o *store.Order) (string, error) {
-	code, err := s.qrCode(ctx, o)
+	code, err := s.trackedCode(ctx, o, ChannelQR)
 	if err != nil || code == "" {
 		return o.Link, err
 	}
 	return s.TrackedLink(code), nil
 }
 
-func (s *Service) qrCode(ctx context.Context, o *store.Order) (string, error) {
+// trackedCode is the code of the order's newest tracked delivery by channel
+// to its member, or "".
+func (s *Service) trackedCode(ctx context.Context, o *store.Order, channel string) (string, error) {
 	ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
 	if err != nil {
 		return "", err
 	}
 	for i := len(ds) - 1; i >= 0; i-- {
 		d := ds[i]
-		if d.Channel == ChannelQR && d.LinkCode != "" && (d.MemberID == 0 || d.MemberID == o.MemberID) {
+		if d.Channel == channel && d.LinkCode != "" && (d.MemberID == 0 || d.MemberID == o.MemberID) {
 			return d.LinkCode, nil
 		}
 	}
