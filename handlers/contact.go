@@ -172,7 +172,7 @@ func (h *Handler) contactSend(c echo.Context) error {
 	case errors.As(err, &vp):
 		return fail(http.StatusUnprocessableEntity, vp, "")
 	case errors.As(err, &perr):
-		return fail(http.StatusBadGateway, nil, perr.Message)
+		return fail(h.providerStatus(perr, "a contact-center order"), nil, perr.Message)
 	case errors.As(err, &derr):
 		if ferr := h.setFlash(c, "The order was created, but the text was not sent: "+derr.Reason); ferr != nil {
 			return ferr

@@ -91,9 +91,8 @@ func (h *Handler) householdCreate(c echo.Context) error {
 		f.Problems = problems
 		return render(c, http.StatusUnprocessableEntity, views.HouseholdFormPage(f))
 	case errors.As(err, &perr):
-		h.log.Warn("provider refused a household order", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
 		f.Error = perr.Message
-		return render(c, http.StatusBadGateway, views.HouseholdFormPage(f))
+		return render(c, h.providerStatus(perr, "a household order"), views.HouseholdFormPage(f))
 	case errors.As(err, &derr):
 		if ferr := h.setFlash(c, "The request was created, but "+derr.Error()+"."); ferr != nil {
 			return ferr

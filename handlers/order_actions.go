@@ -32,8 +32,7 @@ func (h *Handler) orderAction(c echo.Context, act func(u *store.User, o *store.O
 			return h.renderOrder(c, o, http.StatusUnprocessableEntity, p)
 		}
 	case errors.As(err, &perr):
-		h.log.Warn("provider refused an action", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
-		return h.renderOrder(c, o, http.StatusBadGateway, perr.Message)
+		return h.renderOrder(c, o, h.providerStatus(perr, "an action"), perr.Message)
 	case errors.As(err, &derr):
 		return h.renderOrder(c, o, http.StatusBadGateway, "The link was not sent: "+derr.Reason)
 	case err != nil:

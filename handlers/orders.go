@@ -118,7 +118,7 @@ func (h *Handler) orderCreate(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, views.SendFormPage(f))
 	case errors.As(err, &perr):
 		// The provider's words, already made plain and PII-free by the adapter.
-		h.log.Warn("provider refused an order", "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+		status := h.providerStatus(perr, "an order")
 		f.Error = perr.Message
 		f.Problems = map[string]string{}
 		for field, msg := range perr.Fields {
@@ -127,7 +127,13 @@ func (h *Handler) orderCreate(c echo.Context) error {
 			}
 		}
 		f.Details = views.ProviderFieldProblems(perr.Fields)
-		return render(c, http.StatusBadGateway, views.SendFormPage(f))
+		if len(f.Problems) == 0 && len(f.Details) > 0 {
+			// Nothing on this form is marked: the list of the provider's
+			// problems, field by field, says it all ("check the fields
+			// marked" would point at nothing).
+			f.Error = ""
+		}
+		return render(c, status, views.SendFormPage(f))
 	case errors.As(err, &derr):
 		if ferr := h.setFlash(c, "The order was created, but "+derr.Error()+". Resend it from the verification page."); ferr != nil {
 			return ferr

@@ -65,8 +65,17 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readBody(resp)
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Fatalf("send: %d, want 502", resp.StatusCode)
+	// A refusal is the provider's answer to the request, not its failure:
+	// 422 like any form problem (502 is for a provider that fails).
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("send: %d, want 422", resp.StatusCode)
+	}
+	// Nothing on the send form is marked, so the page does not say so; the
+	// provider's name for the field is not shown.
+	for _, never := range []string{"check the fields marked", "last4SSN"} {
+		if strings.Contains(body, never) {
+			t.Errorf("the page says %q", never)
+		}
 	}
 	i := strings.Index(body, `data-testid="provider-fields"`)
 	if i < 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"caseverify/providers"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -106,4 +107,22 @@ func (h *Handler) audit(c echo.Context, action string, caseID, memberID int64, s
 func (h *Handler) auditAs(c echo.Context, u *store.User, action string, caseID, memberID int64, subject string) error {
 	return h.store.Audit(c.Request().Context(), store.AuditEntry{AgencyID: u.AgencyID, UserID: u.ID, Action: action,
 		CaseID: caseID, MemberID: memberID, Subject: subject, Route: c.Path(), IP: c.RealIP()})
+}
+
+// providerStatus answers a provider's error and logs it once: a refusal of
+// the request (the provider answered 4xx, other than our credentials or its
+// rate limit: it read the order and said no, for reasons the caseworker can
+// fix, e.g. Truework's wrong SSN or AccountChek's missing last 4) is 422 and
+// logged at info, like any form problem; anything else (no answer, 5xx,
+// 401/403, 429) is the provider failing: 502, logged at warn. what says
+// which action ("an order"); nothing personal is logged.
+func (h *Handler) providerStatus(perr *providers.ProviderError, what string) int {
+	refused := perr.HTTPStatus >= 400 && perr.HTTPStatus < 500 && !perr.Retryable &&
+		perr.HTTPStatus != http.StatusUnauthorized && perr.HTTPStatus != http.StatusForbidden && perr.HTTPStatus != http.StatusTooManyRequests
+	if refused {
+		h.log.Info("provider refused "+what, "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+		return http.StatusUnprocessableEntity
+	}
+	h.log.Warn("provider failed "+what, "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
+	return http.StatusBadGateway
 }
