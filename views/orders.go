@@ -217,7 +217,9 @@ var memberFieldLabels = map[string]string{
 // in the portal's words, so the message says "This field".
 var providerFieldName = regexp.MustCompile(`(?i)\bthe [A-Za-z0-9_.]+ field\b`)
 
-func plainFieldMessage(msg string) string { return providerFieldName.ReplaceAllString(msg, "This field") }
+func plainFieldMessage(msg string) string {
+	return providerFieldName.ReplaceAllString(msg, "This field")
+}
 
 // ProviderFieldProblems turns a provider's field problems that the send
 // form cannot mark into labelled lines: member fields first, in a fixed
