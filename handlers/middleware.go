@@ -64,13 +64,18 @@ func (h *Handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		status := c.Response().Status
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
 		route := c.Path() // the route template, e.g. /cases/:id: no ids of people
 		if route == "" {
 			route = "(unmatched)"
+		}
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case strings.HasPrefix(route, "/static") && status < 400:
+			// Every page pulls several files: at info they would drown the
+			// requests that matter.
+			level = slog.LevelDebug
 		}
 		h.log.LogAttrs(c.Request().Context(), level, "request",
 			slog.String("method", c.Request().Method), slog.String("route", route),
