@@ -36,7 +36,9 @@ func (h *Handler) renewals(c echo.Context) error {
 	for _, p := range h.verify.Providers() {
 		v.Providers[p.Name] = p.Label
 	}
-	if run, err := h.store.LatestBulkRun(ctx, u.AgencyID); err == nil {
+	// The newest run, bulk or one case's: "Renew this case" shows its
+	// progress too.
+	if run, err := h.store.LatestRun(ctx, u.AgencyID); err == nil {
 		v.Run = run
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -259,6 +261,7 @@ func (h *Handler) renewCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	window := renewalWindow(c.FormValue("window")) // back to the list the caseworker chose
 	h.verify.NotifyRenewals()
 	msg := "Renewal started for " + views.Plural(run.Counts.Total, "member", "members") + "."
 	if run.Counts.Total == 0 {
@@ -267,7 +270,7 @@ func (h *Handler) renewCase(c echo.Context) error {
 	if err := h.setFlash(c, msg); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/renewals?window=90")
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/renewals?window=%d", window))
 }
 
 func (h *Handler) renewalProgress(c echo.Context) error {
@@ -279,7 +282,7 @@ func (h *Handler) renewalProgress(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.RenewalProgress(run))
+	return render(c, http.StatusOK, views.RenewalProgress(run, renewalWindow(c.QueryParam("window"))))
 }
 
 func (h *Handler) renewalCancel(c echo.Context) error {
@@ -293,5 +296,5 @@ func (h *Handler) renewalCancel(c echo.Context) error {
 	if err := h.setFlash(c, "Renewal canceled; members already handled keep their result."); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/renewals")
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/renewals?window=%d", renewalWindow(c.FormValue("window"))))
 }

@@ -134,3 +134,37 @@ func TestRenewals_ComparesRefreshInPlace(t *testing.T) {
 		t.Fatalf("second run: %+v %v", run, err)
 	}
 }
+
+// Issue 15: "Renew this case" keeps the list the caseworker chose (it
+// switched to 90 days, so the next "Renew all due" took more, billed,
+// members), shows the case run's progress at once, and the progress and
+// the rows ask for themselves while the run goes, so nobody reloads.
+func TestRenewals_RenewCaseKeepsWindowAndShowsProgress(t *testing.T) {
+	s := newServer(t, false)
+	ctx := context.Background()
+	due := time.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	cs, err := s.store.CreateCase(ctx, s.agencyA.ID, s.workerA.ID, store.CaseInput{Number: "R-15", Program: "snap", RecertDue: due})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.store.AddMember(ctx, s.agencyA.ID, cs.ID, store.MemberInput{FirstName: "Wen", LastName: "Li", Relationship: "self"}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(t)
+	c.signIn("worker@a.gov")
+	page := c.get("/renewals?window=30").Body.String()
+	if !strings.Contains(page, `name="window" value="30"`) {
+		t.Fatal("the renewals page does not carry its window in its forms")
+	}
+	rec := c.post("/renewals/cases/"+itoa(cs.ID), url.Values{"window": {"30"}})
+	if loc := rec.Header().Get("Location"); loc != "/renewals?window=30" {
+		t.Fatalf("after Renew this case: %d to %q, want the 30-day list", rec.Code, loc)
+	}
+	page = c.get("/renewals?window=30").Body.String()
+	if !strings.Contains(page, `data-testid="renewal-progress" data-status="running"`) {
+		t.Fatal("the case's renewal shows no progress")
+	}
+	if !strings.Contains(page, `hx-get="/renewals?window=30"`) || !strings.Contains(page, `hx-select="#renewals-live"`) {
+		t.Fatal("the progress and rows do not update by themselves while the run goes")
+	}
+}

@@ -281,6 +281,18 @@ func (s *Store) LatestBulkRun(ctx context.Context, agencyID int64) (*RenewalRun,
 	return s.RenewalRun(ctx, agencyID, id)
 }
 
+// LatestRun returns the agency's newest run, "Renew all due" or one case's,
+// or ErrNotFound: the renewals page shows its progress either way.
+func (s *Store) LatestRun(ctx context.Context, agencyID int64) (*RenewalRun, error) {
+	var id int64
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? ORDER BY id DESC LIMIT 1`,
+		agencyID).Scan(&id)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return s.RenewalRun(ctx, agencyID, id)
+}
+
 // CancelRenewal cancels a run: items not started are skipped; those being
 // worked on finish.
 func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error {

@@ -71,3 +71,19 @@ func (v RenewalsView) label(p string) string {
 	}
 	return p
 }
+
+// Live says the page is still changing by itself: a run is going, or a
+// member's renewal waits to be worked on or for the provider's refresh.
+func (v RenewalsView) Live() bool {
+	if v.Run != nil && v.Run.Status == "running" {
+		return true
+	}
+	for _, dc := range v.Cases {
+		for _, m := range dc.Members {
+			if m.Item != nil && (m.Item.Status == "pending" || m.Item.Status == "working" || m.Item.Status == "refreshing") {
+				return true
+			}
+		}
+	}
+	return false
+}

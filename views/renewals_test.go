@@ -16,7 +16,7 @@ import (
 func TestRenewalProgress_RefreshingIsNotRefreshed(t *testing.T) {
 	run := &store.RenewalRun{ID: 7, Status: "done", Counts: store.RenewalCounts{Total: 4, Refreshing: 3, Refreshed: 1}}
 	var b strings.Builder
-	if err := views.RenewalProgress(run).Render(context.Background(), &b); err != nil {
+	if err := views.RenewalProgress(run, 30).Render(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`(?s)data-testid="renewal-counts">(.*?)</ul>`).FindStringSubmatch(b.String())

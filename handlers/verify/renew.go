@@ -339,10 +339,21 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	if err != nil {
 		return "failed", "", why + " The member could not be read.", prevID, 0
 	}
+	// The new link's provider and products: those of the last completed
+	// verification; with none, the agency's defaults (Settings, the same
+	// as the contact center's), so "send a new link" holds for a member
+	// never verified too.
+	var provider string
+	var products []string
 	if prev != nil {
-		if p := s.providers[prev.Provider]; p != nil && needsFullSSN(p, m) {
-			return "queued", "queue", why + " A new " + p.Label + " verification needs the full SSN: send it from the case page.", prevID, 0
-		}
+		provider, products = prev.Provider, prev.Products
+	} else if set, err := s.store.Settings(ctx, it.AgencyID); err != nil {
+		return "failed", "", why + " The portal could not read the agency's settings.", prevID, 0
+	} else if s.providers[set.DefaultProvider] != nil && len(set.DefaultProducts) > 0 {
+		provider, products = set.DefaultProvider, set.DefaultProducts
+	}
+	if p := s.providers[provider]; p != nil && needsFullSSN(p, m) {
+		return "queued", "queue", why + " A new " + p.Label + " verification needs the full SSN: send it from the case page.", prevID, 0
 	}
 	channel := ""
 	switch {
@@ -351,14 +362,17 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	case m.Email != "":
 		channel = ChannelEmail
 	}
-	if mode == "queue" || channel == "" || prev == nil {
+	if mode == "queue" || channel == "" || provider == "" {
 		reason := why + " Queued for the caseworker to send a new link."
-		if channel == "" {
+		switch {
+		case channel == "" && mode != "queue":
 			reason = why + " The member has no email or mobile number: queued for the caseworker."
+		case provider == "" && mode != "queue":
+			reason = why + " The agency's default provider is not available: queued for the caseworker."
 		}
 		return "queued", "queue", reason, prevID, 0
 	}
-	u, err := s.agencyUser(ctx, prev)
+	u, err := s.agencyUser(ctx, &store.Order{AgencyID: it.AgencyID})
 	if err != nil {
 		return "failed", "", why, prevID, 0
 	}
@@ -367,8 +381,8 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {
 		return leaseLost, "", "", 0, 0
 	}
-	o, err := s.Send(ctx, SendRequest{User: u, CaseID: it.CaseID, MemberID: it.MemberID, Provider: prev.Provider,
-		Products: prev.Products, Channel: channel})
+	o, err := s.Send(ctx, SendRequest{User: u, CaseID: it.CaseID, MemberID: it.MemberID, Provider: provider,
+		Products: products, Channel: channel})
 	if err != nil {
 		var derr *DeliveryError
 		if errors.As(err, &derr) && o != nil {

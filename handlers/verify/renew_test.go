@@ -170,14 +170,19 @@ func TestRenew_TruvFourthRefreshRefused(t *testing.T) {
 	}
 }
 
-// Nothing to refresh (no completed verification): a new link by the
-// member's preferred channel; with the agency's "queue" setting, queued.
+// Nothing to refresh (no completed verification): with the agency's "send
+// a new link" setting, a new link from the agency's default provider by the
+// member's channel (it was queued whatever the setting); with "queue",
+// queued.
 func TestRenew_FallbackWithoutHistory(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	it := e.renewCase(t)
-	if it.Status != "queued" || !strings.Contains(it.Detail, "No completed verification") {
-		t.Fatalf("no history: %+v", it)
+	if it.Status != "new_link" || !strings.Contains(it.Detail, "No completed verification") || it.OrderID == 0 {
+		t.Fatalf("no history, setting 'send a new link': %+v", it)
+	}
+	if o, err := e.st.Order(ctx, e.user.AgencyID, it.OrderID); err != nil || o.Provider != "truv" {
+		t.Fatalf("the new link's order: %+v %v", o, err)
 	}
 	e.completedTruv(t, e.member)
 	if err := e.st.SetRenewalFallback(ctx, e.user.AgencyID, "queue"); err != nil {
