@@ -2,7 +2,6 @@ package views
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -212,15 +211,6 @@ var memberFieldLabels = map[string]string{
 	"date_of_birth": "Date of birth", "ssn_last4": "SSN (last 4)",
 }
 
-// providerFieldName is a provider's own name for a field inside its message
-// ("The last4SSN field is required."): the label beside it says which field
-// in the portal's words, so the message says "This field".
-var providerFieldName = regexp.MustCompile(`(?i)\bthe [A-Za-z0-9_.]+ field\b`)
-
-func plainFieldMessage(msg string) string {
-	return providerFieldName.ReplaceAllString(msg, "This field")
-}
-
 // ProviderFieldProblems turns a provider's field problems that the send
 // form cannot mark into labelled lines: member fields first, in a fixed
 // order, then the others by name.
@@ -228,7 +218,7 @@ func ProviderFieldProblems(fields map[string]string) []FieldProblem {
 	var out []FieldProblem
 	for _, k := range []string{"first_name", "last_name", "email", "phone", "date_of_birth", "ssn_last4"} {
 		if msg, ok := fields[k]; ok {
-			out = append(out, FieldProblem{Field: k, Label: memberFieldLabels[k], Message: plainFieldMessage(msg)})
+			out = append(out, FieldProblem{Field: k, Label: memberFieldLabels[k], Message: msg})
 		}
 	}
 	var rest []string
@@ -245,7 +235,7 @@ func ProviderFieldProblems(fields map[string]string) []FieldProblem {
 		} else if label != "" {
 			label = strings.ToUpper(label[:1]) + label[1:]
 		}
-		out = append(out, FieldProblem{Field: k, Label: label, Message: plainFieldMessage(fields[k])})
+		out = append(out, FieldProblem{Field: k, Label: label, Message: fields[k]})
 	}
 	return out
 }
