@@ -46,25 +46,8 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	c := &liveClient{t: t, base: srv.URL}
 	c.signIn(nil, "w@f.gov")
 	formURL := srv.URL + "/cases/" + strconv.FormatInt(cs.ID, 10) + "/members/" + strconv.FormatInt(m.ID, 10)
-	req, _ := http.NewRequest(http.MethodGet, formURL+"/verify", nil)
-	req.Header.Set("Cookie", c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := csrfRE.FindStringSubmatch(readBody(resp))
-	if token == nil {
-		t.Fatal("no CSRF token on the send form")
-	}
-	form := url.Values{"_csrf": {token[1]}, "provider": {"accountchek"}, "products": {"assets"}, "channel": {verify.ChannelCopy}}
-	req, _ = http.NewRequest(http.MethodPost, formURL+"/orders", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Cookie", c.cookie)
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := readBody(resp)
+	form := url.Values{"provider": {"accountchek"}, "products": {"assets"}, "channel": {verify.ChannelCopy}}
+	resp, body := postSendForm(t, c, formURL, form)
 	// A refusal is the provider's answer to the request, not its failure:
 	// 422 like any form problem (502 is for a provider that fails).
 	if resp.StatusCode != http.StatusUnprocessableEntity {
@@ -94,4 +77,29 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	if orders, err := st.CaseOrders(ctx, a.ID, cs.ID); err != nil || len(orders) != 0 {
 		t.Errorf("a refused send left %d orders (%v)", len(orders), err)
 	}
+}
+
+// postSendForm opens the member's send form (for its CSRF token) and posts
+// form to it, as the signed-in client.
+func postSendForm(t *testing.T, c *liveClient, formURL string, form url.Values) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, formURL+"/verify", nil)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := csrfRE.FindStringSubmatch(readBody(resp))
+	if token == nil {
+		t.Fatal("no CSRF token on the send form")
+	}
+	form.Set("_csrf", token[1])
+	req, _ = http.NewRequest(http.MethodPost, formURL+"/orders", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", c.cookie)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, readBody(resp)
 }

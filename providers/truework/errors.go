@@ -67,7 +67,7 @@ func apiError(status int, header http.Header, body []byte, now time.Time) *provi
 	case status == http.StatusBadRequest:
 		pe.Code = CodeInvalidRequest
 		if msg != "" {
-			pe.Message = "Truework did not accept the request: " + strings.TrimSuffix(msg, ".") + "."
+			pe.Message = "Truework did not accept the request: " + strings.TrimSuffix(plainFieldWords.Replace(msg), ".") + "."
 		} else {
 			pe.Message = "Truework did not accept the request. Check the applicant's name, SSN, date of birth and email, then try again."
 		}
@@ -153,6 +153,17 @@ func safeMessage(m string) string {
 	}
 	return m
 }
+
+// plainFieldWords puts the caseworker's words in place of the request
+// field names a 400 message may use: the message is shown on the page.
+var plainFieldWords = strings.NewReplacer(
+	"social_security_number", "the SSN",
+	"date_of_birth", "the date of birth",
+	"contact_email", "the email address",
+	"phone_number", "the phone number",
+	"first_name", "the first name",
+	"last_name", "the last name",
+)
 
 // namedFields lists the request fields a 400 message names, so the portal
 // can point at them. Only field names are looked for, never values.

@@ -30,7 +30,7 @@ func TestErrorShapes(t *testing.T) {
 		{name: "400 default", status: 400, body: `{"error":{"message":"Invalid field values provided"}}`,
 			code: CodeInvalidRequest, msg: "Truework did not accept the request: Invalid field values provided."},
 		{name: "400 naming a field", status: 400, body: `{"error":{"message":"Invalid field values provided: social_security_number is not a sandbox test SSN"}}`,
-			code: CodeInvalidRequest, msg: "social_security_number is not a sandbox test SSN", fields: map[string]string{"ssn": "Truework did not accept this value."}},
+			code: CodeInvalidRequest, msg: "the SSN is not a sandbox test SSN", fields: map[string]string{"ssn": "Truework did not accept this value."}},
 		{name: "400 echoing values is not shown", status: 400, body: `{"error":{"message":"contact_email canary+pii@example.test and 123-45-6789 invalid"}}`,
 			code: CodeInvalidRequest, msg: "Check the applicant's name, SSN, date of birth and email", fields: map[string]string{"email": "Truework did not accept this value."}},
 		{name: "401", status: 401, body: `{"error":{"message":"Invalid credentials"}}`, code: CodeUnauthorized, msg: "API key"},
