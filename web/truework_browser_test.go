@@ -254,6 +254,25 @@ func TestBrowser_TrueworkLoop(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#ssn`), "000-00-0000"),
 		chromedp.Submit(chromedp.CSS(`[data-testid=send-form]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=cancel-order]`)))
+	// "Show the link" shows the portal's short tracked link, not Truework's,
+	// and the code grouped for reading aloud; typed as heard (lower case,
+	// with the dashes) it opens the applicant's page.
+	shown, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid=applicant-link]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^` + regexp.QuoteMeta(p.URL) + `/l/[A-HJ-NP-Z2-9]{12}$`).MatchString(shown) {
+		t.Errorf("the shown link %q is not the portal's short /l/ link", shown)
+	}
+	aloud := textOf(t, ctx, `[data-testid=read-aloud]`)
+	host := strings.TrimPrefix(p.URL, "http://")
+	if code := shown[strings.LastIndex(shown, "/")+1:]; code != "" && len(code) == 12 &&
+		aloud != host+"/l/"+code[:4]+"-"+code[4:8]+"-"+code[8:] {
+		t.Errorf("to read out: %q, want %s/l/ and %s in groups of 4", aloud, host, code)
+	}
+	caller := newTab(t, ctx)
+	do(t, caller, "the applicant types the link read out", chromedp.Navigate("http://"+strings.ToLower(aloud)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=widget-page]`)))
 	do(t, ctx, "ask to cancel", chromedp.Click(chromedp.CSS(`[data-testid=cancel-order]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=confirm-cancel]`)))
 	checkA11y(t, ctx, "cancel confirmation")
