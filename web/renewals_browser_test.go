@@ -9,9 +9,11 @@ import (
 )
 
 // TestBrowser_Renewals: a case due for recertification whose member has a
-// completed Truv verification; "Renew all due" refreshes it without the
-// applicant, the progress bar runs to the end, and the page shows the new
-// income beside the previous one.
+// completed Truv verification; with the list narrowed to 30 days, "Renew
+// this case" refreshes it without the applicant, the progress bar runs to
+// the end, the member's row goes from waiting to "Refreshed" and shows the
+// new income beside the previous one without a reload, and the 30-day
+// window stays.
 func TestBrowser_Renewals(t *testing.T) {
 	p := startPortal(t, nil)
 	ctx := newBrowser(t)
@@ -46,31 +48,53 @@ func TestBrowser_Renewals(t *testing.T) {
 	waitFor(t, ctx, p, "the first verification completed", 30*time.Second,
 		`!!document.querySelector('[data-testid=order][data-status=completed] [data-testid=report-link]')`)
 
-	do(t, ctx, "renewals", chromedp.Navigate(p.URL+"/renewals"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=due-case]`)))
+	// The caseworker narrows the list to 30 days; the case is due in 14.
+	do(t, ctx, "renewals", chromedp.Navigate(p.URL+"/renewals"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=due-case]`)),
+		chromedp.SetValue(chromedp.CSS(`#window`), "30"), chromedp.Submit(chromedp.CSS(`#window`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=due-case]`)))
 	if got := textOf(t, ctx, `[data-testid=due-member]`); !strings.Contains(got, "Income with Truv, completed today") {
 		t.Fatalf("due member: %q", got)
 	}
 	checkA11y(t, ctx, "renewals")
 	screenshot(t, ctx, "01_due")
-	do(t, ctx, "renew all", chromedp.Click(chromedp.CSS(`[data-testid=renew-all]`)),
+	do(t, ctx, "renew this case", chromedp.Click(chromedp.CSS(`[data-testid=renew-case]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=renewal-progress]`)))
+	// From here the page is not reloaded: a mark on the window object would
+	// not survive a reload, and every status the member's row shows is
+	// recorded as the live region swaps.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		window.cvNoReload = true;
+		const status = () => { const s = document.querySelector('[data-testid=renewal-status]'); return s ? s.textContent.trim() : ''; };
+		window.cvSeen = [status()];
+		new MutationObserver(() => { const s = status(); if (s !== window.cvSeen[window.cvSeen.length - 1]) window.cvSeen.push(s); })
+			.observe(document.body, {childList: true, subtree: true, characterData: true});
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
 	screenshot(t, ctx, "02_running")
-	waitFor(t, ctx, p, "the run to finish", 30*time.Second,
-		`document.querySelector('[data-testid=renewal-progress]').dataset.status === 'done'`)
-	// The refresh's result comes by webhook; the page shows it on the next load.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		do(t, ctx, "reload", chromedp.Navigate(p.URL+"/renewals"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=renewal-status]`)))
-		status := textOf(t, ctx, `[data-testid=renewal-status]`)
-		if status == "Refreshed" {
-			if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('[data-testid=compare]')`)); ok {
-				break
-			}
+	// The refresh's result comes by webhook; the row shows it by itself.
+	waitFor(t, ctx, p, "the refreshed row and comparison without a reload", 30*time.Second,
+		`window.cvNoReload === true && document.querySelector('[data-testid=renewal-progress]').dataset.status === 'done' &&
+		 document.querySelector('[data-testid=renewal-status]').textContent.trim() === 'Refreshed' && !!document.querySelector('[data-testid=compare]')`)
+	seen, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.cvSeen`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) < 2 || seen[0] == "Refreshed" || seen[len(seen)-1] != "Refreshed" {
+		t.Errorf("the member's row went %q; want a waiting status first, then Refreshed", seen)
+	}
+	for _, s := range seen[:max(0, len(seen)-1)] {
+		if s != "Waiting" && s != "Working" && s != "Refresh requested" {
+			t.Errorf("the member's row showed %q before its outcome (went %q)", s, seen)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("renewal status %q, no comparison\n%s", status, p.logs.String())
-		}
-		time.Sleep(500 * time.Millisecond)
+	}
+	// The chosen window stays: after the POST and every live swap.
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#window`))); err != nil || v != "30" {
+		t.Errorf("window after the run: %q (%v), want 30", v, err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || !strings.Contains(loc, "window=30") {
+		t.Errorf("location after the run: %q (%v)", loc, err)
 	}
 	cmp := textOf(t, ctx, `[data-testid=compare]`)
 	if !strings.Contains(cmp, "Monthly gross: $") || !strings.Contains(cmp, "Lakeside School District") {
