@@ -15,7 +15,10 @@ import (
 // new income beside the previous one without a reload, and the 30-day
 // window stays.
 func TestBrowser_Renewals(t *testing.T) {
-	p := startPortal(t, nil)
+	// The refresh's result comes by webhook after SANDBOX_DELAY: a full
+	// second keeps it behind the page's first render on a fast machine, so
+	// the row is seen waiting before it is seen refreshed.
+	p := startPortal(t, map[string]string{"SANDBOX_DELAY": "1s"})
 	ctx := newBrowser(t)
 	signInCaseworker(t, ctx, p.URL)
 	due := time.Now().AddDate(0, 0, 14).Format("2006-01-02")
