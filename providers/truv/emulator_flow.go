@@ -338,18 +338,27 @@ func (e *Emulator) signInLocked(o *emuOrder, item catalogItem, username, passwor
 // finishSteps are the beats after a successful sign-in (and code): the rest
 // of the parse, done, then the suborder's order-status-updated.
 func (e *Emulator) finishSteps(o *emuOrder, s *emuSub, taskID string, sc scenario) []step {
+	done := e.taskStep(o, s, taskID, "done", 0)
+	announce := done.run
+	// A task that is done has its data (spec §2.5: done is the successful
+	// end of the pull), and the portal creates the report on that webhook;
+	// so the connection exists before "done" leaves, not only from the
+	// order-status-updated after it (a report made in between got a 400).
+	done.run = func(now time.Time) *wireEvent {
+		c := e.conns[s.linkID]
+		if c == nil {
+			c = &emuConn{linkID: s.linkID, userID: o.userID, companyID: s.companyID, company: s.company,
+				bank: s.bank, profile: sc.profile, mfa: sc.mfa, connectedAt: now,
+				firstName: o.firstName, lastName: o.lastName}
+			e.conns[s.linkID] = c
+		}
+		c.syncedAt = now
+		return announce(now)
+	}
 	return []step{
 		e.taskStep(o, s, taskID, "full_parse", 0),
-		e.taskStep(o, s, taskID, "done", 0),
+		done,
 		{run: func(now time.Time) *wireEvent {
-			c := e.conns[s.linkID]
-			if c == nil {
-				c = &emuConn{linkID: s.linkID, userID: o.userID, companyID: s.companyID, company: s.company,
-					bank: s.bank, profile: sc.profile, mfa: sc.mfa, connectedAt: now,
-					firstName: o.firstName, lastName: o.lastName}
-				e.conns[s.linkID] = c
-			}
-			c.syncedAt = now
 			s.status, s.updatedAt = "completed", now
 			e.rollUpLocked(o, now)
 			return e.eventLocked(o, s, EventOrderStatusUpdated, "completed", now)

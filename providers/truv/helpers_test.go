@@ -44,6 +44,10 @@ type recorder struct {
 	got       []providers.Delivery
 	attempts  int
 	failFirst int
+	// onDelivery, when set before the first webhook, sees each accepted
+	// delivery before the emulator is answered, so the emulator's next step
+	// waits for it (a portal fetching a report from the webhook).
+	onDelivery func(providers.Delivery)
 }
 
 func newRecorder(t *testing.T) *recorder {
@@ -62,7 +66,13 @@ func newRecorder(t *testing.T) *recorder {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		r.got = append(r.got, providers.Delivery{Header: req.Header.Clone(), Body: body, RemoteAddr: req.RemoteAddr})
+		d := providers.Delivery{Header: req.Header.Clone(), Body: body, RemoteAddr: req.RemoteAddr}
+		r.got = append(r.got, d)
+		if r.onDelivery != nil {
+			r.mu.Unlock()
+			r.onDelivery(d)
+			r.mu.Lock()
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(r.srv.Close)

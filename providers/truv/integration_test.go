@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,6 +156,61 @@ func TestAdapterAgainstEmulator_IncomeFlow(t *testing.T) {
 	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF")) {
 		t.Errorf("PDF starts with %q", pdf[:8])
+	}
+}
+
+// TestFetchReport_FirstWebhookSayingReadySucceeds: the first update that
+// says the report is ready (the task's "done") lets the portal create and
+// read the report right then, as it does, with no 400 "no completed
+// connections" (issue 15 item 9: the emulator made the connection only on
+// the later order-status-updated).
+func TestFetchReport_FirstWebhookSayingReadySucceeds(t *testing.T) {
+	s := newStack(t, nil)
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		order   *providers.Order
+		fetched []string
+		report  *providers.Report
+	)
+	s.rec.onDelivery = func(d providers.Delivery) {
+		ups, err := s.client.Parse(d)
+		if err != nil {
+			t.Errorf("parse: %v", err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, u := range ups {
+			if !u.ReportReady || report != nil || order == nil {
+				continue
+			}
+			r, err := s.client.FetchReport(ctx, providers.OrderRef{OrderID: order.OrderID, UserID: order.UserID}, "")
+			fetched = append(fetched, u.RawEvent+":"+u.RawStatus)
+			if err != nil {
+				t.Errorf("fetch on %s:%s: %v", u.RawEvent, u.RawStatus, err)
+				continue
+			}
+			report = r
+		}
+	}
+	o, err := s.client.CreateOrder(ctx, orderRequest("REF-FIRST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	order = o
+	mu.Unlock()
+	if err := s.em.Complete(o.OrderID, "goodlogin", "goodpassword"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "order-status-updated completed", func() bool {
+		return hasEvent(s, t, o.OrderID, EventOrderStatusUpdated, "completed")
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(fetched) != 1 || fetched[0] != "task-status-updated:done" || report == nil || len(report.Employments) == 0 {
+		t.Fatalf("fetches on %v (report stored: %v); want one successful fetch on the task's done", fetched, report != nil)
 	}
 }
 
