@@ -55,7 +55,11 @@ func fillReportView(v *views.ReportView, r *providers.Report) {
 			for _, t := range s.Transactions {
 				total += t.Amount
 			}
-			av.Streams = append(av.Streams, views.StreamView{Name: s.Name, Recurring: s.Recurring, Count: len(s.Transactions), Total: total.String()})
+			sv := views.StreamView{Name: s.Name, Recurring: s.Recurring, Count: len(s.Transactions), Total: total.String()}
+			if s.Monthly != 0 {
+				sv.Monthly = s.Monthly.String()
+			}
+			av.Streams = append(av.Streams, sv)
 		}
 		v.Accounts = append(v.Accounts, av)
 	}

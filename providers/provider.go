@@ -363,8 +363,11 @@ type BankAccount struct {
 
 // IncomeStream is a recurring or non-recurring source of deposits.
 type IncomeStream struct {
-	Name         string
-	Recurring    bool
+	Name      string
+	Recurring bool
+	// Monthly is the stream's amount a month as the provider states it
+	// (AccountChek); 0 when the provider lists deposits instead (Payscore).
+	Monthly      Cents
 	Transactions []Transaction
 }
 

@@ -118,6 +118,7 @@ type StreamView struct {
 	Recurring bool
 	Count     int
 	Total     string
+	Monthly   string // the provider's amount a month ("$3,250.00"), "" when it gives none
 }
 
 // BankIncomeView is a household's bank-based income summary.

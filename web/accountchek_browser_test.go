@@ -115,6 +115,11 @@ func TestBrowser_AccountChekVOABySMS(t *testing.T) {
 			t.Errorf("accounts lack %q:\n%s", want, accounts)
 		}
 	}
+	// The stream says its own amount a month, the account's figure (issue
+	// 15 item 9: it said "0 deposits · $0.00" beside "$3,250.00 a month").
+	if streams := textOf(t, ctx, `[data-testid=streams]`); !strings.Contains(streams, "$3,250.00 a month") || strings.Contains(streams, "deposit") {
+		t.Errorf("income stream = %q, want its $3,250.00 a month", streams)
+	}
 	checkA11y(t, ctx, "report")
 	screenshot(t, ctx, "08_report_accounts")
 	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`[data-testid=report-pdf]`), "href"))

@@ -78,7 +78,7 @@ func TestEndToEndVOA(t *testing.T) {
 	}
 	wantAccounts := []providers.BankAccount{
 		{Institution: "Sandbox Bank", Name: "Everyday Checking", Type: "checking", Mask: "4321", Balance: 215042, AvailableBalance: 210042,
-			BalanceDate: "2025-03-12", MonthlyIncome: 325000, IncomeStreams: []providers.IncomeStream{{Name: "PAYROLL SANDBOX EMPLOYER", Recurring: true}}},
+			BalanceDate: "2025-03-12", MonthlyIncome: 325000, IncomeStreams: []providers.IncomeStream{{Name: "PAYROLL SANDBOX EMPLOYER", Recurring: true, Monthly: 325000}}},
 		{Institution: "Sandbox Bank", Name: "Rainy Day Savings", Type: "savings", Mask: "8765", Balance: 540000, AvailableBalance: 540000, BalanceDate: "2025-03-12"},
 	}
 	if len(rep.Accounts) != 2 {
@@ -88,7 +88,9 @@ func TestEndToEndVOA(t *testing.T) {
 		w := wantAccounts[i]
 		if a.Institution != w.Institution || a.Name != w.Name || a.Type != w.Type || a.Mask != w.Mask || a.Balance != w.Balance ||
 			a.AvailableBalance != w.AvailableBalance || a.BalanceDate != w.BalanceDate || a.MonthlyIncome != w.MonthlyIncome ||
-			!slices.EqualFunc(a.IncomeStreams, w.IncomeStreams, func(x, y providers.IncomeStream) bool { return x.Name == y.Name && x.Recurring == y.Recurring }) {
+			!slices.EqualFunc(a.IncomeStreams, w.IncomeStreams, func(x, y providers.IncomeStream) bool {
+				return x.Name == y.Name && x.Recurring == y.Recurring && x.Monthly == y.Monthly
+			}) {
 			t.Errorf("account %d = %+v, want %+v", i, a, w)
 		}
 	}

@@ -298,7 +298,7 @@ func normalizeVOA(data []byte) (*providers.Report, error) {
 		if a.IncomeFound != nil {
 			acct.MonthlyIncome = cents(a.IncomeFound.MonthlyAverage)
 			for _, st := range a.IncomeFound.Streams {
-				acct.IncomeStreams = append(acct.IncomeStreams, providers.IncomeStream{Name: st.Description, Recurring: st.Recurring})
+				acct.IncomeStreams = append(acct.IncomeStreams, providers.IncomeStream{Name: st.Description, Recurring: st.Recurring, Monthly: cents(st.MonthlyAmount)})
 			}
 		}
 		rep.Accounts = append(rep.Accounts, acct)
