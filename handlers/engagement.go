@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -66,13 +65,13 @@ func (h *Handler) engagementChecks(set engagement.Settings, recs []*store.Member
 		var jobs []engagement.Job
 		var sources []string
 		for _, rec := range byMember[id] {
-			var r providers.Report
-			if err := json.Unmarshal(rec.Data, &r); err != nil {
+			r, err := providers.DecodeReport(rec.Data)
+			if err != nil {
 				return nil, fmt.Errorf("decode report %d: %w", rec.ID, err)
 			}
 			src := h.providerLabel(rec.Provider) + " report of " + rec.FetchedAt.In(h.cfg.Zone).Format("Jan 2, 2006")
 			sources = append(sources, src)
-			jobs = append(jobs, engagementJobs(&r, src, rec.FetchedAt)...)
+			jobs = append(jobs, engagementJobs(r, src, rec.FetchedAt)...)
 		}
 		newest := byMember[id][len(byMember[id])-1]
 		renewal := engagement.AtRenewal(newest.RecertDue, newest.FetchedAt)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -291,11 +290,11 @@ func (h *Handler) reportShow(c echo.Context) error {
 		if rec.Purged {
 			continue
 		}
-		var r providers.Report
-		if err := json.Unmarshal(rec.Data, &r); err != nil {
+		r, err := providers.DecodeReport(rec.Data)
+		if err != nil {
 			return fmt.Errorf("decode report %d: %w", rec.ID, err)
 		}
-		fillReportView(&v, &r)
+		fillReportView(&v, r)
 		v.Gone = false
 		label := "Download PDF"
 		if len(recs) > 1 {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -133,11 +132,11 @@ func decodeReports(recs []*store.Report) ([]*providers.Report, error) {
 		if rec.Purged {
 			continue
 		}
-		var r providers.Report
-		if err := json.Unmarshal(rec.Data, &r); err != nil {
+		r, err := providers.DecodeReport(rec.Data)
+		if err != nil {
 			return nil, fmt.Errorf("decode report %d: %w", rec.ID, err)
 		}
-		out = append(out, &r)
+		out = append(out, r)
 	}
 	return out, nil
 }

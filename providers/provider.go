@@ -300,106 +300,117 @@ const (
 
 // Report is a provider's report, normalized. Raw keeps the provider's JSON for
 // support; it holds PII and is purged with the report.
+//
+// The portal stores reports as this struct's JSON (EncodeReport), so the JSON
+// names are a stored format, not Go names: every field carries an explicit
+// tag equal to the name the untagged struct wrote before reports had a
+// version, and a Go field may be renamed freely but a tag never (a changed
+// tag blanks that field in every saved report). A change of meaning gets a
+// new ReportFormat and a step in DecodeReport.
 type Report struct {
-	ReportID  string
-	Kind      ReportKind
-	CreatedAt time.Time
-	ExpiresAt time.Time // zero when the provider sets no expiry
+	// Format is the stored format's version (ReportFormat when written);
+	// 0 in reports saved before the format had one, which read the same.
+	Format int `json:"Format,omitempty"`
 
-	Employments []Employment    // income/employment
-	Accounts    []BankAccount   // assets and bank income
-	BankIncome  *BankIncome     // Payscore household income summary
-	Identity    *IdentityResult // identity
+	ReportID  string     `json:"ReportID"`
+	Kind      ReportKind `json:"Kind"`
+	CreatedAt time.Time  `json:"CreatedAt"`
+	ExpiresAt time.Time  `json:"ExpiresAt"` // zero when the provider sets no expiry
 
-	Raw json.RawMessage
+	Employments []Employment    `json:"Employments"` // income/employment
+	Accounts    []BankAccount   `json:"Accounts"`    // assets and bank income
+	BankIncome  *BankIncome     `json:"BankIncome"`  // Payscore household income summary
+	Identity    *IdentityResult `json:"Identity"`    // identity
+
+	Raw json.RawMessage `json:"Raw"`
 }
 
 // Employment is one job with its pay history.
 type Employment struct {
-	Employer     string
-	JobTitle     string
-	Active       bool
-	StartDate    string // YYYY-MM-DD
-	EndDate      string // YYYY-MM-DD, empty while employed
-	PayRate      Cents
-	PayUnit      string // "hourly", "yearly", "monthly", ...
-	PayFrequency string // "weekly", "biweekly", "semimonthly", "monthly", ...
-	AnnualIncome []AnnualIncome
-	Paystubs     []Paystub // newest first
+	Employer     string         `json:"Employer"`
+	JobTitle     string         `json:"JobTitle"`
+	Active       bool           `json:"Active"`
+	StartDate    string         `json:"StartDate"` // YYYY-MM-DD
+	EndDate      string         `json:"EndDate"`   // YYYY-MM-DD, empty while employed
+	PayRate      Cents          `json:"PayRate"`
+	PayUnit      string         `json:"PayUnit"`      // "hourly", "yearly", "monthly", ...
+	PayFrequency string         `json:"PayFrequency"` // "weekly", "biweekly", "semimonthly", "monthly", ...
+	AnnualIncome []AnnualIncome `json:"AnnualIncome"`
+	Paystubs     []Paystub      `json:"Paystubs"` // newest first
 }
 
 // AnnualIncome is one year's totals.
 type AnnualIncome struct {
-	Year  int
-	Gross Cents
-	Net   Cents
+	Year  int   `json:"Year"`
+	Gross Cents `json:"Gross"`
+	Net   Cents `json:"Net"`
 }
 
 // Paystub is one pay statement.
 type Paystub struct {
-	PayDate     string // YYYY-MM-DD
-	PeriodStart string
-	PeriodEnd   string
-	Hours       float64
-	Gross       Cents
-	Net         Cents
+	PayDate     string  `json:"PayDate"` // YYYY-MM-DD
+	PeriodStart string  `json:"PeriodStart"`
+	PeriodEnd   string  `json:"PeriodEnd"`
+	Hours       float64 `json:"Hours"`
+	Gross       Cents   `json:"Gross"`
+	Net         Cents   `json:"Net"`
 }
 
 // BankAccount is one account at a financial institution.
 type BankAccount struct {
-	Institution      string
-	Name             string
-	Type             string // checking, savings, credit, ...
-	Mask             string // last 4 of the account number, if any
-	Balance          Cents
-	AvailableBalance Cents
-	BalanceDate      string
-	MonthlyIncome    Cents          // income found in this account, per month
-	IncomeStreams    []IncomeStream // Payscore
+	Institution      string         `json:"Institution"`
+	Name             string         `json:"Name"`
+	Type             string         `json:"Type"` // checking, savings, credit, ...
+	Mask             string         `json:"Mask"` // last 4 of the account number, if any
+	Balance          Cents          `json:"Balance"`
+	AvailableBalance Cents          `json:"AvailableBalance"`
+	BalanceDate      string         `json:"BalanceDate"`
+	MonthlyIncome    Cents          `json:"MonthlyIncome"` // income found in this account, per month
+	IncomeStreams    []IncomeStream `json:"IncomeStreams"` // Payscore
 	// Holder is the sub-item (Payscore screening) whose applicant connected
 	// the account, on a household report; "" on a one-applicant report.
-	Holder string
+	Holder string `json:"Holder"`
 }
 
 // IncomeStream is a recurring or non-recurring source of deposits.
 type IncomeStream struct {
-	Name      string
-	Recurring bool
+	Name      string `json:"Name"`
+	Recurring bool   `json:"Recurring"`
 	// Monthly is the stream's amount a month as the provider states it
 	// (AccountChek); 0 when the provider lists deposits instead (Payscore).
-	Monthly      Cents
-	Transactions []Transaction
+	Monthly      Cents         `json:"Monthly"`
+	Transactions []Transaction `json:"Transactions"`
 }
 
 // Transaction is one deposit.
 type Transaction struct {
-	Date   string // YYYY-MM-DD
-	Name   string
-	Amount Cents
+	Date   string `json:"Date"` // YYYY-MM-DD
+	Name   string `json:"Name"`
+	Amount Cents  `json:"Amount"`
 }
 
 // BankIncome is a household's bank-based income summary (Payscore).
 type BankIncome struct {
-	TotalNet        Cents
-	AvgMonthlyNet2  Cents
-	AvgMonthlyNet3  Cents
-	AvgMonthlyNet6  Cents
-	AvgMonthlyNet12 Cents
-	Recurring       Cents
-	NonRecurring    Cents
-	TimespanDays    int
+	TotalNet        Cents `json:"TotalNet"`
+	AvgMonthlyNet2  Cents `json:"AvgMonthlyNet2"`
+	AvgMonthlyNet3  Cents `json:"AvgMonthlyNet3"`
+	AvgMonthlyNet6  Cents `json:"AvgMonthlyNet6"`
+	AvgMonthlyNet12 Cents `json:"AvgMonthlyNet12"`
+	Recurring       Cents `json:"Recurring"`
+	NonRecurring    Cents `json:"NonRecurring"`
+	TimespanDays    int   `json:"TimespanDays"`
 }
 
 // IdentityResult is an identity verification outcome with its checks.
 type IdentityResult struct {
-	Outcome Outcome // pass, review or fail
-	Checks  []IdentityCheck
+	Outcome Outcome         `json:"Outcome"` // pass, review or fail
+	Checks  []IdentityCheck `json:"Checks"`
 }
 
 // IdentityCheck is one proofing check and its result.
 type IdentityCheck struct {
-	Name   string // e.g. "Document", "Face match", "Address"
-	Result string // "Pass", "Warning", "Fail"
+	Name   string `json:"Name"`   // e.g. "Document", "Face match", "Address"
+	Result string `json:"Result"` // "Pass", "Warning", "Fail"
 }
 
 // Errors shared by all adapters. Test with errors.Is.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -564,7 +563,7 @@ func (s *Service) FetchReport(ctx context.Context, o *store.Order, reportID stri
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(r)
+	data, err := providers.EncodeReport(r)
 	if err != nil {
 		return err
 	}
