@@ -46,15 +46,15 @@ func (s *Store) CreateApplicantPage(ctx context.Context, agencyID, orderID int64
 func insertApplicantPage(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, token string, now, expires time.Time) error {
 	var one int
 	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&one); err != nil {
-		return formatError(err)
+		return wrap("insertApplicantPage", formatError(err))
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE applicant_pages SET revoked_at = ? WHERE agency_id = ? AND order_id = ? AND revoked_at IS NULL`,
 		fmtTime(now), agencyID, orderID); err != nil {
-		return err
+		return wrap("insertApplicantPage", err)
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO applicant_pages (token_hash, agency_id, order_id, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`, hashSecret(token), agencyID, orderID, fmtTime(now), fmtTime(expires))
-	return formatError(err)
+	return wrap("insertApplicantPage", formatError(err))
 }
 
 // RenewApplicantPage gives an open order a new applicant page and widget
@@ -70,23 +70,23 @@ func (s *Store) RenewApplicantPage(ctx context.Context, agencyID, orderID int64,
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("RenewApplicantPage", formatError(err))
 		}
 		if err := insertApplicantPage(ctx, tx, agencyID, orderID, token, now, expires); err != nil {
-			return err
+			return wrap("RenewApplicantPage", err)
 		}
 		c := s.crypt
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET link_enc = ?, widget_token_enc = ?, updated_at = ?, last_event_at = ?
 			WHERE agency_id = ? AND id = ?`, c.Seal(link, aad("orders", "link", orderID)),
 			c.Seal(widgetToken, aad("orders", "widget_token", orderID)), fmtTime(now), fmtTime(now), agencyID, orderID); err != nil {
-			return err
+			return wrap("RenewApplicantPage", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, "caseworker", "", "", "", detail)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
-	return err
+	return wrap("RenewApplicantPage", err)
 }
 
 // OpenApplicantPage finds the page of a token (across agencies: the
@@ -104,7 +104,7 @@ func (s *Store) OpenApplicantPage(ctx context.Context, token string) (*Applicant
 	err := s.read.QueryRowContext(ctx, `SELECT token_hash, agency_id, order_id, created_at, expires_at, revoked_at, opened_at
 		FROM applicant_pages WHERE token_hash = ?`, want).Scan(&stored, &p.AgencyID, &p.OrderID, &created, &expires, &revoked, &opened)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("OpenApplicantPage", formatError(err))
 	}
 	// The lookup is by hash; compare again in constant time for the record.
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
@@ -119,19 +119,19 @@ func (s *Store) OpenApplicantPage(ctx context.Context, token string) (*Applicant
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE applicant_pages SET opened_at = ? WHERE token_hash = ? AND opened_at IS NULL`, fmtTime(now), want)
 		if err != nil {
-			return err
+			return wrap("OpenApplicantPage", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // another request got there first
 		}
 		p.FirstOpen = true
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, p.AgencyID, p.OrderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("OpenApplicantPage", formatError(err))
 		}
 		return addEvent(ctx, tx, p.AgencyID, p.OrderID, now, "applicant", "", "", "", "The applicant opened the verification page.")
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("OpenApplicantPage", err)
 	}
 	if p.FirstOpen {
 		s.Feed.Publish(Change{AgencyID: p.AgencyID, CaseID: caseID, OrderID: p.OrderID, Kind: "order"})
@@ -145,5 +145,5 @@ func (s *Store) HasUsableApplicantPage(ctx context.Context, agencyID, orderID in
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM applicant_pages WHERE agency_id = ? AND order_id = ?
 		AND revoked_at IS NULL AND expires_at > ?`, agencyID, orderID, fmtTime(s.Now())).Scan(&n)
-	return n > 0, err
+	return n > 0, wrap("HasUsableApplicantPage", err)
 }

@@ -61,7 +61,7 @@ func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_log (agency_id, user_id, action, case_id, member_id, subject, route, ip, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.AgencyID, nullID(e.UserID), e.Action, nullID(e.CaseID), nullID(e.MemberID),
 		e.Subject, e.Route, e.IP, fmtTime(s.Now()))
-	return err
+	return wrap("Audit", err)
 }
 
 // AuditFilter selects audit entries of one agency. Zero fields do not filter.
@@ -78,7 +78,7 @@ type AuditFilter struct {
 // AuditLog lists an agency's most recent audit entries.
 func (s *Store) AuditLog(ctx context.Context, agencyID int64, limit int) ([]*AuditEntry, error) {
 	es, _, err := s.AuditPage(ctx, agencyID, AuditFilter{Limit: limit})
-	return es, err
+	return es, wrap("AuditLog", err)
 }
 
 // AuditPage lists an agency's audit entries that pass f, newest first, and
@@ -110,7 +110,7 @@ func (s *Store) AuditPage(ctx context.Context, agencyID int64, f AuditFilter) ([
 		LEFT JOIN cases c ON c.id = l.case_id AND c.agency_id = l.agency_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY l.id DESC LIMIT ?`, append(args, f.Limit+1)...)
 	if err != nil {
-		return nil, false, err
+		return nil, false, wrap("AuditPage", err)
 	}
 	defer rows.Close()
 	var out []*AuditEntry
@@ -119,13 +119,13 @@ func (s *Store) AuditPage(ctx context.Context, agencyID int64, f AuditFilter) ([
 		var at string
 		if err := rows.Scan(&e.ID, &e.AgencyID, &e.UserID, &e.UserName, &e.Action, &e.CaseID, &e.CaseNumber, &e.MemberID, &e.Subject,
 			&e.Route, &e.IP, &at); err != nil {
-			return nil, false, err
+			return nil, false, wrap("AuditPage", err)
 		}
 		e.At = parseTime(at)
 		out = append(out, &e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, err
+		return nil, false, wrap("AuditPage", err)
 	}
 	more := len(out) > f.Limit
 	if more {
@@ -156,7 +156,7 @@ func (s *Store) CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*Cas
 		GROUP BY l.user_id ORDER BY MAX(l.id) DESC`,
 		AuditViewCase, AuditViewCase, agencyID, caseID, caseReadActions[0], caseReadActions[1], caseReadActions[2], caseReadActions[3])
 	if err != nil {
-		return nil, err
+		return nil, wrap("CaseViewers", err)
 	}
 	defer rows.Close()
 	var out []*CaseViewer
@@ -164,7 +164,7 @@ func (s *Store) CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*Cas
 		var v CaseViewer
 		var at string
 		if err := rows.Scan(&v.UserID, &v.UserName, &v.Views, &v.Reveals, &at); err != nil {
-			return nil, err
+			return nil, wrap("CaseViewers", err)
 		}
 		v.LastAt = parseTime(at)
 		out = append(out, &v)

@@ -32,11 +32,11 @@ func NewCrypt(dataKey []byte) (*Crypt, error) {
 	encKey := derive(dataKey, "caseverify pii encryption v1")
 	block, err := aes.NewCipher(encKey)
 	if err != nil {
-		return nil, err
+		return nil, wrap("NewCrypt", err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return nil, err
+		return nil, wrap("NewCrypt", err)
 	}
 	return &Crypt{aead: aead, index: derive(dataKey, "caseverify pii index v1")}, nil
 }

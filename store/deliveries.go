@@ -35,15 +35,15 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if caseID, err = deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
-			return err
+			return wrap("AddDelivery", err)
 		}
 		if d.ID, err = s.insertDelivery(ctx, tx, agencyID, d, now); err != nil {
-			return err
+			return wrap("AddDelivery", err)
 		}
 		return settleDelivery(ctx, tx, agencyID, caseID, d.OrderID, d.Result, detail, now)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("AddDelivery", err)
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"})
 	return &d, nil
@@ -62,14 +62,14 @@ func (s *Store) StartDelivery(ctx context.Context, agencyID int64, d Delivery) (
 	d.CreatedAt, d.Result = now, DeliverySending
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
-			return err
+			return wrap("StartDelivery", err)
 		}
 		var err error
 		d.ID, err = s.insertDelivery(ctx, tx, agencyID, d, now)
-		return err
+		return wrap("StartDelivery", err)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("StartDelivery", err)
 	}
 	return &d, nil
 }
@@ -83,16 +83,16 @@ func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT d.order_id, o.case_id FROM deliveries d JOIN orders o ON o.id = d.order_id
 			WHERE d.agency_id = ? AND d.id = ?`, agencyID, deliveryID).Scan(&orderID, &caseID); err != nil {
-			return formatError(err)
+			return wrap("FinishDelivery", formatError(err))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET result = ?, error = ?, message_id = ? WHERE id = ?`,
 			result, errText, messageID, deliveryID); err != nil {
-			return err
+			return wrap("FinishDelivery", err)
 		}
 		return settleDelivery(ctx, tx, agencyID, caseID, orderID, result, detail, now)
 	})
 	if err != nil {
-		return err
+		return wrap("FinishDelivery", err)
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "delivery"})
 	return nil
@@ -103,7 +103,7 @@ func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, 
 func deliveryCase(ctx context.Context, tx *sql.Tx, agencyID, orderID int64) (int64, error) {
 	var caseID int64
 	err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID)
-	return caseID, formatError(err)
+	return caseID, wrap("deliveryCase", formatError(err))
 }
 
 func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, d Delivery, now time.Time) (int64, error) {
@@ -112,11 +112,11 @@ func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, 
 		agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
 		nullID(d.CreatedBy), fmtTime(now))
 	if err != nil {
-		return 0, err
+		return 0, wrap("insertDelivery", err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return 0, err
+		return 0, wrap("insertDelivery", err)
 	}
 	return id, s.setLinkCode(ctx, tx, id, d.LinkCode)
 }
@@ -130,7 +130,7 @@ func (s *Store) setLinkCode(ctx context.Context, tx *sql.Tx, deliveryID int64, c
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE deliveries SET link_code = NULL, link_code_hash = ?, link_code_enc = ? WHERE id = ?`,
 		hashSecret(code), s.crypt.Seal(code, aad("deliveries", "link_code", deliveryID)), deliveryID)
-	return formatError(err)
+	return wrap("setLinkCode", formatError(err))
 }
 
 // hashLinkCodes moves tracked-link codes stored in the clear by earlier
@@ -140,7 +140,7 @@ func (s *Store) hashLinkCodes(ctx context.Context) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, link_code FROM deliveries WHERE link_code IS NOT NULL`)
 		if err != nil {
-			return err
+			return wrap("hashLinkCodes", err)
 		}
 		type plain struct {
 			id   int64
@@ -151,17 +151,17 @@ func (s *Store) hashLinkCodes(ctx context.Context) error {
 			var p plain
 			if err := rows.Scan(&p.id, &p.code); err != nil {
 				rows.Close()
-				return err
+				return wrap("hashLinkCodes", err)
 			}
 			todo = append(todo, p)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return wrap("hashLinkCodes", err)
 		}
 		for _, p := range todo {
 			if err := s.setLinkCode(ctx, tx, p.id, p.code); err != nil {
-				return err
+				return wrap("hashLinkCodes", err)
 			}
 		}
 		return nil
@@ -175,11 +175,11 @@ func settleDelivery(ctx context.Context, tx *sql.Tx, agencyID, caseID, orderID i
 	if result != "failed" {
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'created'`,
 			fmtTime(now), orderID); err != nil {
-			return err
+			return wrap("settleDelivery", err)
 		}
 	}
 	if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", detail); err != nil {
-		return err
+		return wrap("settleDelivery", err)
 	}
 	return updateRollUp(ctx, tx, agencyID, caseID, now)
 }
@@ -190,7 +190,7 @@ func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Del
 		error, message_id, message_status, link_code_enc, opened_at, COALESCE(created_by, 0), created_at
 		FROM deliveries WHERE agency_id = ? AND order_id = ? ORDER BY id`, agencyID, orderID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Deliveries", err)
 	}
 	defer rows.Close()
 	var out []*Delivery
@@ -201,11 +201,11 @@ func (s *Store) Deliveries(ctx context.Context, agencyID, orderID int64) ([]*Del
 		var code []byte
 		if err := rows.Scan(&d.ID, &d.OrderID, &d.MemberID, &d.Channel, &d.RecipientMasked, &d.Language, &d.Kind, &d.Result, &d.Error,
 			&d.MessageID, &d.MessageStatus, &code, &opened, &d.CreatedBy, &created); err != nil {
-			return nil, err
+			return nil, wrap("Deliveries", err)
 		}
 		var err error
 		if d.LinkCode, err = s.crypt.Open(code, aad("deliveries", "link_code", d.ID)); err != nil {
-			return nil, err
+			return nil, wrap("Deliveries", err)
 		}
 		d.CreatedAt, d.OpenedAt = parseTime(created), parseNullTime(opened)
 		out = append(out, &d)

@@ -22,7 +22,7 @@ func (s *Store) WebhookEffect(ctx context.Context, orderID int64, code, bodyHash
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
-	return effect, err == nil, err
+	return effect, err == nil, wrap("WebhookEffect", err)
 }
 
 // RecordWebhookEffect records what a delivery caused on an order, and trims
@@ -31,11 +31,11 @@ func (s *Store) RecordWebhookEffect(ctx context.Context, orderID int64, code, bo
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_effects (order_id, code, body_hash, effect, at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (order_id, code, body_hash) DO NOTHING`, orderID, code, bodyHash, effect, fmtTime(s.Now())); err != nil {
-			return err
+			return wrap("RecordWebhookEffect", err)
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM webhook_effects WHERE order_id = ? AND rowid NOT IN
 			(SELECT rowid FROM webhook_effects WHERE order_id = ? ORDER BY at DESC, rowid DESC LIMIT ?)`, orderID, orderID, webhookEffectsKept)
-		return err
+		return wrap("RecordWebhookEffect", err)
 	})
 }
 
@@ -43,7 +43,7 @@ func (s *Store) RecordWebhookEffect(ctx context.Context, orderID int64, code, bo
 func (s *Store) WebhookEffects(ctx context.Context, orderID int64) (int, error) {
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM webhook_effects WHERE order_id = ?`, orderID).Scan(&n)
-	return n, err
+	return n, wrap("WebhookEffects", err)
 }
 
 // HasAnyReport reports whether an order has had a report stored, purged or
@@ -55,7 +55,7 @@ func (s *Store) HasAnyReport(ctx context.Context, agencyID, orderID int64) (bool
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap("HasAnyReport", err)
 }
 
 // LastInboxID is the id of the newest delivery stored so far: a status read
@@ -63,5 +63,5 @@ func (s *Store) HasAnyReport(ctx context.Context, agencyID, orderID int64) (bool
 func (s *Store) LastInboxID(ctx context.Context) (int64, error) {
 	var id sql.NullInt64
 	err := s.read.QueryRowContext(ctx, `SELECT max(id) FROM webhook_inbox`).Scan(&id)
-	return id.Int64, err
+	return id.Int64, wrap("LastInboxID", err)
 }

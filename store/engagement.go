@@ -15,7 +15,7 @@ func (s *Store) EngagementSettings(ctx context.Context, agencyID int64) (engagem
 	err := s.read.QueryRowContext(ctx, `SELECT engagement_shown, engagement_hours, engagement_rate_cents,
 		engagement_lookback_application, engagement_lookback_renewal, engagement_seasonal FROM agencies WHERE id = ?`, agencyID).
 		Scan(&e.Shown, &e.HoursPerMonth, &e.RateCents, &e.LookbackApplication, &e.LookbackRenewal, &e.SeasonalAverage)
-	return e, formatError(err)
+	return e, wrap("EngagementSettings", formatError(err))
 }
 
 // SetEngagementSettings validates and saves an agency's community
@@ -28,7 +28,7 @@ func (s *Store) SetEngagementSettings(ctx context.Context, agencyID int64, e eng
 		_, err := tx.ExecContext(ctx, `UPDATE agencies SET engagement_shown = ?, engagement_hours = ?, engagement_rate_cents = ?,
 			engagement_lookback_application = ?, engagement_lookback_renewal = ?, engagement_seasonal = ? WHERE id = ?`,
 			e.Shown, e.HoursPerMonth, e.RateCents, e.LookbackApplication, e.LookbackRenewal, e.SeasonalAverage, agencyID)
-		return err
+		return wrap("SetEngagementSettings", err)
 	})
 }
 
@@ -59,7 +59,7 @@ func (s *Store) IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*M
 		r.kind, r.data_enc, r.fetched_at FROM reports r JOIN orders o ON o.id = r.order_id JOIN cases c ON c.id = o.case_id
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY r.fetched_at, r.id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, wrap("IncomeReports", err)
 	}
 	defer rows.Close()
 	var out []*MemberReport
@@ -68,12 +68,12 @@ func (s *Store) IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*M
 		var data []byte
 		var fetched, opened string
 		if err := rows.Scan(&m.CaseID, &m.MemberID, &m.Provider, &opened, &m.RecertDue, &m.ID, &m.OrderID, &m.ProviderReportID, &m.Kind, &data, &fetched); err != nil {
-			return nil, err
+			return nil, wrap("IncomeReports", err)
 		}
 		m.FetchedAt, m.CaseOpened = parseTime(fetched), parseTime(opened)
 		pt, err := s.crypt.Open(data, aad("reports", "data", m.ID))
 		if err != nil {
-			return nil, err
+			return nil, wrap("IncomeReports", err)
 		}
 		m.Data = []byte(pt)
 		out = append(out, &m)

@@ -43,3 +43,31 @@ func formatError(err error) error {
 	}
 	return err
 }
+
+// opError says which store operation failed. It wraps the cause, so
+// errors.Is(err, ErrNotFound), errors.As(err, &ValidationError{}) and the
+// driver's errors still match through it.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	// One "store:" prefix however deep: "store: SaveReport: scanCase: not found".
+	return "store: " + e.op + ": " + strings.TrimPrefix(e.err.Error(), "store: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// wrap names the operation an error came from; nil stays nil, and an error
+// already named by the same operation (returned by a closure inside it) is
+// not named twice.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if oe, ok := err.(*opError); ok && oe.op == op {
+		return err
+	}
+	return &opError{op: op, err: err}
+}

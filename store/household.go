@@ -25,7 +25,7 @@ func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&one); err != nil {
-			return formatError(err)
+			return wrap("AddOrderMembers", formatError(err))
 		}
 		now := fmtTime(s.Now())
 		for _, m := range ms {
@@ -34,13 +34,13 @@ func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms
 			if m.SubID != "" {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO order_items (order_id, sub_id, status, updated_at) VALUES (?, ?, 'created', ?)
 					ON CONFLICT DO NOTHING`, orderID, m.SubID, now); err != nil {
-					return err
+					return wrap("AddOrderMembers", err)
 				}
 			}
 			key := aad("order_members", "link", orderID*1_000_000+m.MemberID)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO order_members (order_id, member_id, sub_id, link_enc, short_link_enc)
 				VALUES (?, ?, ?, ?, ?)`, orderID, m.MemberID, m.SubID, s.crypt.Seal(m.Link, key), s.crypt.Seal(m.ShortLink, key+":short")); err != nil {
-				return formatError(err)
+				return wrap("AddOrderMembers", formatError(err))
 			}
 		}
 		return nil
@@ -59,7 +59,7 @@ func (s *Store) OrderMemberFirstName(ctx context.Context, agencyID, orderID int6
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
-	return name, err
+	return name, wrap("OrderMemberFirstName", err)
 }
 
 // OrderMembers lists a household order's members, in household order.
@@ -69,7 +69,7 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 		JOIN orders o ON o.id = om.order_id LEFT JOIN order_items i ON i.order_id = om.order_id AND i.sub_id = om.sub_id
 		WHERE o.agency_id = ? AND om.order_id = ? ORDER BY m.position`, agencyID, orderID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("OrderMembers", err)
 	}
 	defer rows.Close()
 	var out []*OrderMember
@@ -78,7 +78,7 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 		var link, short []byte
 		var status string
 		if err := rows.Scan(&om.OrderID, &om.MemberID, &om.Name, &om.FirstName, &om.SubID, &link, &short, &status, &om.Outcome); err != nil {
-			return nil, err
+			return nil, wrap("OrderMembers", err)
 		}
 		key := aad("order_members", "link", om.OrderID*1_000_000+om.MemberID)
 		var e1, e2 error
@@ -86,7 +86,7 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 		om.Link, e1 = s.crypt.Open(link, key)
 		om.ShortLink, e2 = s.crypt.Open(short, key+":short")
 		if err := errors.Join(e1, e2); err != nil {
-			return nil, err
+			return nil, wrap("OrderMembers", err)
 		}
 		out = append(out, &om)
 	}
@@ -100,14 +100,14 @@ func (s *Store) PurgeReports(ctx context.Context, agencyID, orderID int64) error
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("PurgeReports", formatError(err))
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE reports SET data_enc = NULL, purged_at = COALESCE(purged_at, ?) WHERE order_id = ?`,
 			fmtTime(s.Now()), orderID)
-		return err
+		return wrap("PurgeReports", err)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
 	}
-	return err
+	return wrap("PurgeReports", err)
 }

@@ -59,7 +59,7 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, order_id, COALESCE(member_id, 0), channel, language, kind, created_at, opened_at
 		FROM deliveries WHERE link_code_hash IN (?, ?)`, hashSecret(code), hashSecret(typed)).Scan(&d.ID, &agencyID, &d.OrderID, &d.MemberID, &d.Channel, &d.Language, &d.Kind, &created, &opened)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("OpenLink", formatError(err))
 	}
 	d.CreatedAt, d.OpenedAt = parseTime(created), parseNullTime(opened)
 	lo := &LinkOpen{Delivery: &d, Language: d.Language}
@@ -69,33 +69,33 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, fmtTime(now), d.ID)
 			if err != nil {
-				return err
+				return wrap("OpenLink", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
 				return nil // another request got there first
 			}
 			lo.FirstOpen, d.OpenedAt = true, now
 			if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE id = ?`, d.OrderID).Scan(&caseID); err != nil {
-				return err
+				return wrap("OpenLink", err)
 			}
 			return addEvent(ctx, tx, agencyID, d.OrderID, now, "applicant", "", "", "",
 				"The applicant opened the link from the "+channelWords(d.Channel)+".")
 		})
 		if err != nil {
-			return nil, err
+			return nil, wrap("OpenLink", err)
 		}
 		if lo.FirstOpen {
 			s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"})
 		}
 	}
 	if lo.Order, err = s.Order(ctx, agencyID, d.OrderID); err != nil {
-		return nil, err
+		return nil, wrap("OpenLink", err)
 	}
 	// A household order's delivery forwards to that member's own link.
 	if d.MemberID != 0 && d.MemberID != lo.Order.MemberID {
 		ms, err := s.OrderMembers(ctx, agencyID, d.OrderID)
 		if err != nil {
-			return nil, err
+			return nil, wrap("OpenLink", err)
 		}
 		for _, m := range ms {
 			if m.MemberID == d.MemberID {
@@ -135,7 +135,7 @@ func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, message_status FROM deliveries WHERE message_id = ?`, messageID)
 		if err != nil {
-			return err
+			return wrap("SetMessageStatus", err)
 		}
 		type row struct {
 			id   int64
@@ -146,13 +146,13 @@ func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText
 			var r row
 			if err := rows.Scan(&r.id, &r.prev); err != nil {
 				rows.Close()
-				return err
+				return wrap("SetMessageStatus", err)
 			}
 			found = append(found, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return wrap("SetMessageStatus", err)
 		}
 		if len(found) == 0 {
 			return ErrNotFound
@@ -165,26 +165,26 @@ func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText
 				error = CASE WHEN ? != '' THEN ? ELSE error END,
 				result = CASE WHEN ? IN ('failed', 'undelivered') THEN 'failed' ELSE result END
 				WHERE id = ?`, status, errText, errText, status, r.id); err != nil {
-				return err
+				return wrap("SetMessageStatus", err)
 			}
 			applied = true
 		}
 		return nil
 	})
-	return applied, err
+	return applied, wrap("SetMessageStatus", err)
 }
 
 // OptOut records that a phone number answered STOP; OptIn removes it.
 func (s *Store) OptOut(ctx context.Context, phone string) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO sms_optouts (phone_idx, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 		s.crypt.Index("phone", phone), fmtTime(s.Now()))
-	return err
+	return wrap("OptOut", err)
 }
 
 // OptIn forgets an opt-out (the applicant answered START).
 func (s *Store) OptIn(ctx context.Context, phone string) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM sms_optouts WHERE phone_idx = ?`, s.crypt.Index("phone", phone))
-	return err
+	return wrap("OptIn", err)
 }
 
 // OptedOut reports whether a phone number answered STOP.
@@ -194,13 +194,13 @@ func (s *Store) OptedOut(ctx context.Context, phone string) (bool, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap("OptedOut", err)
 }
 
 // ScheduleReminders sets when an order's first reminder is due (or none).
 func (s *Store) ScheduleReminders(ctx context.Context, orderID int64, first time.Time) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = ? WHERE id = ?`, nullTime(first), orderID)
-	return err
+	return wrap("ScheduleReminders", err)
 }
 
 // ClaimReminder takes one order whose reminder is due, in one statement:
@@ -227,7 +227,7 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 			AND (o.link_expires_at IS NULL OR o.link_expires_at > ?) AND o.reminders_sent < a.reminder_count
 			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now), fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
 		if err != nil {
-			return formatError(err)
+			return wrap("ClaimReminder", formatError(err))
 		}
 		n++
 		var next any
@@ -235,20 +235,20 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 			next = fmtTime(now.Add(time.Duration(every) * time.Hour))
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE orders SET reminders_sent = ?, next_reminder_at = ? WHERE id = ?`, n, next, orderID)
-		return err
+		return wrap("ClaimReminder", err)
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, wrap("ClaimReminder", err)
 	}
 	o, err := s.Order(ctx, agencyID, orderID)
-	return o, n, err
+	return o, n, wrap("ClaimReminder", err)
 }
 
 // StopReminders cancels an order's pending reminders (it ended, or staff
 // resent by hand).
 func (s *Store) StopReminders(ctx context.Context, orderID int64) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = NULL WHERE id = ?`, orderID)
-	return err
+	return wrap("StopReminders", err)
 }
 
 // ChannelStat is how one channel did for an agency.
@@ -274,14 +274,14 @@ func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat
 		WHERE d.agency_id = ? AND d.kind = 'first' AND d.result != 'failed'
 		GROUP BY d.channel ORDER BY count(*) DESC`, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ChannelStats", err)
 	}
 	defer rows.Close()
 	var out []ChannelStat
 	for rows.Next() {
 		var c ChannelStat
 		if err := rows.Scan(&c.Channel, &c.Sent, &c.Tracked, &c.Opened, &c.Completed); err != nil {
-			return nil, err
+			return nil, wrap("ChannelStats", err)
 		}
 		out = append(out, c)
 	}

@@ -55,12 +55,12 @@ func (s *Store) BeginTOTP(ctx context.Context, u *User, issuer string) (*TOTPEnr
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: u.Email, Period: totpOpts.Period,
 		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm})
 	if err != nil {
-		return nil, err
+		return nil, wrap("BeginTOTP", err)
 	}
 	sealed := s.crypt.Seal(key.URL(), aad("users", "totp_pending", u.ID))
 	if _, err := s.write.ExecContext(ctx, `UPDATE users SET totp_pending_enc = ? WHERE id = ? AND agency_id = ?`,
 		sealed, u.ID, u.AgencyID); err != nil {
-		return nil, err
+		return nil, wrap("BeginTOTP", err)
 	}
 	return &TOTPEnrollment{URL: key.URL(), Secret: key.Secret()}, nil
 }
@@ -70,18 +70,18 @@ func (s *Store) PendingTOTP(ctx context.Context, u *User) (*TOTPEnrollment, erro
 	var sealed []byte
 	if err := s.read.QueryRowContext(ctx, `SELECT totp_pending_enc FROM users WHERE id = ? AND agency_id = ?`,
 		u.ID, u.AgencyID).Scan(&sealed); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("PendingTOTP", formatError(err))
 	}
 	if len(sealed) == 0 {
 		return nil, ErrNotFound
 	}
 	url, err := s.crypt.Open(sealed, aad("users", "totp_pending", u.ID))
 	if err != nil {
-		return nil, err
+		return nil, wrap("PendingTOTP", err)
 	}
 	key, err := otp.NewKeyFromURL(url)
 	if err != nil {
-		return nil, err
+		return nil, wrap("PendingTOTP", err)
 	}
 	return &TOTPEnrollment{URL: url, Secret: key.Secret()}, nil
 }
@@ -92,11 +92,11 @@ func (s *Store) PendingTOTP(ctx context.Context, u *User) (*TOTPEnrollment, erro
 func (s *Store) ConfirmTOTP(ctx context.Context, u *User, code string) ([]string, error) {
 	pending, err := s.PendingTOTP(ctx, u)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ConfirmTOTP", err)
 	}
 	now := s.Now()
 	if err := s.throttleCode(ctx, u.ID, now); err != nil {
-		return nil, err
+		return nil, wrap("ConfirmTOTP", err)
 	}
 	step, ok := matchTOTP(pending.Secret, code, now)
 	if !ok {
@@ -108,19 +108,19 @@ func (s *Store) ConfirmTOTP(ctx context.Context, u *User, code string) ([]string
 			mfa_enabled_at = ? WHERE id = ? AND agency_id = ? AND totp_pending_enc IS NOT NULL`,
 			s.crypt.Seal(pending.Secret, aad("users", "totp_secret", u.ID)), step, fmtTime(now), u.ID, u.AgencyID)
 		if err != nil {
-			return err
+			return wrap("ConfirmTOTP", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrBadCode // confirmed twice at once
 		}
 		if err := s.replaceRecoveryCodes(ctx, tx, u.ID, codes); err != nil {
-			return err
+			return wrap("ConfirmTOTP", err)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = ?`, codeThrottleKey(u.ID))
-		return err
+		return wrap("ConfirmTOTP", err)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("ConfirmTOTP", err)
 	}
 	return codes, nil
 }
@@ -133,13 +133,13 @@ func (s *Store) ConfirmTOTP(ctx context.Context, u *User, code string) ([]string
 func (s *Store) CheckSecondFactor(ctx context.Context, u *User, code string) (recovery bool, err error) {
 	now := s.Now()
 	if err := s.throttleCode(ctx, u.ID, now); err != nil {
-		return false, err
+		return false, wrap("CheckSecondFactor", err)
 	}
 	if rc, ok := normalizeRecoveryCode(code); ok {
 		res, err := s.write.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
 			fmtTime(now), u.ID, s.recoveryHash(u.ID, rc))
 		if err != nil {
-			return false, err
+			return false, wrap("CheckSecondFactor", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return false, ErrBadCode
@@ -149,14 +149,14 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u *User, code string) (re
 	var sealed []byte
 	if err := s.read.QueryRowContext(ctx, `SELECT totp_secret_enc FROM users WHERE id = ? AND agency_id = ?`,
 		u.ID, u.AgencyID).Scan(&sealed); err != nil {
-		return false, formatError(err)
+		return false, wrap("CheckSecondFactor", formatError(err))
 	}
 	if len(sealed) == 0 {
 		return false, ErrBadCode
 	}
 	secret, err := s.crypt.Open(sealed, aad("users", "totp_secret", u.ID))
 	if err != nil {
-		return false, err
+		return false, wrap("CheckSecondFactor", err)
 	}
 	step, ok := matchTOTP(secret, code, now)
 	if !ok {
@@ -166,7 +166,7 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u *User, code string) (re
 	// checked and recorded in one statement (ASVS 6.5.1).
 	res, err := s.write.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, u.ID, step)
 	if err != nil {
-		return false, err
+		return false, wrap("CheckSecondFactor", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return false, ErrBadCode
@@ -203,7 +203,7 @@ func (s *Store) throttleCode(ctx context.Context, userID int64, now time.Time) e
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		r, err := readThrottle(ctx, tx, key)
 		if err != nil {
-			return err
+			return wrap("throttleCode", err)
 		}
 		if r.lockedUntil.After(now) {
 			return &ThrottledError{RetryAfter: r.lockedUntil.Sub(now)}
@@ -216,7 +216,7 @@ func (s *Store) throttleCode(ctx context.Context, userID int64, now time.Time) e
 
 func (s *Store) clearCodeThrottle(ctx context.Context, userID int64) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = ?`, codeThrottleKey(userID))
-	return err
+	return wrap("clearCodeThrottle", err)
 }
 
 func codeThrottleKey(userID int64) string { return fmt.Sprintf("code:%d", userID) }
@@ -229,7 +229,7 @@ func (s *Store) NewRecoveryCodes(ctx context.Context, u *User) ([]string, error)
 		var enabled sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT mfa_enabled_at FROM users WHERE id = ? AND agency_id = ?`,
 			u.ID, u.AgencyID).Scan(&enabled); err != nil {
-			return formatError(err)
+			return wrap("NewRecoveryCodes", formatError(err))
 		}
 		if !enabled.Valid {
 			return ErrNotFound
@@ -237,7 +237,7 @@ func (s *Store) NewRecoveryCodes(ctx context.Context, u *User) ([]string, error)
 		return s.replaceRecoveryCodes(ctx, tx, u.ID, codes)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("NewRecoveryCodes", err)
 	}
 	return codes, nil
 }
@@ -246,17 +246,17 @@ func (s *Store) NewRecoveryCodes(ctx context.Context, u *User) ([]string, error)
 func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n)
-	return n, err
+	return n, wrap("RecoveryCodesLeft", err)
 }
 
 func (s *Store) replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, codes []string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return err
+		return wrap("replaceRecoveryCodes", err)
 	}
 	for _, c := range codes {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`,
 			userID, s.recoveryHash(userID, c)); err != nil {
-			return err
+			return wrap("replaceRecoveryCodes", err)
 		}
 	}
 	return nil
@@ -302,30 +302,30 @@ func (s *Store) ResetMFA(ctx context.Context, agencyID, userID int64, keepToken 
 		res, err := tx.ExecContext(ctx, `UPDATE users SET totp_secret_enc = NULL, totp_pending_enc = NULL, mfa_enabled_at = NULL
 			WHERE agency_id = ? AND id = ?`, agencyID, userID)
 		if err != nil {
-			return err
+			return wrap("ResetMFA", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return err
+			return wrap("ResetMFA", err)
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, userID, hashToken(keepToken))
-		return err
+		return wrap("ResetMFA", err)
 	})
 }
 
 // SetMFARequired turns an agency's "MFA required for everyone" on or off.
 func (s *Store) SetMFARequired(ctx context.Context, agencyID int64, required bool) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET mfa_required = ? WHERE id = ?`, required, agencyID)
-	return err
+	return wrap("SetMFARequired", err)
 }
 
 // MFARequired reads an agency's "MFA required for everyone".
 func (s *Store) MFARequired(ctx context.Context, agencyID int64) (bool, error) {
 	var on bool
 	err := s.read.QueryRowContext(ctx, `SELECT mfa_required FROM agencies WHERE id = ?`, agencyID).Scan(&on)
-	return on, formatError(err)
+	return on, wrap("MFARequired", formatError(err))
 }
 
 // Audit actions of staff authentication beside those in audit.go (no

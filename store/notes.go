@@ -33,23 +33,23 @@ func (s *Store) AddNote(ctx context.Context, agencyID, caseID, authorID int64, b
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
-			return formatError(err)
+			return wrap("AddNote", formatError(err))
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO case_notes (agency_id, case_id, author_id, body_enc, created_at)
 			VALUES (?, ?, ?, x'', ?)`, agencyID, caseID, authorID, fmtTime(now))
 		if err != nil {
-			return err
+			return wrap("AddNote", err)
 		}
 		if n.ID, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("AddNote", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE case_notes SET body_enc = ? WHERE id = ?`,
 			s.crypt.Seal(body, aad("case_notes", "body", n.ID)), n.ID); err != nil {
-			return err
+			return wrap("AddNote", err)
 		}
 		return touchCase(ctx, tx, agencyID, caseID, now)
 	})
-	return n, err
+	return n, wrap("AddNote", err)
 }
 
 // Notes lists a case's notes, newest first.
@@ -58,7 +58,7 @@ func (s *Store) Notes(ctx context.Context, agencyID, caseID int64) ([]*Note, err
 		FROM case_notes n JOIN users u ON u.id = n.author_id
 		WHERE n.agency_id = ? AND n.case_id = ? ORDER BY n.created_at DESC, n.id DESC`, agencyID, caseID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Notes", err)
 	}
 	defer rows.Close()
 	var out []*Note
@@ -67,10 +67,10 @@ func (s *Store) Notes(ctx context.Context, agencyID, caseID int64) ([]*Note, err
 		var body []byte
 		var created string
 		if err := rows.Scan(&n.ID, &n.CaseID, &n.AuthorID, &n.AuthorName, &body, &created); err != nil {
-			return nil, err
+			return nil, wrap("Notes", err)
 		}
 		if n.Body, err = s.crypt.Open(body, aad("case_notes", "body", n.ID)); err != nil {
-			return nil, err
+			return nil, wrap("Notes", err)
 		}
 		n.CreatedAt = parseTime(created)
 		out = append(out, &n)

@@ -25,17 +25,17 @@ func (s *Store) AddOutbox(ctx context.Context, agencyID int64, m OutboxMessage) 
 		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (agency_id, channel, to_enc, body_enc, subject, created_at)
 			VALUES (?, ?, x'', x'', ?, ?)`, agencyID, m.Channel, m.Subject, fmtTime(s.Now()))
 		if err != nil {
-			return err
+			return wrap("AddOutbox", err)
 		}
 		if id, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("AddOutbox", err)
 		}
 		c := s.crypt
 		_, err = tx.ExecContext(ctx, `UPDATE outbox SET to_enc = ?, body_enc = ?, html_enc = ? WHERE id = ?`,
 			c.Seal(m.To, aad("outbox", "to", id)), c.Seal(m.Body, aad("outbox", "body", id)), c.Seal(m.HTML, aad("outbox", "html", id)), id)
-		return err
+		return wrap("AddOutbox", err)
 	})
-	return id, err
+	return id, wrap("AddOutbox", err)
 }
 
 // Outbox lists an agency's newest messages.
@@ -43,7 +43,7 @@ func (s *Store) Outbox(ctx context.Context, agencyID int64, limit int) ([]*Outbo
 	rows, err := s.read.QueryContext(ctx, `SELECT id, channel, to_enc, subject, body_enc, html_enc, created_at FROM outbox
 		WHERE agency_id = ? ORDER BY id DESC LIMIT ?`, agencyID, limit)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Outbox", err)
 	}
 	defer rows.Close()
 	var out []*OutboxMessage
@@ -52,7 +52,7 @@ func (s *Store) Outbox(ctx context.Context, agencyID int64, limit int) ([]*Outbo
 		var to, body, html []byte
 		var created string
 		if err := rows.Scan(&m.ID, &m.Channel, &to, &m.Subject, &body, &html, &created); err != nil {
-			return nil, err
+			return nil, wrap("Outbox", err)
 		}
 		var err1, err2, err3 error
 		m.To, err1 = s.crypt.Open(to, aad("outbox", "to", m.ID))

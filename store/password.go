@@ -117,7 +117,7 @@ func checkPassword(ctx context.Context, hash, password string, bounded bool) (bo
 	}
 	if bounded {
 		if err := acquireHashSlot(ctx); err != nil {
-			return false, err
+			return false, wrap("checkPassword", err)
 		}
 	} else {
 		hashSlots <- struct{}{}
@@ -220,8 +220,14 @@ func CheckPasswordPolicy(password string, pc PasswordContext) error {
 }
 
 // PasswordProblem is the sentence a form shows for a refused password.
+// The reason is what follows ErrWeakPassword in the message, however many
+// operations wrapped it on the way up.
 func PasswordProblem(err error) string {
-	return "Password refused: " + strings.TrimPrefix(err.Error(), ErrWeakPassword.Error()+": ") + "."
+	msg := err.Error()
+	if _, reason, ok := strings.Cut(msg, ErrWeakPassword.Error()+": "); ok {
+		msg = reason
+	}
+	return "Password refused: " + msg + "."
 }
 
 // tempAlphabet has no look-alike characters (0/o, 1/l/i), for passwords

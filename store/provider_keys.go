@@ -25,7 +25,7 @@ func (s *Store) RememberProviderKeys(ctx context.Context, provider string, order
 			continue
 		}
 		if _, err := s.write.ExecContext(ctx, q, provider, k, orderID); err != nil {
-			return err
+			return wrap("RememberProviderKeys", err)
 		}
 	}
 	return nil
@@ -43,7 +43,7 @@ func (s *Store) OrderByProviderKeys(ctx context.Context, provider string, keys [
 			JOIN orders o ON o.id = k.order_id JOIN members m ON m.id = o.member_id
 			WHERE k.provider = ? AND k.key = ?`, provider, k))
 		if !errors.Is(err, ErrNotFound) {
-			return o, err
+			return o, wrap("OrderByProviderKeys", err)
 		}
 	}
 	for _, k := range keys {
@@ -54,7 +54,7 @@ func (s *Store) OrderByProviderKeys(ctx context.Context, provider string, keys [
 		o, err := s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
 			WHERE o.provider = ? AND o.provider_user_id = ? ORDER BY o.id DESC LIMIT 1`, provider, user))
 		if !errors.Is(err, ErrNotFound) {
-			return o, err
+			return o, wrap("OrderByProviderKeys", err)
 		}
 	}
 	return nil, ErrNotFound

@@ -96,7 +96,7 @@ func (s *Store) CountRenewable(ctx context.Context, agencyID int64, days int) (i
 	until := s.Now().AddDate(0, 0, days).Format("2006-01-02")
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) `+renewableMembers, agencyID, 0, 0, until).Scan(&n)
-	return n, err
+	return n, wrap("CountRenewable", err)
 }
 
 // DueCases lists an agency's cases whose recertification is due within days
@@ -106,35 +106,35 @@ func (s *Store) DueCases(ctx context.Context, agencyID int64, days int) ([]*DueC
 	rows, err := s.read.QueryContext(ctx, `SELECT `+caseColumns+` FROM cases c LEFT JOIN users u ON u.id = c.assigned_user_id
 		WHERE c.agency_id = ? AND c.recert_due IS NOT NULL AND c.recert_due <= ? ORDER BY c.recert_due, c.id`, agencyID, until)
 	if err != nil {
-		return nil, err
+		return nil, wrap("DueCases", err)
 	}
 	var cases []*Case
 	for rows.Next() {
 		c, err := scanCase(rows)
 		if err != nil {
 			rows.Close()
-			return nil, err
+			return nil, wrap("DueCases", err)
 		}
 		cases = append(cases, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("DueCases", err)
 	}
 	out := make([]*DueCase, 0, len(cases))
 	for _, c := range cases {
 		ms, err := s.Members(ctx, agencyID, c.ID)
 		if err != nil {
-			return nil, err
+			return nil, wrap("DueCases", err)
 		}
 		dc := &DueCase{Case: c}
 		for _, m := range ms {
 			dm := DueMember{Member: m}
 			if dm.Last, err = s.LastCompleted(ctx, agencyID, m.ID); err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
+				return nil, wrap("DueCases", err)
 			}
 			if dm.Item, err = s.LatestRenewalItem(ctx, agencyID, m.ID); err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
+				return nil, wrap("DueCases", err)
 			}
 			dc.Members = append(dc.Members, dm)
 		}
@@ -175,27 +175,27 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 				return ErrRunActive
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
-				return err
+				return wrap("StartRenewal", err)
 			}
 		} else {
 			var one int
 			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
-				return formatError(err)
+				return wrap("StartRenewal", formatError(err))
 			}
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO renewal_runs (agency_id, case_id, window_days, status, started_by, created_at)
 			VALUES (?, ?, ?, 'running', ?, ?)`, agencyID, nullID(caseID), windowDays, nullID(userID), fmtTime(now))
 		if err != nil {
-			return err
+			return wrap("StartRenewal", err)
 		}
 		if runID, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("StartRenewal", err)
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
 		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
 			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? `+renewableMembers+`
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
-		return err
+		return wrap("StartRenewal", err)
 	})
 	if errors.Is(err, ErrRunActive) {
 		r, rerr := s.RenewalRun(ctx, agencyID, runID)
@@ -205,7 +205,7 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 		return r, ErrRunActive
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap("StartRenewal", err)
 	}
 	return s.RenewalRun(ctx, agencyID, runID)
 }
@@ -221,12 +221,12 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 		FROM renewal_runs WHERE agency_id = ? AND id = ?`, agencyID, runID).
 		Scan(&r.ID, &r.AgencyID, &caseID, &r.WindowDays, &r.Status, &created, &finished)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("RenewalRun", formatError(err))
 	}
 	r.CaseID, r.CreatedAt, r.FinishedAt = caseID.Int64, parseTime(created), parseNullTime(finished)
 	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM renewal_items WHERE run_id = ? GROUP BY status`, runID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("RenewalRun", err)
 	}
 	defer rows.Close()
 	c := &r.Counts
@@ -234,7 +234,7 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 		var st string
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
+			return nil, wrap("RenewalRun", err)
 		}
 		c.Total += n
 		switch st {
@@ -257,13 +257,13 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("RenewalRun", err)
 	}
 	if r.Status == "running" && c.Remaining() == 0 {
 		now := s.Now()
 		if _, err := s.write.ExecContext(ctx, `UPDATE renewal_runs SET status = 'done', finished_at = ? WHERE id = ? AND status = 'running'`,
 			fmtTime(now), runID); err != nil {
-			return nil, err
+			return nil, wrap("RenewalRun", err)
 		}
 		r.Status, r.FinishedAt = "done", now
 	}
@@ -276,7 +276,7 @@ func (s *Store) LatestBulkRun(ctx context.Context, agencyID int64) (*RenewalRun,
 	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND case_id IS NULL ORDER BY id DESC LIMIT 1`,
 		agencyID).Scan(&id)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("LatestBulkRun", formatError(err))
 	}
 	return s.RenewalRun(ctx, agencyID, id)
 }
@@ -288,7 +288,7 @@ func (s *Store) LatestRun(ctx context.Context, agencyID int64) (*RenewalRun, err
 	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? ORDER BY id DESC LIMIT 1`,
 		agencyID).Scan(&id)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("LatestRun", formatError(err))
 	}
 	return s.RenewalRun(ctx, agencyID, id)
 }
@@ -300,14 +300,14 @@ func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error 
 		res, err := tx.ExecContext(ctx, `UPDATE renewal_runs SET status = 'canceled', finished_at = ? WHERE agency_id = ? AND id = ? AND status = 'running'`,
 			fmtTime(s.Now()), agencyID, runID)
 		if err != nil {
-			return err
+			return wrap("CancelRenewal", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE renewal_items SET status = 'skipped', detail = 'Canceled before it started.', updated_at = ?
 			WHERE run_id = ? AND status = 'pending'`, fmtTime(s.Now()), runID)
-		return err
+		return wrap("CancelRenewal", err)
 	})
 }
 
@@ -327,10 +327,10 @@ func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*Ren
 				ORDER BY i.id LIMIT 1)
 			RETURNING `+itemColumns,
 			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)))
-		return err
+		return wrap("ClaimRenewalItem", err)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("ClaimRenewalItem", err)
 	}
 	return it, nil
 }
@@ -346,7 +346,7 @@ func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, 
 		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`,
 		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), it.ID, it.Attempts)
 	if err != nil {
-		return err
+		return wrap("FinishRenewalItem", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrLeaseLost
@@ -363,7 +363,7 @@ func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease t
 	res, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET lease_until = ?, updated_at = ?
 		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`, fmtTime(now.Add(lease)), fmtTime(now), it.ID, it.Attempts)
 	if err != nil {
-		return err
+		return wrap("ExtendRenewalLease", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrLeaseLost
@@ -379,7 +379,7 @@ func scanItem(row interface{ Scan(...any) error }) (*RenewalItem, error) {
 	var updated string
 	if err := row.Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail,
 		&it.PrevOrderID, &it.OrderID, &it.PrevReportID, &it.RecertDue, &it.Attempts, &updated); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanItem", formatError(err))
 	}
 	it.UpdatedAt = parseTime(updated)
 	return &it, nil
@@ -410,9 +410,9 @@ func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease ti
 			WHERE id = (SELECT id FROM renewal_items WHERE order_id = ? AND status IN ('refreshing', 'working')
 				AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id DESC LIMIT 1)
 			RETURNING `+itemColumns, fmtTime(now.Add(lease)), fmtTime(now), orderID, fmtTime(now)))
-		return err
+		return wrap("ClaimRenewalOutcome", err)
 	})
-	return it, err
+	return it, wrap("ClaimRenewalOutcome", err)
 }
 
 // SetRenewalBaseline records, before the refresh, the order a renewal
@@ -420,7 +420,7 @@ func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease ti
 func (s *Store) SetRenewalBaseline(ctx context.Context, itemID, prevOrderID, prevReportID int64) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET prev_order_id = ?, prev_report_id = ?, updated_at = ? WHERE id = ?`,
 		nullID(prevOrderID), nullID(prevReportID), fmtTime(s.Now()), itemID)
-	return err
+	return wrap("SetRenewalBaseline", err)
 }
 
 // ReportRowID returns the newest stored report (reports.id) of an order
@@ -429,7 +429,7 @@ func (s *Store) ReportRowID(ctx context.Context, agencyID, orderID int64, provid
 	var id sql.NullInt64
 	err := s.read.QueryRowContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? AND provider_report_id = ?`,
 		agencyID, orderID, providerReportID).Scan(&id)
-	return id.Int64, err
+	return id.Int64, wrap("ReportRowID", err)
 }
 
 // RenewalReports returns what a renewal compares, the newest report of each
@@ -452,14 +452,14 @@ func (s *Store) RenewalReports(ctx context.Context, agencyID int64, it *RenewalI
 		upTo = it.PrevReportID
 	}
 	if before, err = s.newestByKind(ctx, agencyID, it.PrevOrderID, 0, upTo); err != nil {
-		return nil, nil, err
+		return nil, nil, wrap("RenewalReports", err)
 	}
 	from := int64(0)
 	if inPlace {
 		from = it.PrevReportID
 	}
 	if after, err = s.newestByKind(ctx, agencyID, it.OrderID, from, int64(1<<62)); err != nil {
-		return nil, nil, err
+		return nil, nil, wrap("RenewalReports", err)
 	}
 	return before, after, nil
 }
@@ -470,26 +470,26 @@ func (s *Store) newestByKind(ctx context.Context, agencyID, orderID, from, upTo 
 	rows, err := s.read.QueryContext(ctx, `SELECT max(id) FROM reports WHERE agency_id = ? AND order_id = ? AND id > ? AND id <= ?
 		GROUP BY kind ORDER BY max(id)`, agencyID, orderID, from, upTo)
 	if err != nil {
-		return nil, err
+		return nil, wrap("newestByKind", err)
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, wrap("newestByKind", err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("newestByKind", err)
 	}
 	out := make([]*Report, 0, len(ids))
 	for _, id := range ids {
 		r, err := s.ReportByID(ctx, agencyID, orderID, id)
 		if err != nil {
-			return nil, err
+			return nil, wrap("newestByKind", err)
 		}
 		out = append(out, r)
 	}
@@ -506,14 +506,14 @@ func (s *Store) LatestRenewalItem(ctx context.Context, agencyID, memberID int64)
 func (s *Store) RenewalItems(ctx context.Context, runID int64) ([]*RenewalItem, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE run_id = ? ORDER BY id`, runID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("RenewalItems", err)
 	}
 	defer rows.Close()
 	var out []*RenewalItem
 	for rows.Next() {
 		it, err := scanItem(rows)
 		if err != nil {
-			return nil, err
+			return nil, wrap("RenewalItems", err)
 		}
 		out = append(out, it)
 	}
@@ -531,7 +531,7 @@ func (s *Store) RefreshesSince(ctx context.Context, agencyID, orderID int64, sin
 		down(id) AS (SELECT id FROM root UNION ALL SELECT o.id FROM orders o JOIN down ON o.refresh_of = down.id)
 		SELECT count(*) FROM orders WHERE id IN (SELECT id FROM down) AND refresh_of IS NOT NULL AND created_at >= ?`,
 		orderID, agencyID, fmtTime(since)).Scan(&n)
-	return n, err
+	return n, wrap("RefreshesSince", err)
 }
 
 // RenewalFallback returns the agency's choice when a refresh is not
@@ -539,7 +539,7 @@ func (s *Store) RefreshesSince(ctx context.Context, agencyID, orderID int64, sin
 func (s *Store) RenewalFallback(ctx context.Context, agencyID int64) (string, error) {
 	var v string
 	err := s.read.QueryRowContext(ctx, `SELECT renewal_fallback FROM agencies WHERE id = ?`, agencyID).Scan(&v)
-	return v, formatError(err)
+	return v, wrap("RenewalFallback", formatError(err))
 }
 
 // SetRenewalFallback sets it.
@@ -548,7 +548,7 @@ func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string
 		return ValidationError{"renewal_fallback": "Choose what happens when a refresh is not possible."}
 	}
 	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET renewal_fallback = ? WHERE id = ?`, v, agencyID)
-	return err
+	return wrap("SetRenewalFallback", err)
 }
 
 // SetRenewalOrder links a renewal item to the order reserved for its
@@ -556,5 +556,5 @@ func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string
 // after a crash then knows a refresh may already have been asked for.
 func (s *Store) SetRenewalOrder(ctx context.Context, itemID, orderID int64) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET order_id = ?, updated_at = ? WHERE id = ?`, nullID(orderID), fmtTime(s.Now()), itemID)
-	return err
+	return wrap("SetRenewalOrder", err)
 }

@@ -35,13 +35,13 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("SaveReport", formatError(err))
 		}
 		if !r.ExpiresAt.IsZero() {
 			var first sql.NullString
 			if err := tx.QueryRowContext(ctx, `SELECT min(expires_at) FROM reports WHERE order_id = ? AND kind = ?
 				AND purged_at IS NULL AND expires_at > ?`, orderID, r.Kind, fmtTime(now)).Scan(&first); err != nil {
-				return err
+				return wrap("SaveReport", err)
 			}
 			if t := parseNullTime(first); !t.IsZero() && t.Before(r.ExpiresAt) {
 				r.ExpiresAt = t
@@ -50,19 +50,19 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 		res, err := tx.ExecContext(ctx, `INSERT INTO reports (agency_id, order_id, provider_report_id, kind, fetched_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, agencyID, orderID, r.ProviderReportID, r.Kind, fmtTime(now), nullTime(r.ExpiresAt))
 		if err != nil {
-			return err
+			return wrap("SaveReport", err)
 		}
 		if r.ID, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("SaveReport", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reports SET data_enc = ? WHERE id = ?`,
 			s.crypt.Seal(string(r.Data), aad("reports", "data", r.ID)), r.ID); err != nil {
-			return err
+			return wrap("SaveReport", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", "Report received.")
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("SaveReport", err)
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
 	return &r, nil
@@ -81,14 +81,14 @@ func (s *Store) scanReport(row *sql.Row) (*Report, error) {
 	var fetched string
 	var expires, purged sql.NullString
 	if err := row.Scan(&r.ID, &r.OrderID, &r.ProviderReportID, &r.Kind, &data, &fetched, &expires, &purged); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanReport", formatError(err))
 	}
 	r.FetchedAt, r.ExpiresAt = parseTime(fetched), parseNullTime(expires)
 	r.Purged = purged.Valid || (!r.ExpiresAt.IsZero() && !s.Now().Before(r.ExpiresAt))
 	if !r.Purged {
 		pt, err := s.crypt.Open(data, aad("reports", "data", r.ID))
 		if err != nil {
-			return nil, err
+			return nil, wrap("scanReport", err)
 		}
 		r.Data = []byte(pt)
 	}
@@ -103,7 +103,7 @@ func (s *Store) CaseReports(ctx context.Context, agencyID, caseID int64) (map[in
 		WHERE r.agency_id = ? AND o.case_id = ? AND r.id = (SELECT max(id) FROM reports WHERE order_id = r.order_id)`,
 		fmtTime(s.Now()), agencyID, caseID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("CaseReports", err)
 	}
 	defer rows.Close()
 	out := map[int64]bool{}
@@ -111,7 +111,7 @@ func (s *Store) CaseReports(ctx context.Context, agencyID, caseID int64) (map[in
 		var id int64
 		var ok bool
 		if err := rows.Scan(&id, &ok); err != nil {
-			return nil, err
+			return nil, wrap("CaseReports", err)
 		}
 		out[id] = ok
 	}
@@ -154,13 +154,13 @@ func (s *Store) ReportFetchFailed(ctx context.Context, orderID int64, base time.
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `UPDATE orders SET report_attempts = report_attempts + 1 WHERE id = ?
 			RETURNING report_attempts`, orderID).Scan(&attempts); err != nil {
-			return formatError(err)
+			return wrap("ReportFetchFailed", formatError(err))
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE orders SET report_retry_at = ? WHERE id = ?`,
 			fmtTime(s.Now().Add(ReportBackoff(base, attempts))), orderID)
-		return err
+		return wrap("ReportFetchFailed", err)
 	})
-	return attempts, err
+	return attempts, wrap("ReportFetchFailed", err)
 }
 
 // ReportExpiresBy brings the expiry of an order's readable reports forward
@@ -172,20 +172,20 @@ func (s *Store) ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("ReportExpiresBy", formatError(err))
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE reports SET expires_at = ? WHERE order_id = ? AND purged_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?)`, fmtTime(by), orderID, fmtTime(by))
 		if err != nil {
-			return err
+			return wrap("ReportExpiresBy", err)
 		}
 		n, err = res.RowsAffected()
-		return err
+		return wrap("ReportExpiresBy", err)
 	})
 	if err == nil && n > 0 {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
 	}
-	return err
+	return wrap("ReportExpiresBy", err)
 }
 
 // PurgeExpiredReports removes the data of every report past its expiry
@@ -202,13 +202,13 @@ func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 			WHERE purged_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?
 			RETURNING agency_id, order_id, (SELECT case_id FROM orders WHERE id = reports.order_id)`, now, now)
 		if err != nil {
-			return err
+			return wrap("PurgeExpiredReports", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var c Change
 			if err := rows.Scan(&c.AgencyID, &c.OrderID, &c.CaseID); err != nil {
-				return err
+				return wrap("PurgeExpiredReports", err)
 			}
 			c.Kind = "report"
 			changes = append(changes, c)
@@ -216,7 +216,7 @@ func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 		return rows.Err()
 	})
 	if err != nil {
-		return 0, err
+		return 0, wrap("PurgeExpiredReports", err)
 	}
 	seen := map[int64]bool{}
 	for _, c := range changes {

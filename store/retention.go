@@ -12,7 +12,7 @@ func (s *Store) PurgeInboxBodies(ctx context.Context, cutoff time.Time) (int64, 
 	res, err := s.write.ExecContext(ctx, `UPDATE webhook_inbox SET body_enc = NULL
 		WHERE processed_at IS NOT NULL AND processed_at < ? AND body_enc IS NOT NULL`, fmtTime(cutoff))
 	if err != nil {
-		return 0, err
+		return 0, wrap("PurgeInboxBodies", err)
 	}
 	return res.RowsAffected()
 }
@@ -21,7 +21,7 @@ func (s *Store) PurgeInboxBodies(ctx context.Context, cutoff time.Time) (int64, 
 func (s *Store) PurgeOutbox(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM outbox WHERE created_at < ?`, fmtTime(cutoff))
 	if err != nil {
-		return 0, err
+		return 0, wrap("PurgeOutbox", err)
 	}
 	return res.RowsAffected()
 }

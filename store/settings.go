@@ -27,7 +27,7 @@ func (s *Store) Settings(ctx context.Context, agencyID int64) (AgencySettings, e
 		Scan(&a.ReminderFirstHours, &a.ReminderEveryHours, &a.ReminderCount, &a.ReminderChannel, &a.DefaultProvider,
 			&products, &a.DefaultProgram)
 	if err != nil {
-		return a, formatError(err)
+		return a, wrap("Settings", formatError(err))
 	}
 	if products != "" {
 		a.DefaultProducts = strings.Split(products, ",")
@@ -64,6 +64,6 @@ func (s *Store) UpdateSettings(ctx context.Context, agencyID int64, a AgencySett
 			reminder_channel = ?, default_provider = ?, default_products = ?, default_program = ? WHERE id = ?`,
 			a.ReminderFirstHours, a.ReminderEveryHours, a.ReminderCount, a.ReminderChannel, a.DefaultProvider,
 			strings.Join(a.DefaultProducts, ","), a.DefaultProgram, agencyID)
-		return err
+		return wrap("UpdateSettings", err)
 	})
 }

@@ -71,11 +71,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	if err := privateFiles(file); err != nil {
-		return nil, err
+		return nil, wrap("Open", err)
 	}
 	crypt, err := NewCrypt(opts.DataKey)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Open", err)
 	}
 	base := "file:" + (&url.URL{Path: file}).EscapedPath()
 	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_secure_delete=on"
@@ -97,7 +97,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
-		return nil, err
+		return nil, wrap("Open", err)
 	}
 	if err := s.hashLinkCodes(ctx); err != nil {
 		s.Close()
@@ -131,7 +131,7 @@ func privateFiles(file string) error {
 func (s *Store) migrate(ctx context.Context) error {
 	sub, err := fs.Sub(migrationsFS, "migrations")
 	if err != nil {
-		return err
+		return wrap("migrate", err)
 	}
 	// Migrations are numbered when work starts and land in any order, so a
 	// database may already have a higher one than a migration that lands
@@ -164,7 +164,7 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) CanWrite(ctx context.Context) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return wrap("CanWrite", err)
 	}
 	return tx.Rollback()
 }
@@ -176,7 +176,7 @@ func (s *Store) Pragmas(ctx context.Context) (map[string]string, error) {
 	for _, p := range []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "secure_delete"} {
 		var v string
 		if err := s.write.QueryRowContext(ctx, "PRAGMA "+p).Scan(&v); err != nil {
-			return nil, err
+			return nil, wrap("Pragmas", err)
 		}
 		out[p] = v
 	}

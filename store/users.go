@@ -74,12 +74,12 @@ func (s *Store) CreateAgency(ctx context.Context, name string) (*Agency, error) 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO agencies (name, created_at) VALUES (?, ?)`, a.Name, fmtTime(a.CreatedAt))
 		if err != nil {
-			return err
+			return wrap("CreateAgency", err)
 		}
 		a.ID, err = res.LastInsertId()
-		return err
+		return wrap("CreateAgency", err)
 	})
-	return a, err
+	return a, wrap("CreateAgency", err)
 }
 
 // AgencyByName finds an agency by its exact name.
@@ -89,7 +89,7 @@ func (s *Store) AgencyByName(ctx context.Context, name string) (*Agency, error) 
 	err := s.read.QueryRowContext(ctx, `SELECT id, name, created_at FROM agencies WHERE name = ?`, name).
 		Scan(&a.ID, &a.Name, &created)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("AgencyByName", formatError(err))
 	}
 	a.CreatedAt = parseTime(created)
 	return &a, nil
@@ -137,7 +137,7 @@ func (s *Store) CreateUser(ctx context.Context, agencyID int64, in NewUser) (*Us
 	}
 	agencyName, err := s.AgencyName(ctx, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("CreateUser", err)
 	}
 	if !in.Temporary && !in.SkipPolicy {
 		if err := CheckPasswordPolicy(in.Password, PasswordContext{Email: email, AgencyName: agencyName}); err != nil {
@@ -153,15 +153,15 @@ func (s *Store) CreateUser(ctx context.Context, agencyID int64, in NewUser) (*Us
 		res, err := tx.ExecContext(ctx, `INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, agencyID, email, name, string(in.Role), hash, in.Temporary, fmtTime(u.CreatedAt))
 		if err != nil {
-			return formatError(err)
+			return wrap("CreateUser", formatError(err))
 		}
 		u.ID, err = res.LastInsertId()
-		return err
+		return wrap("CreateUser", err)
 	})
 	if errors.Is(err, ErrConflict) {
 		return nil, ValidationError{"email": "A user with this email already exists."}
 	}
-	return u, err
+	return u, wrap("CreateUser", err)
 }
 
 func validRole(r Role) bool {
@@ -184,7 +184,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) 
 	dest := append([]any{&u.ID, &u.AgencyID, &u.AgencyName, &u.Email, &u.Name, &role, &disabled, &lastLogin, &created,
 		&u.MFAEnabled, &u.MustChangePassword, &u.MFARequired}, extra...)
 	if err := row.Scan(dest...); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanUser", formatError(err))
 	}
 	u.Role = Role(role)
 	u.Disabled = disabled.Valid
@@ -198,14 +198,14 @@ func (s *Store) Users(ctx context.Context, agencyID int64) ([]*User, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users u JOIN agencies a ON a.id = u.agency_id
 		WHERE u.agency_id = ? ORDER BY u.name COLLATE NOCASE, u.id`, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Users", err)
 	}
 	defer rows.Close()
 	var out []*User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
-			return nil, err
+			return nil, wrap("Users", err)
 		}
 		out = append(out, u)
 	}
@@ -228,7 +228,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, agencyID, userID int64, dis
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = ? WHERE agency_id = ? AND id = ?`, at, agencyID, userID)
 		if err != nil {
-			return err
+			return wrap("SetUserDisabled", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
@@ -236,7 +236,7 @@ func (s *Store) SetUserDisabled(ctx context.Context, agencyID, userID int64, dis
 		if disabled {
 			_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 		}
-		return err
+		return wrap("SetUserDisabled", err)
 	})
 }
 
@@ -245,10 +245,10 @@ func (s *Store) SetUserDisabled(ctx context.Context, agencyID, userID int64, dis
 func (s *Store) SetPassword(ctx context.Context, agencyID, userID int64, password string) error {
 	u, err := s.User(ctx, agencyID, userID)
 	if err != nil {
-		return err
+		return wrap("SetPassword", err)
 	}
 	if err := CheckPasswordPolicy(password, PasswordContext{Email: u.Email, AgencyName: u.AgencyName, MFA: u.MFAEnabled}); err != nil {
-		return err
+		return wrap("SetPassword", err)
 	}
 	return s.storePassword(ctx, agencyID, userID, HashPassword(password), false, "")
 }
@@ -269,15 +269,15 @@ func (s *Store) SetDemoPassword(ctx context.Context, agencyID, userID int64, pas
 func (s *Store) ChangePassword(ctx context.Context, u *User, current, password, ip, keepToken string) error {
 	fresh, err := s.User(ctx, u.AgencyID, u.ID)
 	if err != nil {
-		return err
+		return wrap("ChangePassword", err)
 	}
 	if !fresh.MustChangePassword {
 		if err := s.VerifyPassword(ctx, fresh, current, ip); err != nil {
-			return err
+			return wrap("ChangePassword", err)
 		}
 	}
 	if err := CheckPasswordPolicy(password, PasswordContext{Email: fresh.Email, AgencyName: fresh.AgencyName, MFA: fresh.MFAEnabled}); err != nil {
-		return err
+		return wrap("ChangePassword", err)
 	}
 	return s.storePassword(ctx, u.AgencyID, u.ID, HashPassword(password), false, keepToken)
 }
@@ -287,7 +287,7 @@ func (s *Store) ChangePassword(ctx context.Context, u *User, current, password, 
 func (s *Store) VerifyPassword(ctx context.Context, u *User, password, ip string) error {
 	got, err := s.SignIn(ctx, u.Email, password, ip)
 	if err != nil {
-		return err
+		return wrap("VerifyPassword", err)
 	}
 	if got.ID != u.ID {
 		return ErrBadCredentials
@@ -310,13 +310,13 @@ func (s *Store) storePassword(ctx context.Context, agencyID, userID int64, hash 
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ?
 			WHERE agency_id = ? AND id = ?`, hash, temporary, fmtTime(s.Now()), agencyID, userID)
 		if err != nil {
-			return err
+			return wrap("storePassword", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, userID, hashToken(keepToken))
-		return err
+		return wrap("storePassword", err)
 	})
 }
 
@@ -324,7 +324,7 @@ func (s *Store) storePassword(ctx context.Context, agencyID, userID int64, hash 
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
-	return n, err
+	return n, wrap("CountUsers", err)
 }
 
 // Sessions
@@ -374,15 +374,15 @@ func (s *Store) StartSession(ctx context.Context, u *User, stage SessionStage) (
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, agency_id, created_at, last_seen_at, stage)
 			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), u.ID, u.AgencyID, now, now, string(stage)); err != nil {
-			return err
+			return wrap("StartSession", err)
 		}
 		if stage != StageFull {
 			return nil
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, now, u.ID)
-		return err
+		return wrap("StartSession", err)
 	})
-	return token, err
+	return token, wrap("StartSession", err)
 }
 
 // PromoteSession moves a sign-in under way to its next stage. The old token
@@ -400,27 +400,27 @@ func (s *Store) PromoteSession(ctx context.Context, oldToken string, stage Sessi
 			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(oldToken)).
 			Scan(&userID, &agencyID, &created, &seen, &old, &disabled)
 		if err != nil {
-			return formatError(err)
+			return wrap("PromoteSession", formatError(err))
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(oldToken)); err != nil {
-			return err
+			return wrap("PromoteSession", err)
 		}
 		if sessionEnded(now, created, seen, SessionStage(old), disabled.Valid) {
 			return ErrNotFound
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, agency_id, created_at, last_seen_at, stage)
 			VALUES (?, ?, ?, ?, ?, ?)`, hashToken(token), userID, agencyID, fmtTime(now), fmtTime(now), string(stage)); err != nil {
-			return err
+			return wrap("PromoteSession", err)
 		}
 		if stage == StageFull {
 			_, err = tx.ExecContext(ctx, `UPDATE users SET last_login_at = ? WHERE id = ?`, fmtTime(now), userID)
 		}
-		return err
+		return wrap("PromoteSession", err)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return "", ErrNotFound
 	}
-	return token, err
+	return token, wrap("PromoteSession", err)
 }
 
 // SessionUser returns the user of a live full session and records the
@@ -430,7 +430,7 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 	if err == nil && stage != StageFull {
 		return nil, ErrNotFound
 	}
-	return u, err
+	return u, wrap("SessionUser", err)
 }
 
 // Session returns the user and stage of a live session and records the
@@ -451,14 +451,14 @@ func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage,
 			FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id
 			WHERE s.token_hash = ?`, h), &created, &seen, &stage)
 		if err != nil {
-			return err
+			return wrap("Session", err)
 		}
 		now := s.Now()
 		if sessionEnded(now, created, seen, SessionStage(stage), user.Disabled) {
 			return errExpired // rolls back; the row is deleted below
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, fmtTime(now), h); err != nil {
-			return err
+			return wrap("Session", err)
 		}
 		u = user
 		return nil
@@ -469,7 +469,7 @@ func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage,
 		return nil, "", ErrNotFound
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", wrap("Session", err)
 	}
 	return u, SessionStage(stage), nil
 }
@@ -491,7 +491,7 @@ func (s *Store) SessionLive(ctx context.Context, token string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, err
+		return false, wrap("SessionLive", err)
 	}
 	return SessionStage(stage) == StageFull && !sessionEnded(s.Now(), created, seen, StageFull, disabled.Valid), nil
 }
@@ -510,7 +510,7 @@ func sessionEnded(now time.Time, created, seen string, stage SessionStage, userD
 // DeleteSession ends a session (sign-out).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(token))
-	return err
+	return wrap("DeleteSession", err)
 }
 
 // Sign-in and throttling
@@ -564,7 +564,7 @@ func (s *Store) SignIn(ctx context.Context, email, password, ip string) (*User, 
 	idx := s.crypt.Index("email", email)
 	keys := signInKeys{acct: "acct:" + idx, pair: "pair:" + idx + "|" + ip, ip: "ip:" + ip}
 	if err := s.reserveSignIn(ctx, keys); err != nil {
-		return nil, err
+		return nil, wrap("SignIn", err)
 	}
 	var hash string
 	var id int64
@@ -572,7 +572,7 @@ func (s *Store) SignIn(ctx context.Context, email, password, ip string) (*User, 
 	err := s.read.QueryRowContext(ctx, `SELECT id, password_hash, disabled_at FROM users WHERE email = ?`, email).
 		Scan(&id, &hash, &disabled)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+		return nil, wrap("SignIn", err)
 	}
 	known := err == nil
 	if !known {
@@ -587,7 +587,7 @@ func (s *Store) SignIn(ctx context.Context, email, password, ip string) (*User, 
 		return nil, ErrBadCredentials
 	}
 	if err := s.settleSignIn(ctx, keys, true); err != nil {
-		return nil, err
+		return nil, wrap("SignIn", err)
 	}
 	return scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users u JOIN agencies a ON a.id = u.agency_id WHERE u.id = ?`, id))
 }
@@ -602,7 +602,7 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		ip, err := readThrottle(ctx, tx, k.ip)
 		if err != nil {
-			return err
+			return wrap("reserveSignIn", err)
 		}
 		if now.Sub(ip.windowStart) >= time.Minute {
 			ip = throttleRow{windowStart: now}
@@ -612,14 +612,14 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 		}
 		pair, err := readThrottle(ctx, tx, k.pair)
 		if err != nil {
-			return err
+			return wrap("reserveSignIn", err)
 		}
 		if pair.lockedUntil.After(now) {
 			return &ThrottledError{RetryAfter: pair.lockedUntil.Sub(now)}
 		}
 		acct, err := readThrottle(ctx, tx, k.acct)
 		if err != nil {
-			return err
+			return wrap("reserveSignIn", err)
 		}
 		acct.failures++
 		ip.failures++
@@ -627,7 +627,7 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 		pair.lockedUntil = now.Add(backoff(acct.failures, acctFreeFailures, acctBaseDelay, acctMaxDelay))
 		for key, r := range map[string]throttleRow{k.ip: ip, k.pair: pair, k.acct: acct} {
 			if err := writeThrottle(ctx, tx, key, r, now); err != nil {
-				return err
+				return wrap("reserveSignIn", err)
 			}
 		}
 		return nil
@@ -639,14 +639,14 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 func (s *Store) settleSignIn(ctx context.Context, k signInKeys, success bool) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE key = ?`, k.ip); err != nil {
-			return err
+			return wrap("settleSignIn", err)
 		}
 		if success {
 			_, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key IN (?, ?)`, k.acct, k.pair)
-			return err
+			return wrap("settleSignIn", err)
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0), locked_until = NULL WHERE key IN (?, ?)`, k.acct, k.pair)
-		return err
+		return wrap("settleSignIn", err)
 	})
 }
 
@@ -666,7 +666,7 @@ func readThrottle(ctx context.Context, tx *sql.Tx, key string) (throttleRow, err
 		return throttleRow{}, nil
 	}
 	r.windowStart, r.lockedUntil = parseTime(start), parseNullTime(until)
-	return r, err
+	return r, wrap("readThrottle", err)
 }
 
 func writeThrottle(ctx context.Context, tx *sql.Tx, key string, r throttleRow, now time.Time) error {
@@ -677,12 +677,12 @@ func writeThrottle(ctx context.Context, tx *sql.Tx, key string, r throttleRow, n
 		VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET failures = excluded.failures,
 		window_start = excluded.window_start, locked_until = excluded.locked_until`,
 		key, r.failures, fmtTime(r.windowStart), nullTime(r.lockedUntil))
-	return err
+	return wrap("writeThrottle", err)
 }
 
 // AgencyName returns an agency's name.
 func (s *Store) AgencyName(ctx context.Context, agencyID int64) (string, error) {
 	var name string
 	err := s.read.QueryRowContext(ctx, `SELECT name FROM agencies WHERE id = ?`, agencyID).Scan(&name)
-	return name, formatError(err)
+	return name, wrap("AgencyName", formatError(err))
 }
