@@ -38,6 +38,7 @@ func (h *Handler) caseEvents(c echo.Context) error {
 	}
 	sub := h.store.Feed.Subscribe(u.AgencyID, caseID)
 	defer sub.Close()
+	defer h.cfg.Metrics.StreamOpened()()
 
 	w := c.Response()
 	w.Header().Set("Content-Type", "text/event-stream")

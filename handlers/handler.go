@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/sessions"
 
 	"caseverify/handlers/verify"
+	"caseverify/metrics"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -36,6 +37,8 @@ type Config struct {
 	BaseURL string
 	// TwilioAuthToken verifies Twilio's callbacks; empty refuses them all.
 	TwilioAuthToken string
+	// Metrics counts webhook deliveries and live streams (nil: nothing).
+	Metrics *metrics.Metrics
 }
 
 // Handler serves the portal.

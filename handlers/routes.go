@@ -75,10 +75,10 @@ func (h *Handler) Register(e *echo.Echo) {
 
 	// Provider webhooks: no session and no CSRF token; each delivery is
 	// authenticated on its raw bytes by the provider's own scheme.
-	h.route(e, http.MethodPost, "/webhooks/twilio/status", public, h.twilioStatus)
-	h.route(e, http.MethodPost, "/webhooks/twilio/inbound", public, h.twilioInbound)
-	h.route(e, http.MethodPost, "/webhooks/:provider", public, h.webhook)
-	h.route(e, http.MethodPost, "/webhooks/:provider/*", public, h.webhook)
+	h.route(e, http.MethodPost, "/webhooks/twilio/status", public, h.countWebhooks(h.twilioStatus))
+	h.route(e, http.MethodPost, "/webhooks/twilio/inbound", public, h.countWebhooks(h.twilioInbound))
+	h.route(e, http.MethodPost, "/webhooks/:provider", public, h.countWebhooks(h.webhook))
+	h.route(e, http.MethodPost, "/webhooks/:provider/*", public, h.countWebhooks(h.webhook))
 
 	// The applicant's tracked link: public, the code is the secret.
 	h.route(e, http.MethodGet, "/l/:code", public, h.linkOpen)

@@ -83,6 +83,7 @@ func (h *Handler) webhook(c echo.Context) error {
 	if inserted {
 		h.verify.Notify()
 	} else {
+		c.Set(webhookDuplicate, true)
 		h.log.Info("webhook duplicate", "provider", name)
 	}
 	return c.String(http.StatusOK, "ok")

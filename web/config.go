@@ -34,6 +34,7 @@ type Config struct {
 	ReconcileQuiet time.Duration  // RECONCILE_QUIET: how long an open order may be quiet before it is polled
 	RenewalRate    float64        // RENEWAL_RATE: refresh calls a second per provider in bulk renewals
 	Retention      time.Duration  // RETENTION: how long processed webhook bodies and outbox messages are kept
+	MetricsAddr    string         // METRICS_ADDR: where /metrics listens; empty: no metrics
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -132,6 +133,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.Retention = d
 	}
+	if c.MetricsAddr = strings.TrimSpace(getenv("METRICS_ADDR")); c.MetricsAddr != "" {
+		if p := metricsAddrProblem(c.MetricsAddr, c.Addr); p != "" {
+			problems = append(problems, p)
+		}
+	}
 	c.TimeZone = time.Local
 	if tz := getenv("TZ_DISPLAY"); tz != "" {
 		loc, err := time.LoadLocation(tz)
@@ -161,6 +167,23 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return c, errors.New("configuration: " + strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// metricsAddrProblem checks METRICS_ADDR: a host:port of its own. The
+// metrics are for a scraper on the operations network, so they never share
+// the portal's listener (where anyone reaching the portal could read them).
+func metricsAddrProblem(addr, portal string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "METRICS_ADDR must be a listen address such as 127.0.0.1:9090 or :9090"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "METRICS_ADDR must be a listen address such as 127.0.0.1:9090 or :9090"
+	}
+	if _, pport, err := net.SplitHostPort(portal); err == nil && pport == port && port != "0" {
+		return "METRICS_ADDR must not use the port of ADDR: metrics have a listener of their own"
+	}
+	return ""
 }
 
 func (c Config) keyFile(name string) string {

@@ -23,6 +23,7 @@ import (
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
+	"caseverify/metrics"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -91,19 +92,35 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	internalURL := "http://127.0.0.1:" + port
-	ps, err := setupProviders(cfg, getenv, internalURL, log)
+	// Operations metrics, only with METRICS_ADDR (nil records nothing).
+	var m *metrics.Metrics
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("listen on METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+		}
+		defer metricsLn.Close()
+		m = metrics.New(st)
+	}
+	ps, err := setupProviders(cfg, getenv, internalURL, log, m)
 	if err != nil {
 		return err
 	}
+	var names []string
+	for _, p := range ps.list {
+		names = append(names, p.Name)
+	}
+	m.Providers(names...)
 	mail, text, twilioToken, err := messengers(getenv)
 	if err != nil {
 		return err
 	}
 	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet,
-		SMTP: mail, Twilio: text, RenewalRate: cfg.RenewalRate})
+		SMTP: mail, Twilio: text, RenewalRate: cfg.RenewalRate, Metrics: m})
 	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
 		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes, BaseURL: cfg.BaseURL, TwilioAuthToken: twilioToken,
+		Metrics: m,
 	})
 	h.Register(e)
 
@@ -143,8 +160,16 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(h.Shutdown) // live streams end, /readyz says 503
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if m != nil {
+		go func() {
+			if err := m.Serve(ctx, metricsLn, log); err != nil {
+				errc <- fmt.Errorf("metrics on METRICS_ADDR: %w", err)
+			}
+		}()
+		log.Info("metrics started", "addr", metricsLn.Addr().String())
+	}
 	printWelcome(stdout, cfg, demo)
 	log.Info("portal started", "addr", ln.Addr().String(), "sandbox", cfg.Sandbox)
 	if ready != nil {

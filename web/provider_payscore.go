@@ -77,7 +77,7 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 		return contractError("PAYSCORE_CONTRACT", err)
 	}
 	em := payscore.NewEmulator(payscore.EmulatorConfig{PublicURL: env.cfg.BaseURL + "/sandbox/payscore",
-		WebhookURL: env.internalURL + "/webhooks/payscore", HTTPClient: env.client, Logger: env.log.With("emulator", "payscore"),
+		WebhookURL: env.internalURL + "/webhooks/payscore", HTTPClient: env.emulatorClient, Logger: env.log.With("emulator", "payscore"),
 		WebhookDelay: env.cfg.EmulatorDelay, Contract: contract, ClientID: payscore.SandboxClientID, SecretKey: secret})
 	// Payscore's time-based webhooks (report about to expire, expired,
 	// invite expired) come from its clock; the emulator sends them when asked.

@@ -61,7 +61,7 @@ func setupTruework(env providerEnv, ps *providerSet) error {
 	token = env.sandbox.TrueworkWebhookToken
 	public := cfg.BaseURL + "/sandbox/truework"
 	em := truework.NewEmulator(truework.EmulatorConfig{PublicURL: public, WebhookURL: env.internalURL + "/webhooks/truework",
-		APIKey: key, WebhookToken: token, HTTPClient: env.client, Logger: env.log.With("emulator", "truework"),
+		APIKey: key, WebhookToken: token, HTTPClient: env.emulatorClient, Logger: env.log.With("emulator", "truework"),
 		WebhookDelay: cfg.EmulatorDelay})
 	// The adapter calls the emulator on loopback; the applicant's browser
 	// loads the Truework.js stand-in from the public URL.

@@ -61,7 +61,7 @@ func setupTruuth(env providerEnv, ps *providerSet) error {
 	// API secret and webhook Authorization are this installation's own.
 	webhookAuth := env.sandbox.TruuthWebhookAuth
 	em, err := newTruuthEmulator(truuth.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truuth",
-		WebhookURL: env.internalURL + "/webhooks/truuth", WebhookAuth: webhookAuth, HTTPClient: env.client,
+		WebhookURL: env.internalURL + "/webhooks/truuth", WebhookAuth: webhookAuth, HTTPClient: env.emulatorClient,
 		APIKey: truuth.SandboxAPIKey, APISecret: env.sandbox.TruuthAPISecret, Tenant: truuth.SandboxTenant,
 		Logger: env.log.With("emulator", "truuth"), WebhookDelay: cfg.EmulatorDelay, Contract: contract})
 	if err != nil {

@@ -45,7 +45,7 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 	}
 	secret := env.sandbox.TruvAccessSecret
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: cfg.BaseURL + "/sandbox/truv", WebhookURL: internalURL + "/webhooks/truv",
-		AccessSecret: secret, ClientID: truv.SandboxClientID, HTTPClient: client, Logger: env.log.With("emulator", "truv"),
+		AccessSecret: secret, ClientID: truv.SandboxClientID, HTTPClient: env.emulatorClient, Logger: env.log.With("emulator", "truv"),
 		WebhookDelay: cfg.EmulatorDelay})
 	c, err := truv.New(truv.Config{BaseURL: internalURL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: secret,
 		HTTPClient: client, ReportRetryDelays: []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"caseverify/handlers/verify"
+	"caseverify/metrics"
 )
 
 // providerSet is what web/ builds for the configured providers: the
@@ -22,19 +23,26 @@ type providerSet struct {
 // outside sandbox mode without settings. internalURL is how the portal
 // reaches itself (adapters call the emulators over real HTTP on loopback);
 // cfg.BaseURL is what applicants' links use.
-func setupProviders(cfg Config, getenv func(string) string, internalURL string, log *slog.Logger) (*providerSet, error) {
+func setupProviders(cfg Config, getenv func(string) string, internalURL string, log *slog.Logger, m *metrics.Metrics) (*providerSet, error) {
 	ps := &providerSet{sandboxes: map[string]http.Handler{}}
 	client := providerClient(cfg.Sandbox)
 
-	env := providerEnv{cfg: cfg, getenv: getenv, internalURL: internalURL, log: log, client: client}
+	env := providerEnv{cfg: cfg, getenv: getenv, internalURL: internalURL, log: log, emulatorClient: client}
 	if cfg.Sandbox {
 		var err error
 		if env.sandbox, err = newSandboxCredentials(cfg.SandboxKey); err != nil {
 			return nil, err
 		}
 	}
-	for _, setup := range []func(providerEnv, *providerSet) error{setupTruv, setupTruework, setupPayscore, setupTruuth, setupAccountChek} {
-		if err := setup(env, ps); err != nil {
+	for _, p := range []struct {
+		name  string
+		setup func(providerEnv, *providerSet) error
+	}{{"truv", setupTruv}, {"truework", setupTruework}, {"payscore", setupPayscore}, {"truuth", setupTruuth},
+		{"accountchek", setupAccountChek}} {
+		// Each adapter's calls are counted and timed under its name
+		// (operations metrics); the emulators' webhooks are not its calls.
+		env.client = m.ProviderClient(client, p.name)
+		if err := p.setup(env, ps); err != nil {
 			return nil, err
 		}
 	}
@@ -53,8 +61,10 @@ type providerEnv struct {
 	getenv      func(string) string
 	internalURL string
 	log         *slog.Logger
-	client      *http.Client
-	sandbox     sandboxCredentials // the emulators' credentials, in sandbox mode
+	client      *http.Client // the adapter's: timed and counted under the provider's name
+	// emulatorClient is the emulators' (their webhooks to the portal).
+	emulatorClient *http.Client
+	sandbox        sandboxCredentials // the emulators' credentials, in sandbox mode
 }
 
 // add registers a provider and, when it is emulated, its emulator.

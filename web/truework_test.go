@@ -41,7 +41,7 @@ func twSetup(t *testing.T, vars map[string]string) (*providerSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := setupProviders(cfg, getenv, "http://127.0.0.1:1", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ps, err := setupProviders(cfg, getenv, "http://127.0.0.1:1", slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if ps != nil {
 		t.Cleanup(func() {
 			for _, c := range ps.closers {

@@ -74,7 +74,7 @@ func setupWith(t *testing.T, vars map[string]string, internalURL string) (*provi
 	if err != nil {
 		return nil, err
 	}
-	ps, err := setupProviders(cfg, getenv, internalURL, slog.New(slog.DiscardHandler))
+	ps, err := setupProviders(cfg, getenv, internalURL, slog.New(slog.DiscardHandler), nil)
 	if ps != nil {
 		t.Cleanup(func() {
 			for _, c := range ps.closers {

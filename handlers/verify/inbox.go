@@ -37,14 +37,23 @@ func (s *Service) ProcessNext(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	started := time.Now()
 	errText, retryAt, failed := s.process(ctx, it)
 	s.release(it.Provider, failed)
+	result := "done"
 	if !retryAt.IsZero() {
 		// Back off by the attempts so far, not at the head of the queue;
 		// the delivery's order waits behind it, others go on.
 		retryAt = laterOf(retryAt, s.store.Now().Add(retryBackoff(it.Attempts)))
+		result = "retry"
+	} else if errText != "" {
+		result = "dead_letter"
 	}
-	return true, s.store.FinishInbox(context.WithoutCancel(ctx), it.ID, errText, retryAt)
+	if err := s.store.FinishInbox(context.WithoutCancel(ctx), it.ID, errText, retryAt); err != nil {
+		return true, err
+	}
+	s.metrics.Processed(it.Provider, result, time.Since(started), s.store.Now().Sub(it.ReceivedAt))
+	return true, nil
 }
 
 // Inbox pool settings (issue 13 item 4).

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"caseverify/metrics"
 	"caseverify/providers"
 	"caseverify/providers/email"
 	"caseverify/providers/sms"
@@ -79,6 +80,8 @@ type Service struct {
 	// gates is each provider's share of the inbox pool (claim, release).
 	gateMu sync.Mutex
 	gates  map[string]*providerGate
+	// metrics records operations metrics (nil: none).
+	metrics *metrics.Metrics
 }
 
 // defaultHintInterval paces hint-triggered status reads: a burst of replayed
@@ -103,13 +106,17 @@ type Config struct {
 	// RenewalRate is how many refresh calls a second a bulk renewal makes to
 	// one provider (default 5).
 	RenewalRate float64
+	// Metrics records the inbox's processing and the links delivered (nil:
+	// nothing is recorded).
+	Metrics *metrics.Metrics
 }
 
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
-		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{}}
+		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{},
+		metrics: cfg.Metrics}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
 	}
@@ -468,6 +475,7 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	} else if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
 		return err
 	}
+	s.metrics.Message(channel, d.Result)
 	if sendErr != nil {
 		return &DeliveryError{Channel: channel, Reason: d.Error}
 	}
