@@ -4,7 +4,7 @@
 GO ?= go
 export CGO_ENABLED := 1
 
-.PHONY: run build test test-deps check-generated generate fmt vet bench fuzz vendor clean
+.PHONY: run build test test-deps check-generated check-templ-fmt generate fmt vet lint bench fuzz vendor clean
 
 run: ## build and start the portal; prints the URL and the sign-in
 	$(GO) run ./web
@@ -12,18 +12,27 @@ run: ## build and start the portal; prints the URL and the sign-in
 build: ## a binary in bin/
 	$(GO) build -trimpath -o bin/caseverify ./web
 
-test: test-deps check-generated vet ## every test, with the race detector
+test: test-deps check-generated check-templ-fmt vet lint ## every test, with the race detector
 	$(GO) test -race -count=1 -timeout 12m ./...
 
+# Development tools the portal does not import live in their own module,
+# .tools/go.mod (mailpit, staticcheck, nilness), so their dependencies stay out
+# of the portal's go.mod; templ stays in go.mod because the generated code
+# imports its runtime. `go -C .tools tool -n X` builds X once and prints its path.
+TOOL = $$($(GO) -C .tools tool -n $(1))
+
 # What the tests need that a fresh machine may lack: Debian's Chromium for the
-# browser tests, and the Go tools pinned in go.mod (templ, mailpit), built once.
+# browser tests, and the pinned Go tools (templ in go.mod; mailpit, staticcheck
+# and nilness in .tools/go.mod), built once.
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing chromium (Debian package) for the browser tests"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@$(GO) tool -n templ >/dev/null
-	@$(GO) tool -n mailpit >/dev/null
+	@$(GO) -C .tools tool -n mailpit >/dev/null
+	@$(GO) -C .tools tool -n staticcheck >/dev/null
+	@$(GO) -C .tools tool -n nilness >/dev/null
 
 # Generated templ code is committed; fail when regenerating changes it.
 check-generated:
@@ -31,6 +40,11 @@ check-generated:
 	$(GO) tool templ generate >/dev/null; \
 	after=$$(find . -name '*_templ.go' -not -path './.git/*' | sort | xargs cat 2>/dev/null | sha256sum); \
 	if [ "$$before" != "$$after" ]; then echo "generated templ files were stale: regenerated them; commit the *_templ.go changes"; exit 1; fi
+
+# templ fmt -fail rewrites what is not formatted and then fails, like
+# check-generated: commit what it changed.
+check-templ-fmt:
+	@$(GO) tool templ fmt -fail views >/dev/null 2>&1 || { echo "views/*.templ were not templ-formatted: formatted them; commit the changes (and run make generate)"; exit 1; }
 
 generate: ## regenerate templ code
 	$(GO) tool templ generate
@@ -42,6 +56,12 @@ fmt:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '_templ.go$$'); echo "gofmt needed"; exit 1; }
+
+# staticcheck with its default checks (exceptions are //lint:ignore lines
+# that say why), then vet's nilness analyzer, which plain `go vet` leaves out.
+lint: ## staticcheck and extra vet analyzers
+	$(call TOOL,staticcheck) ./...
+	$(GO) vet -vettool=$(call TOOL,nilness) ./...
 
 bench: ## benchmarks (timings live here, not in tests)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

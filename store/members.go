@@ -48,6 +48,11 @@ type MemberInput struct {
 	Language     string
 }
 
+// errPhoneForm is shown to the caseworker as is.
+//
+//lint:ignore ST1005 a sentence for people, not an error to wrap
+var errPhoneForm = errors.New("Enter a phone number like (555) 201-0123 or +1 555 201 0123.")
+
 // NormalizePhone returns a phone number in E.164. Ten US digits get +1.
 func NormalizePhone(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -59,7 +64,7 @@ func NormalizePhone(s string) (string, error) {
 			digits.WriteRune(r)
 		case r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '+':
 		default:
-			return "", errors.New("Enter a phone number like (555) 201-0123 or +1 555 201 0123.")
+			return "", errPhoneForm
 		}
 	}
 	d := digits.String()
@@ -71,7 +76,7 @@ func NormalizePhone(s string) (string, error) {
 	case !plus && len(d) == 11 && d[0] == '1' && d[1] >= '2':
 		return "+" + d, nil
 	}
-	return "", errors.New("Enter a phone number like (555) 201-0123 or +1 555 201 0123.")
+	return "", errPhoneForm
 }
 
 func cleanName(s string) string {

@@ -115,6 +115,7 @@ func NormalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || !strings.Contains(email[strings.IndexByte(email, '@')+1:], ".") {
+		//lint:ignore ST1005 shown to the caseworker as is, as a sentence
 		return "", errors.New("Enter an email address like name@agency.gov.")
 	}
 	return email, nil

@@ -211,7 +211,8 @@ func TestDedupeKey(t *testing.T) {
 		t.Error("two orders' order.completed share a key")
 	}
 	// A retry with the same body is the same delivery; a new state is not.
-	if key(stateChange("processing")) != key(stateChange("processing")) || key(stateChange("processing")) == key(stateChange("completed")) {
+	first, retry := key(stateChange("processing")), key(stateChange("processing"))
+	if first != retry || first == key(stateChange("completed")) {
 		t.Error("keys do not separate states or do not repeat for identical bodies")
 	}
 	// A state that comes back later (processing, action required,

@@ -1,11 +1,11 @@
 // Package mailpittest starts a real SMTP server (mailpit, pinned as a Go tool
-// in go.mod) for tests, and reads the messages it caught back through its
+// in the separate tools module .tools/go.mod) for tests, and reads the messages it caught back through its
 // HTTP API. It is used by the email package's tests and can be reused by any
 // other test in the module that needs to see the mail the portal sends.
 //
 // The mailpit binary is found through the MAILPIT_BIN environment variable,
-// or else with `go tool -n mailpit`, which prints the path of the built tool
-// and builds it first when the build cache is cold (allow about two minutes
+// or else with `go -C <repo>/.tools tool -n mailpit`, which prints the path of
+// the built tool and builds it first when the build cache is cold (allow about two minutes
 // the first time). Each server listens on free loopback ports only, keeps its
 // database in the test's temporary directory and is killed at cleanup.
 package mailpittest
@@ -141,7 +141,10 @@ func Start(t testing.TB, opts Options) *Server {
 }
 
 // Binary returns the path of the mailpit executable: MAILPIT_BIN when set,
-// otherwise what `go tool -n mailpit` prints (building it if needed).
+// otherwise what `go tool -n mailpit` prints (building it if needed) in the
+// tools module .tools/ at the root of this repository. mailpit lives there,
+// not in the portal's go.mod, so its dependencies stay out of the portal's
+// requirement list.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("MAILPIT_BIN"); p != "" {
@@ -155,18 +158,40 @@ func Binary(t testing.TB) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
+	toolsDir, err := toolsModuleDir(ctx, goBin)
+	if err != nil {
+		t.Fatalf("mailpittest: finding the tools module (set MAILPIT_BIN to skip it): %v", err)
+	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, goBin, "tool", "-n", "mailpit")
+	cmd := exec.CommandContext(ctx, goBin, "-C", toolsDir, "tool", "-n", "mailpit")
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("mailpittest: `go tool -n mailpit` failed (set MAILPIT_BIN to skip it): %v\n%s", err, stderr.String())
+		t.Fatalf("mailpittest: `go -C %s tool -n mailpit` failed (set MAILPIT_BIN to skip it): %v\n%s", toolsDir, err, stderr.String())
 	}
 	p := strings.TrimSpace(string(out))
 	if p == "" {
 		t.Fatalf("mailpittest: `go tool -n mailpit` printed no path")
 	}
 	return p
+}
+
+// toolsModuleDir is .tools/ beside the go.mod of the module under test (the
+// test runs in its package's directory, somewhere below that go.mod).
+func toolsModuleDir(ctx context.Context, goBin string) (string, error) {
+	out, err := exec.CommandContext(ctx, goBin, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("not inside a module")
+	}
+	dir := filepath.Join(filepath.Dir(gomod), ".tools")
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		return "", err
+	}
+	return dir, nil
 }
 
 // start runs one mailpit process and waits until both listeners answer.
