@@ -52,9 +52,6 @@ func TestStoredReport_V0ReadsWhole(t *testing.T) {
 	if !reflect.DeepEqual(want, got) {
 		t.Errorf("the stored format changed:\nfixture: %v\nwritten: %v", want, got)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	if r.Format != ReportFormat {
 		t.Errorf("Format = %d, want %d", r.Format, ReportFormat)
 	}
