@@ -69,22 +69,22 @@ func (s *Store) CreateCase(ctx context.Context, agencyID, createdBy int64, in Ca
 		RecertDue: in.RecertDue, Status: CaseNew, CreatedAt: now, UpdatedAt: now}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkAssignee(ctx, tx, agencyID, in.AssignedUserID); err != nil {
-			return err
+			return wrap("CreateCase", err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
 			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			agencyID, c.Number, c.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
 			fmtTime(now), fmtTime(now))
 		if err != nil {
-			return formatError(err)
+			return wrap("CreateCase", formatError(err))
 		}
 		c.ID, err = res.LastInsertId()
-		return err
+		return wrap("CreateCase", err)
 	})
 	if errors.Is(err, ErrConflict) {
 		return nil, ValidationError{"case_number": "Case " + in.Number + " already exists in this agency. Search for it instead."}
 	}
-	return c, err
+	return c, wrap("CreateCase", err)
 }
 
 // UpdateCase changes a case's program, worker and recertification date.
@@ -95,13 +95,13 @@ func (s *Store) UpdateCase(ctx context.Context, agencyID, caseID int64, in CaseI
 	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := checkAssignee(ctx, tx, agencyID, in.AssignedUserID); err != nil {
-			return err
+			return wrap("UpdateCase", err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE cases SET case_number = ?, program = ?, assigned_user_id = ?, recert_due = ?,
 			updated_at = ? WHERE agency_id = ? AND id = ?`, in.Number, in.Program, nullID(in.AssignedUserID),
 			nullString(in.RecertDue), fmtTime(s.Now()), agencyID, caseID)
 		if err != nil {
-			return formatError(err)
+			return wrap("UpdateCase", formatError(err))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
@@ -111,7 +111,7 @@ func (s *Store) UpdateCase(ctx context.Context, agencyID, caseID int64, in CaseI
 	if errors.Is(err, ErrConflict) {
 		return ValidationError{"case_number": "Case " + in.Number + " already exists in this agency."}
 	}
-	return err
+	return wrap("UpdateCase", err)
 }
 
 func checkAssignee(ctx context.Context, tx *sql.Tx, agencyID, userID int64) error {
@@ -123,7 +123,7 @@ func checkAssignee(ctx context.Context, tx *sql.Tx, agencyID, userID int64) erro
 	if errors.Is(err, sql.ErrNoRows) {
 		return ValidationError{"assigned_user_id": "Choose a worker of this agency."}
 	}
-	return err
+	return wrap("checkAssignee", err)
 }
 
 const caseColumns = `c.id, c.agency_id, c.case_number, c.program, COALESCE(c.assigned_user_id, 0), COALESCE(u.name, ''),
@@ -135,7 +135,7 @@ func scanCase(row interface{ Scan(...any) error }, extra ...any) (*Case, error) 
 	dest := append([]any{&c.ID, &c.AgencyID, &c.Number, &c.Program, &c.AssignedUserID, &c.AssignedName,
 		&c.RecertDue, &status, &created, &updated}, extra...)
 	if err := row.Scan(dest...); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanCase", formatError(err))
 	}
 	c.Status = CaseStatus(status)
 	c.CreatedAt, c.UpdatedAt = parseTime(created), parseTime(updated)
@@ -173,14 +173,14 @@ func (s *Store) DeleteEmptyCase(ctx context.Context, agencyID, caseID int64) err
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
-			return formatError(err)
+			return wrap("DeleteEmptyCase", formatError(err))
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM cases WHERE agency_id = ? AND id = ?
 			AND NOT EXISTS (SELECT 1 FROM members WHERE case_id = cases.id)
 			AND NOT EXISTS (SELECT 1 FROM orders WHERE case_id = cases.id)
 			AND NOT EXISTS (SELECT 1 FROM case_notes WHERE case_id = cases.id)`, agencyID, caseID)
 		if err != nil {
-			return err
+			return wrap("DeleteEmptyCase", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrConflict
@@ -224,7 +224,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	if f.ByIDs {
 		ids, err := json.Marshal(f.IDs)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, wrap("Cases", err)
 		}
 		where = append(where, "c.id IN (SELECT value FROM json_each(?))")
 		args = append(args, string(ids))
@@ -255,7 +255,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	w := strings.Join(where, " AND ")
 	var total int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+w, args...).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, 0, wrap("Cases", err)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT `+caseColumns+`,
 		COALESCE((SELECT m.first_name || ' ' || m.last_name FROM members m WHERE m.case_id = c.id ORDER BY m.position LIMIT 1), ''),
@@ -264,7 +264,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 		WHERE `+w+` ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
 		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, wrap("Cases", err)
 	}
 	defer rows.Close()
 	var out []*Case
@@ -273,7 +273,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 		var count int
 		c, err := scanCase(rows, &name, &count)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, wrap("Cases", err)
 		}
 		c.PrimaryName, c.MemberCount = name, count
 		out = append(out, c)
@@ -303,5 +303,5 @@ func nullString(s string) any {
 // touchCase marks a case updated (lists sort by it).
 func touchCase(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE cases SET updated_at = ? WHERE agency_id = ? AND id = ?`, fmtTime(now), agencyID, caseID)
-	return err
+	return wrap("touchCase", err)
 }

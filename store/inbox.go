@@ -41,7 +41,7 @@ func (s *Store) AddInboxFor(ctx context.Context, provider, dedupeKey, path, part
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING`,
 			provider, dedupeKey, path, hex.EncodeToString(sum[:]), fmtTime(now), fmtTime(now), partition)
 		if err != nil {
-			return err
+			return wrap("AddInboxFor", err)
 		}
 		n, _ := res.RowsAffected()
 		if n == 0 {
@@ -50,13 +50,13 @@ func (s *Store) AddInboxFor(ctx context.Context, provider, dedupeKey, path, part
 		inserted = true
 		id, err := res.LastInsertId()
 		if err != nil {
-			return err
+			return wrap("AddInboxFor", err)
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE webhook_inbox SET body_enc = ? WHERE id = ?`,
 			s.crypt.Seal(string(body), aad("webhook_inbox", "body", id)), id)
-		return err
+		return wrap("AddInboxFor", err)
 	})
-	return inserted, err
+	return inserted, wrap("AddInboxFor", err)
 }
 
 // ClaimInbox takes the oldest delivery that is due and leases it for lease:
@@ -93,14 +93,14 @@ func (s *Store) ClaimInboxExcept(ctx context.Context, lease time.Duration, skip 
 				ORDER BY w.id LIMIT 1)
 			RETURNING id, provider, dedupe_key, path, body_enc, received_at, attempts`,
 			args...).Scan(&it.ID, &it.Provider, &it.DedupeKey, &it.Path, &body, &received, &it.Attempts)
-		return formatError(err)
+		return wrap("ClaimInboxExcept", formatError(err))
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("ClaimInboxExcept", err)
 	}
 	pt, err := s.crypt.Open(body, aad("webhook_inbox", "body", it.ID))
 	if err != nil {
-		return nil, err
+		return nil, wrap("ClaimInboxExcept", err)
 	}
 	it.Body, it.ReceivedAt = []byte(pt), parseTime(received)
 	return &it, nil
@@ -112,10 +112,10 @@ func (s *Store) FinishInbox(ctx context.Context, id int64, errText string, retry
 	if !retryAt.IsZero() {
 		_, err := s.write.ExecContext(ctx, `UPDATE webhook_inbox SET error = ?, next_attempt_at = ? WHERE id = ?`,
 			errText, fmtTime(retryAt), id)
-		return err
+		return wrap("FinishInbox", err)
 	}
 	_, err := s.write.ExecContext(ctx, `UPDATE webhook_inbox SET error = ?, processed_at = ? WHERE id = ?`, errText, fmtTime(s.Now()), id)
-	return err
+	return wrap("FinishInbox", err)
 }
 
 // InboxStats counts deliveries by state (tests, diagnostics).
@@ -125,5 +125,5 @@ func (s *Store) InboxStats(ctx context.Context, provider string) (total, pending
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
 	}
-	return total, pending, err
+	return total, pending, wrap("InboxStats", err)
 }

@@ -165,25 +165,25 @@ func (s *Store) AddMember(ctx context.Context, agencyID, caseID int64, in Member
 		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(m.position), 0) + 1 FROM cases c LEFT JOIN members m ON m.case_id = c.id
 			WHERE c.agency_id = ? AND c.id = ? GROUP BY c.id`, agencyID, caseID).Scan(&pos)
 		if err != nil {
-			return formatError(err)
+			return wrap("AddMember", formatError(err))
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO members (agency_id, case_id, position, first_name, last_name, name_search,
 			relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?)`,
 			agencyID, caseID, pos, fmtTime(now), fmtTime(now))
 		if err != nil {
-			return err
+			return wrap("AddMember", err)
 		}
 		if m.ID, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("AddMember", err)
 		}
 		m.Position = pos
 		if err := s.writeMember(ctx, tx, m.ID, in, now); err != nil {
-			return err
+			return wrap("AddMember", err)
 		}
 		return touchCase(ctx, tx, agencyID, caseID, now)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("AddMember", err)
 	}
 	fillMember(m, in)
 	return m, nil
@@ -199,10 +199,10 @@ func (s *Store) UpdateMember(ctx context.Context, agencyID, caseID, memberID int
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE agency_id = ? AND case_id = ? AND id = ?`,
 			agencyID, caseID, memberID).Scan(&one); err != nil {
-			return formatError(err)
+			return wrap("UpdateMember", formatError(err))
 		}
 		if err := s.writeMember(ctx, tx, memberID, in, now); err != nil {
-			return err
+			return wrap("UpdateMember", err)
 		}
 		return touchCase(ctx, tx, agencyID, caseID, now)
 	})
@@ -220,7 +220,7 @@ func (s *Store) writeMember(ctx context.Context, tx *sql.Tx, id int64, in Member
 		c.Seal(in.Phone, aad("members", "phone", id)), nullString(c.Index("phone", in.Phone)),
 		c.Seal(in.DateOfBirth, aad("members", "dob", id)), c.Seal(in.SSNLast4, aad("members", "ssn4", id)),
 		in.Language, fmtTime(now), id)
-	return err
+	return wrap("writeMember", err)
 }
 
 func fillMember(m *Member, in MemberInput) {
@@ -236,18 +236,18 @@ func (s *Store) RemoveMember(ctx context.Context, agencyID, caseID, memberID int
 		var pos int
 		if err := tx.QueryRowContext(ctx, `SELECT position FROM members WHERE agency_id = ? AND case_id = ? AND id = ?`,
 			agencyID, caseID, memberID).Scan(&pos); err != nil {
-			return formatError(err)
+			return wrap("RemoveMember", formatError(err))
 		}
 		if n, err := countOrders(ctx, tx, agencyID, memberID); err != nil {
-			return err
+			return wrap("RemoveMember", err)
 		} else if n > 0 {
 			return ErrConflict
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM members WHERE id = ?`, memberID); err != nil {
-			return err
+			return wrap("RemoveMember", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET position = position - 1 WHERE case_id = ? AND position > ?`, caseID, pos); err != nil {
-			return err
+			return wrap("RemoveMember", err)
 		}
 		return touchCase(ctx, tx, agencyID, caseID, s.Now())
 	})
@@ -262,7 +262,7 @@ func (s *Store) scanMember(row interface{ Scan(...any) error }) (*Member, error)
 	var created, updated string
 	if err := row.Scan(&m.ID, &m.AgencyID, &m.CaseID, &m.Position, &m.FirstName, &m.LastName, &m.Relationship,
 		&email, &phone, &dob, &ssn4, &m.Language, &created, &updated); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanMember", formatError(err))
 	}
 	var errs [4]error
 	m.Email, errs[0] = s.crypt.Open(email, aad("members", "email", m.ID))
@@ -270,7 +270,7 @@ func (s *Store) scanMember(row interface{ Scan(...any) error }) (*Member, error)
 	m.DateOfBirth, errs[2] = s.crypt.Open(dob, aad("members", "dob", m.ID))
 	m.SSNLast4, errs[3] = s.crypt.Open(ssn4, aad("members", "ssn4", m.ID))
 	if err := errors.Join(errs[:]...); err != nil {
-		return nil, err
+		return nil, wrap("scanMember", err)
 	}
 	m.CreatedAt, m.UpdatedAt = parseTime(created), parseTime(updated)
 	return &m, nil
@@ -281,14 +281,14 @@ func (s *Store) Members(ctx context.Context, agencyID, caseID int64) ([]*Member,
 	rows, err := s.read.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE agency_id = ? AND case_id = ?
 		ORDER BY position`, agencyID, caseID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Members", err)
 	}
 	defer rows.Close()
 	var out []*Member
 	for rows.Next() {
 		m, err := s.scanMember(rows)
 		if err != nil {
-			return nil, err
+			return nil, wrap("Members", err)
 		}
 		out = append(out, m)
 	}
@@ -304,5 +304,5 @@ func (s *Store) Member(ctx context.Context, agencyID, caseID, memberID int64) (*
 func countOrders(ctx context.Context, tx *sql.Tx, agencyID, memberID int64) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE agency_id = ? AND member_id = ?`, agencyID, memberID).Scan(&n)
-	return n, err
+	return n, wrap("countOrders", err)
 }

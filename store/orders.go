@@ -78,7 +78,7 @@ func (s *Store) CreateOrder(ctx context.Context, agencyID int64, in NewOrder) (*
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE agency_id = ? AND case_id = ? AND id = ?`,
 			agencyID, in.CaseID, in.MemberID).Scan(&one); err != nil {
-			return formatError(err)
+			return wrap("CreateOrder", formatError(err))
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO orders (agency_id, case_id, member_id, reference, provider, products, notify,
 			status, refresh_of, created_by, created_at, updated_at, last_event_at)
@@ -86,13 +86,13 @@ func (s *Store) CreateOrder(ctx context.Context, agencyID int64, in NewOrder) (*
 			agencyID, in.CaseID, in.MemberID, in.Reference, in.Provider, strings.Join(in.Products, ","), in.Notify,
 			nullID(in.RefreshOf), nullID(in.CreatedBy), fmtTime(now), fmtTime(now), fmtTime(now))
 		if err != nil {
-			return formatError(err)
+			return wrap("CreateOrder", formatError(err))
 		}
 		o.ID, err = res.LastInsertId()
-		return err
+		return wrap("CreateOrder", err)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("CreateOrder", err)
 	}
 	return o, nil
 }
@@ -117,7 +117,7 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("AttachProviderOrder", formatError(err))
 		}
 		status := p.Status
 		if !status.Valid() {
@@ -134,21 +134,21 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 			p.OrderID, p.UserID, string(status), c.Seal(p.Link, aad("orders", "link", orderID)),
 			c.Seal(p.ShortLink, aad("orders", "short_link", orderID)), c.Seal(p.WidgetToken, aad("orders", "widget_token", orderID)),
 			nullTime(p.ExpiresAt), secretHash, fmtTime(now), fmtTime(now), orderID); err != nil {
-			return formatError(err)
+			return wrap("AttachProviderOrder", formatError(err))
 		}
 		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", string(status), detail); err != nil {
-			return err
+			return wrap("AttachProviderOrder", err)
 		}
 		// Deliveries that came before the order was known wait in the inbox
 		// under its partition: they are due now.
 		var provider string
 		if err := tx.QueryRowContext(ctx, `SELECT provider FROM orders WHERE id = ?`, orderID).Scan(&provider); err != nil {
-			return err
+			return wrap("AttachProviderOrder", err)
 		}
 		if p.OrderID != "" {
 			if _, err := tx.ExecContext(ctx, `UPDATE webhook_inbox SET next_attempt_at = ? WHERE processed_at IS NULL
 				AND partition_key = ? AND error = 'order not known yet'`, fmtTime(now), provider+":"+p.OrderID); err != nil {
-				return err
+				return wrap("AttachProviderOrder", err)
 			}
 		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
@@ -156,7 +156,7 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
-	return err
+	return wrap("AttachProviderOrder", err)
 }
 
 func hashSecret(secret string) string {
@@ -194,12 +194,12 @@ func (s *Store) orderBySecretHash(ctx context.Context, provider, want string) (*
 	o, err := s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
 		WHERE o.provider = ? AND o.secret_hash = ?`, provider, want))
 	if err != nil {
-		return nil, err
+		return nil, wrap("orderBySecretHash", err)
 	}
 	// The lookup is by hash; compare again in constant time for the record.
 	var stored string
 	if err := s.read.QueryRowContext(ctx, `SELECT secret_hash FROM orders WHERE id = ?`, o.ID).Scan(&stored); err != nil {
-		return nil, err
+		return nil, wrap("orderBySecretHash", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(want)) != 1 {
 		return nil, ErrNotFound
@@ -210,7 +210,7 @@ func (s *Store) orderBySecretHash(ctx context.Context, provider, want string) (*
 // DeleteOrder removes an order the provider never accepted.
 func (s *Store) DeleteOrder(ctx context.Context, agencyID, orderID int64) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`, agencyID, orderID)
-	return err
+	return wrap("DeleteOrder", err)
 }
 
 const orderColumns = `o.id, o.agency_id, o.case_id, o.member_id, m.first_name || ' ' || m.last_name, o.reference, o.provider,
@@ -226,7 +226,7 @@ func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	if err := row.Scan(&o.ID, &o.AgencyID, &o.CaseID, &o.MemberID, &o.MemberName, &o.Reference, &o.Provider, &products,
 		&o.Notify, &o.ProviderOrderID, &o.ProviderUserID, &status, &o.Outcome, &o.Detail, &link, &short, &widget, &expires,
 		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed); err != nil {
-		return nil, formatError(err)
+		return nil, wrap("scanOrder", formatError(err))
 	}
 	if products != "" {
 		o.Products = strings.Split(products, ",")
@@ -237,7 +237,7 @@ func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	o.ShortLink, errs[1] = s.crypt.Open(short, aad("orders", "short_link", o.ID))
 	o.WidgetToken, errs[2] = s.crypt.Open(widget, aad("orders", "widget_token", o.ID))
 	if err := errors.Join(errs[:]...); err != nil {
-		return nil, err
+		return nil, wrap("scanOrder", err)
 	}
 	o.LinkExpiresAt = parseNullTime(expires)
 	o.CreatedAt, o.UpdatedAt, o.LastEventAt = parseTime(created), parseTime(updated), parseTime(lastEvent)
@@ -260,14 +260,14 @@ func (s *Store) CaseOrders(ctx context.Context, agencyID, caseID int64) ([]*Orde
 func (s *Store) queryOrders(ctx context.Context, q string, args ...any) ([]*Order, error) {
 	rows, err := s.read.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, wrap("queryOrders", err)
 	}
 	defer rows.Close()
 	var out []*Order
 	for rows.Next() {
 		o, err := s.scanOrder(rows)
 		if err != nil {
-			return nil, err
+			return nil, wrap("queryOrders", err)
 		}
 		out = append(out, o)
 	}
@@ -322,19 +322,19 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		var statusAt sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail, status_at FROM orders
 			WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail, &statusAt); err != nil {
-			return formatError(err)
+			return wrap("ApplyUpdate", formatError(err))
 		}
 		reopen := IsReopener(provider, u.RawEvent, u.RawStatus)
 		candidate := u.Status
 		if u.SubID != "" && u.Status != "" {
 			itemChanged, err := applyItem(ctx, tx, orderID, u, at, reopen)
 			if err != nil {
-				return err
+				return wrap("ApplyUpdate", err)
 			}
 			if itemChanged {
 				items, err := itemStatuses(ctx, tx, orderID)
 				if err != nil {
-					return err
+					return wrap("ApplyUpdate", err)
 				}
 				candidate = Derive(items)
 			} else {
@@ -380,7 +380,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, outcome = ?, detail = ?, updated_at = ?, last_event_at = ?,
 			completed_at = COALESCE(?, completed_at), status_at = ? WHERE id = ?`, string(next), outcome, detail, fmtTime(now), fmtTime(now),
 			completed, nullTime(newAt), orderID); err != nil {
-			return err
+			return wrap("ApplyUpdate", err)
 		}
 		// The timeline: every webhook and caseworker action; a poll only when
 		// it changed something or says something new.
@@ -390,7 +390,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 				newStatus = string(next)
 			}
 			if err := addEvent(ctx, tx, agencyID, orderID, at, u.Source, u.RawEvent, u.RawStatus, newStatus, u.Detail); err != nil {
-				return err
+				return wrap("ApplyUpdate", err)
 			}
 		}
 		if changed {
@@ -399,11 +399,11 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		return nil
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, wrap("ApplyUpdate", err)
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	o, err := s.Order(ctx, agencyID, orderID)
-	return o, changed, err
+	return o, changed, wrap("ApplyUpdate", err)
 }
 
 // applyItem moves one sub-item through the rules. The item's updated_at is
@@ -417,10 +417,10 @@ func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, a
 	if errors.Is(err, sql.ErrNoRows) {
 		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (order_id, sub_id, status, outcome, raw_status, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, orderID, u.SubID, string(u.Status), u.Outcome, u.RawStatus, fmtTime(at))
-		return err == nil, err
+		return err == nil, wrap("applyItem", err)
 	}
 	if err != nil {
-		return false, err
+		return false, wrap("applyItem", err)
 	}
 	last := parseTime(updated)
 	next, changed := Transition(OrderStatus(cur), u.Status, reopen)
@@ -432,12 +432,12 @@ func applyItem(ctx context.Context, tx *sql.Tx, orderID int64, u StatusUpdate, a
 			_, err = tx.ExecContext(ctx, `UPDATE order_items SET updated_at = ? WHERE order_id = ? AND sub_id = ?`,
 				fmtTime(at), orderID, u.SubID)
 		}
-		return false, err
+		return false, wrap("applyItem", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE order_items SET status = ?, outcome = CASE WHEN ? != '' THEN ? ELSE outcome END,
 		raw_status = ?, updated_at = ? WHERE order_id = ? AND sub_id = ?`,
 		string(next), u.Outcome, u.Outcome, u.RawStatus, fmtTime(latest(at, last)), orderID, u.SubID)
-	return err == nil, err
+	return err == nil, wrap("applyItem", err)
 }
 
 func latest(a, b time.Time) time.Time {
@@ -450,14 +450,14 @@ func latest(a, b time.Time) time.Time {
 func itemStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]OrderStatus, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT status FROM order_items WHERE order_id = ?`, orderID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("itemStatuses", err)
 	}
 	defer rows.Close()
 	var out []OrderStatus
 	for rows.Next() {
 		var s string
 		if err := rows.Scan(&s); err != nil {
-			return nil, err
+			return nil, wrap("itemStatuses", err)
 		}
 		out = append(out, OrderStatus(s))
 	}
@@ -468,24 +468,24 @@ func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now t
 	rows, err := tx.QueryContext(ctx, `SELECT status, outcome FROM orders WHERE agency_id = ? AND case_id = ? AND provider_order_id IS NOT NULL
 		AND id NOT IN (SELECT refresh_of FROM orders WHERE refresh_of IS NOT NULL AND case_id = ?)`, agencyID, caseID, caseID)
 	if err != nil {
-		return err
+		return wrap("updateRollUp", err)
 	}
 	var sts []OrderState
 	for rows.Next() {
 		var s, outcome string
 		if err := rows.Scan(&s, &outcome); err != nil {
 			rows.Close()
-			return err
+			return wrap("updateRollUp", err)
 		}
 		sts = append(sts, OrderState{Status: OrderStatus(s), Outcome: outcome})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return wrap("updateRollUp", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE cases SET status = ?, updated_at = ? WHERE agency_id = ? AND id = ?`,
 		string(RollUp(sts)), fmtTime(now), agencyID, caseID)
-	return err
+	return wrap("updateRollUp", err)
 }
 
 // Event is one line of an order's timeline.
@@ -502,7 +502,7 @@ type Event struct {
 func addEvent(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, at time.Time, source, rawEvent, rawStatus, status, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (agency_id, order_id, at, source, raw_event, raw_status, status, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, agencyID, orderID, fmtTime(at), source, rawEvent, rawStatus, status, detail)
-	return err
+	return wrap("addEvent", err)
 }
 
 // AddEvent writes a timeline line without a status change (a caseworker
@@ -511,17 +511,17 @@ func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source, d
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("AddEvent", formatError(err))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET last_event_at = ? WHERE id = ?`, fmtTime(s.Now()), orderID); err != nil {
-			return err
+			return wrap("AddEvent", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, s.Now(), source, "", "", "", detail)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "event"})
 	}
-	return err
+	return wrap("AddEvent", err)
 }
 
 // Events lists an order's timeline, oldest first.
@@ -529,7 +529,7 @@ func (s *Store) Events(ctx context.Context, agencyID, orderID int64) ([]*Event, 
 	rows, err := s.read.QueryContext(ctx, `SELECT id, at, source, raw_event, raw_status, status, detail FROM order_events
 		WHERE agency_id = ? AND order_id = ? ORDER BY at, id`, agencyID, orderID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("Events", err)
 	}
 	defer rows.Close()
 	var out []*Event
@@ -537,7 +537,7 @@ func (s *Store) Events(ctx context.Context, agencyID, orderID int64) ([]*Event, 
 		var e Event
 		var at, status string
 		if err := rows.Scan(&e.ID, &at, &e.Source, &e.RawEvent, &e.RawStatus, &status, &e.Detail); err != nil {
-			return nil, err
+			return nil, wrap("Events", err)
 		}
 		e.At, e.Status = parseTime(at), OrderStatus(status)
 		out = append(out, &e)
@@ -551,19 +551,19 @@ func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, 
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("ReplaceLink", formatError(err))
 		}
 		now := s.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET link_enc = ?, short_link_enc = NULL, updated_at = ?, last_event_at = ? WHERE id = ?`,
 			s.crypt.Seal(link, aad("orders", "link", orderID)), fmtTime(now), fmtTime(now), orderID); err != nil {
-			return err
+			return wrap("ReplaceLink", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, "caseworker", "", "", "", detail)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
-	return err
+	return wrap("ReplaceLink", err)
 }
 
 // CaseChangedSince reports whether any of a case's orders, deliveries or
@@ -573,7 +573,7 @@ func (s *Store) CaseChangedSince(ctx context.Context, agencyID, caseID int64, t 
 	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM orders o WHERE o.agency_id = ? AND o.case_id = ? AND (o.updated_at > ?
 		OR o.last_event_at > ? OR EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id AND r.fetched_at > ?))`,
 		agencyID, caseID, fmtTime(t), fmtTime(t), fmtTime(t)).Scan(&n)
-	return n > 0, err
+	return n > 0, wrap("CaseChangedSince", err)
 }
 
 // ItemStatuses returns an order's sub-items and their statuses, by the
@@ -582,14 +582,14 @@ func (s *Store) ItemStatuses(ctx context.Context, agencyID, orderID int64) (map[
 	rows, err := s.read.QueryContext(ctx, `SELECT i.sub_id, i.status FROM order_items i JOIN orders o ON o.id = i.order_id
 		WHERE o.agency_id = ? AND i.order_id = ?`, agencyID, orderID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ItemStatuses", err)
 	}
 	defer rows.Close()
 	out := map[string]OrderStatus{}
 	for rows.Next() {
 		var sub, st string
 		if err := rows.Scan(&sub, &st); err != nil {
-			return nil, err
+			return nil, wrap("ItemStatuses", err)
 		}
 		out[sub] = OrderStatus(st)
 	}

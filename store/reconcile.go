@@ -77,7 +77,7 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 			AND provider IN (?`+strings.Repeat(", ?", len(providers)-1)+`)
 			ORDER BY COALESCE(next_poll_at, last_event_at), id LIMIT ?`, args...)
 		if err != nil {
-			return err
+			return wrap("ClaimQuietOrders", err)
 		}
 		type candidate struct {
 			id       int64
@@ -90,13 +90,13 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 			var c candidate
 			if err := rows.Scan(&c.id, &c.attempts, &c.news, &c.created); err != nil {
 				rows.Close()
-				return err
+				return wrap("ClaimQuietOrders", err)
 			}
 			cands = append(cands, c)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return wrap("ClaimQuietOrders", err)
 		}
 		for _, c := range cands {
 			attempts := c.attempts + 1
@@ -107,7 +107,7 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 				WHERE id = ? AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)`,
 				fmtTime(now.Add(pollWait(quiet, attempts, now.Sub(parseTime(c.created))))), attempts, c.id, due)
 			if err != nil {
-				return err
+				return wrap("ClaimQuietOrders", err)
 			}
 			if n, err := res.RowsAffected(); err != nil || n != 1 {
 				continue // taken meanwhile (cannot happen inside one write transaction; checked anyway)
@@ -115,14 +115,14 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 			o, err := s.scanOrder(tx.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o
 				JOIN members m ON m.id = o.member_id WHERE o.id = ?`, c.id))
 			if err != nil {
-				return err
+				return wrap("ClaimQuietOrders", err)
 			}
 			out = append(out, o)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("ClaimQuietOrders", err)
 	}
 	return out, nil
 }
@@ -139,7 +139,7 @@ func (s *Store) FinishPoll(ctx context.Context, orderID int64, progressed bool) 
 		q = `UPDATE orders SET polled_at = ?, poll_attempts = 0, next_poll_at = NULL WHERE id = ?`
 	}
 	_, err := s.write.ExecContext(ctx, q, fmtTime(s.Now()), orderID)
-	return err
+	return wrap("FinishPoll", err)
 }
 
 // PollState is an order's reconciler bookkeeping (tests, diagnostics).
@@ -156,7 +156,7 @@ func (s *Store) OrderPollState(ctx context.Context, agencyID, orderID int64) (Po
 	err := s.read.QueryRowContext(ctx, `SELECT next_poll_at, poll_attempts, polled_at FROM orders WHERE agency_id = ? AND id = ?`,
 		agencyID, orderID).Scan(&next, &ps.Attempts, &polled)
 	if err != nil {
-		return ps, formatError(err)
+		return ps, wrap("OrderPollState", formatError(err))
 	}
 	ps.NextPollAt, ps.PolledAt = parseNullTime(next), parseNullTime(polled)
 	return ps, nil
@@ -175,5 +175,5 @@ func (s *Store) HasReport(ctx context.Context, agencyID, orderID int64, provider
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
-	return err == nil, err
+	return err == nil, wrap("HasReport", err)
 }
