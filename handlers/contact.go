@@ -158,8 +158,6 @@ func (h *Handler) contactSend(c echo.Context) error {
 	}
 	o, err := h.verify.Send(ctx, verify.SendRequest{User: u, CaseID: cs.ID, MemberID: m.ID, Provider: f.Provider,
 		Products: f.Products, Channel: verify.ChannelSMS})
-	var perr *providers.ProviderError
-	var derr *verify.DeliveryError
 	if err != nil && o == nil {
 		// No order exists: the send failed as a whole, so undo the rest.
 		var added int64
@@ -168,21 +166,21 @@ func (h *Handler) contactSend(c echo.Context) error {
 		}
 		h.undoContact(ctx, u.AgencyID, cs.ID, added, caseCreated)
 	}
-	switch {
-	case errors.As(err, &vp):
-		return fail(http.StatusUnprocessableEntity, vp, "")
-	case errors.As(err, &perr):
-		return fail(h.providerStatus(perr, "a contact-center order"), nil, perr.Message)
-	case errors.As(err, &derr):
-		if ferr := h.setFlash(c, "The order was created, but the text was not sent: "+derr.Reason); ferr != nil {
-			return ferr
+	if e := h.explain(err, "a contact-center order"); err != nil {
+		switch e.Kind {
+		case kindInput:
+			return fail(e.Status, e.Fields, "")
+		case kindProvider:
+			return fail(e.Status, nil, e.Message)
+		case kindDelivery:
+			if ferr := h.setFlash(c, "The order was created, but "+e.Message); ferr != nil {
+				return ferr
+			}
+		default:
+			return err
 		}
-	case err != nil:
-		return err
-	default:
-		if ferr := h.setFlash(c, "Link texted to "+m.FirstName+" ("+views.MaskPhone(m.Phone)+")."); ferr != nil {
-			return ferr
-		}
+	} else if ferr := h.setFlash(c, "Link texted to "+m.FirstName+" ("+views.MaskPhone(m.Phone)+")."); ferr != nil {
+		return ferr
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/contact?order=%d", o.ID))
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -10,8 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers/verify"
-	"caseverify/providers"
-	"caseverify/store"
 	"caseverify/views"
 )
 
@@ -83,22 +80,20 @@ func (h *Handler) householdCreate(c echo.Context) error {
 		req.MonthlyRentCents = cents
 	}
 	o, err := h.verify.SendHousehold(ctx, req)
-	var problems store.ValidationError
-	var perr *providers.ProviderError
-	var derr *verify.DeliveryError
-	switch {
-	case errors.As(err, &problems):
-		f.Problems = problems
-		return render(c, http.StatusUnprocessableEntity, views.HouseholdFormPage(f))
-	case errors.As(err, &perr):
-		f.Error = perr.Message
-		return render(c, h.providerStatus(perr, "a household order"), views.HouseholdFormPage(f))
-	case errors.As(err, &derr):
-		if ferr := h.setFlash(c, "The request was created, but "+derr.Error()+"."); ferr != nil {
-			return ferr
+	if e := h.explain(err, "a household order"); err != nil {
+		switch e.Kind {
+		case kindInput:
+			f.Problems = e.Fields
+			return render(c, e.Status, views.HouseholdFormPage(f))
+		case kindProvider:
+			f.Error = e.Message
+			return render(c, e.Status, views.HouseholdFormPage(f))
+		case kindDelivery:
+			if ferr := h.setFlash(c, "The request was created, but "+e.Message); ferr != nil {
+				return ferr
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
 		}
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
-	case err != nil:
 		return err
 	}
 	if err := h.setFlash(c, "Household verification sent to "+views.Plural(len(f.Selected), "member", "members")+"."); err != nil {

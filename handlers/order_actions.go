@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers/verify"
-	"caseverify/providers"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -23,19 +21,10 @@ func (h *Handler) orderAction(c echo.Context, act func(u *store.User, o *store.O
 		return err
 	}
 	msg, next, err := act(currentUser(c), o)
-	var problems store.ValidationError
-	var perr *providers.ProviderError
-	var derr *verify.DeliveryError
-	switch {
-	case errors.As(err, &problems):
-		for _, p := range problems {
-			return h.renderOrder(c, o, http.StatusUnprocessableEntity, p)
+	if e := h.explain(err, "an action"); err != nil {
+		if e.handled() {
+			return h.renderOrder(c, o, e.Status, upperFirst(e.Message))
 		}
-	case errors.As(err, &perr):
-		return h.renderOrder(c, o, h.providerStatus(perr, "an action"), perr.Message)
-	case errors.As(err, &derr):
-		return h.renderOrder(c, o, http.StatusBadGateway, "The link was not sent: "+derr.Reason)
-	case err != nil:
 		return err
 	}
 	if err := h.setFlash(c, msg); err != nil {

@@ -108,37 +108,34 @@ func (h *Handler) orderCreate(c echo.Context) error {
 	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(),
 		Provider: req.Provider, Products: req.Products, Channel: req.Channel, Employers: form.Get("employers")}
 	o, err := h.verify.Send(c.Request().Context(), req)
-	var problems store.ValidationError
-	var perr *providers.ProviderError
-	var derr *verify.DeliveryError
-	switch {
-	case errors.As(err, &problems):
-		f.Problems = problems
-		return render(c, http.StatusUnprocessableEntity, views.SendFormPage(f))
-	case errors.As(err, &perr):
-		// The provider's words, already made plain and PII-free by the adapter.
-		status := h.providerStatus(perr, "an order")
-		f.Error = perr.Message
-		f.Problems = map[string]string{}
-		for field, msg := range perr.Fields {
-			if slices.Contains(views.SendFormOrder, field) {
-				f.Problems[field] = msg
+	if e := h.explain(err, "an order"); err != nil {
+		switch e.Kind {
+		case kindInput:
+			f.Problems = e.Fields
+			return render(c, e.Status, views.SendFormPage(f))
+		case kindProvider:
+			// The provider's words, already made plain and PII-free by the adapter.
+			f.Error = e.Message
+			f.Problems = map[string]string{}
+			for field, msg := range e.Fields {
+				if slices.Contains(views.SendFormOrder, field) {
+					f.Problems[field] = msg
+				}
 			}
+			f.Details = views.ProviderFieldProblems(e.Fields)
+			if len(f.Problems) == 0 && len(f.Details) > 0 {
+				// Nothing on this form is marked: the list of the provider's
+				// problems, field by field, says it all ("check the fields
+				// marked" would point at nothing).
+				f.Error = ""
+			}
+			return render(c, e.Status, views.SendFormPage(f))
+		case kindDelivery:
+			if ferr := h.setFlash(c, "The order was created, but "+e.Message+" Resend it from the verification page."); ferr != nil {
+				return ferr
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
 		}
-		f.Details = views.ProviderFieldProblems(perr.Fields)
-		if len(f.Problems) == 0 && len(f.Details) > 0 {
-			// Nothing on this form is marked: the list of the provider's
-			// problems, field by field, says it all ("check the fields
-			// marked" would point at nothing).
-			f.Error = ""
-		}
-		return render(c, status, views.SendFormPage(f))
-	case errors.As(err, &derr):
-		if ferr := h.setFlash(c, "The order was created, but "+derr.Error()+". Resend it from the verification page."); ferr != nil {
-			return ferr
-		}
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d/orders/%d", o.CaseID, o.ID))
-	case err != nil:
 		return err
 	}
 	switch req.Channel {

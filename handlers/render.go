@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,54 +25,26 @@ func render(c echo.Context, status int, cmp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// handleError is Echo's error handler: it maps an error to a status and a
-// plain page. It never shows err.Error(): no stack trace, SQL or path reaches
-// a page. Only server errors are logged, by request id.
+// handleError is Echo's error handler: it answers an error with the status
+// and words explain gives it (errors.go), on a plain page. It never shows
+// err.Error(): no stack trace, SQL or path reaches a page. Only server errors
+// are logged, by request id.
 func (h *Handler) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status := http.StatusInternalServerError
-	heading, msg := "Something went wrong", "The portal could not finish this request. Try again; if it keeps happening, tell your administrator the time and the error number below."
-	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &he):
-		status = he.Code
-		switch status {
-		case http.StatusNotFound:
-			heading, msg = "Page not found", "There is nothing here, or you do not have access to it. Check the address, or go back to your cases."
-		case http.StatusForbidden:
-			heading = "Not allowed"
-			msg = "You cannot do that here."
-			if s, ok := he.Message.(string); ok {
-				msg = s
-			}
-		case http.StatusRequestEntityTooLarge:
-			heading, msg = "Too much data", "What was sent is larger than the portal accepts."
-		case http.StatusMethodNotAllowed:
-			heading, msg = "Not allowed", "That action is not available at this address."
-		case http.StatusTooManyRequests:
-			heading, msg = "Too many requests", "Wait a minute and try again."
-		default:
-			if status < 500 {
-				heading, msg = "Request not understood", "The portal could not read this request."
-			}
-		}
-	case errors.Is(err, store.ErrNotFound):
-		status = http.StatusNotFound
-		heading, msg = "Page not found", "There is nothing here, or you do not have access to it. Check the address, or go back to your cases."
-	}
-	if status >= 500 {
+	e := h.explain(err, "a request")
+	if e.Status >= 500 {
 		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("route", c.Path()), slog.String("error", err.Error()),
 			slog.String("request_id", requestID(c)))
 	}
 	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
+		_ = c.NoContent(e.Status)
 		return
 	}
-	if rerr := render(c, status, views.ErrorPage(status, heading, msg)); rerr != nil {
-		_ = c.String(status, heading)
+	if rerr := render(c, e.Status, views.ErrorPage(e.Status, e.Heading, e.Message)); rerr != nil {
+		_ = c.String(e.Status, e.Heading)
 	}
 }
 
