@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -202,8 +204,19 @@ type CaseFilter struct {
 	PerPage int
 }
 
+// SearchCountLimit is where a search stops counting its matches: a search
+// never counts the whole agency; the list says "more than" beyond it.
+const SearchCountLimit = 500
+
 // Cases lists an agency's cases matching f, most recently updated first,
-// and the total number of matches.
+// and the total number of matches. For a search (f.Query) the total stops
+// at SearchCountLimit + 1.
+//
+// At 100,000 members every part is an indexed lookup: a search is the union
+// of separate lookups (case number prefix, name word prefix in
+// member_words, exact email and phone through their blind indexes), and a
+// page is chosen on the (agency_id, updated_at) index alone before its
+// cases are read (a deep page skips index entries, not rows).
 func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Case, int, error) {
 	if f.PerPage <= 0 || f.PerPage > 100 {
 		f.PerPage = 25
@@ -229,40 +242,44 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 		where = append(where, "c.id IN (SELECT value FROM json_each(?))")
 		args = append(args, string(ids))
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		// One search box for everything a caseworker might know: the case
-		// number, part of a member's name, or their exact email or phone
-		// (matched through the blind indexes; those fields are encrypted).
-		conds := []string{"c.case_number = ? COLLATE NOCASE", "c.case_number LIKE ? ESCAPE '\\'"}
-		args = append(args, q, likePrefix(q))
-		sub := []string{"m.name_search LIKE ? ESCAPE '\\'"}
-		subArgs := []any{likeContains(strings.ToLower(q))}
-		if email, err := NormalizeEmail(q); err == nil {
-			sub = append(sub, "m.email_idx = ?")
-			subArgs = append(subArgs, s.crypt.Index("email", email))
-		}
-		if phone, err := NormalizePhone(q); err == nil {
-			sub = append(sub, "m.phone_idx = ?")
-			subArgs = append(subArgs, s.crypt.Index("phone", phone))
-		}
-		// Not correlated: the members are searched once, not once per case
-		// (a correlated EXISTS made SQLite scan the agency's members per case).
-		conds = append(conds, "c.id IN (SELECT m.case_id FROM members m WHERE m.agency_id = ? AND ("+strings.Join(sub, " OR ")+"))")
-		args = append(args, agencyID)
-		args = append(args, subArgs...)
-		where = append(where, "("+strings.Join(conds, " OR ")+")")
-	}
 	w := strings.Join(where, " AND ")
+	q := strings.TrimSpace(f.Query)
+	var hits string
+	var hitArgs []any
+	if q != "" {
+		hits, hitArgs = s.searchHits(agencyID, q)
+	}
+	// A search starts from its hits (CROSS JOIN keeps that order: SQLite
+	// would otherwise check every case of the agency against them) and
+	// stops counting at the limit; the list counts on its index.
 	var total int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM cases c WHERE `+w, args...).Scan(&total); err != nil {
+	countSQL, countArgs := `SELECT count(*) FROM cases c WHERE `+w, args
+	if q != "" {
+		countSQL = fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM (%s) h CROSS JOIN cases c ON c.id = h.id WHERE %s LIMIT %d)`,
+			hits, w, SearchCountLimit+1)
+		countArgs = append(slices.Clone(hitArgs), args...)
+	}
+	if err := s.lists.QueryRowContext(ctx, countSQL, countArgs...).Scan(&total); err != nil {
 		return nil, 0, wrap("Cases", err)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+caseColumns+`,
+	// The page is chosen on an index (or the hits) alone, then its rows are
+	// read: a deep page skips index entries, not whole rows. A search with
+	// few hits sorts them; with many (a common name) walking the list's
+	// index in order and keeping the hits fills a page sooner.
+	page, pageArgs := `SELECT c.id FROM cases c WHERE `+w, args
+	switch {
+	case q != "" && total <= SearchCountLimit:
+		page, pageArgs = `SELECT c.id FROM (`+hits+`) h CROSS JOIN cases c ON c.id = h.id WHERE `+w, countArgs
+	case q != "":
+		page, pageArgs = page+` AND c.id IN (`+hits+`)`, append(slices.Clone(args), hitArgs...)
+	}
+	rows, err := s.lists.QueryContext(ctx, `SELECT `+caseColumns+`,
 		COALESCE((SELECT m.first_name || ' ' || m.last_name FROM members m WHERE m.case_id = c.id ORDER BY m.position LIMIT 1), ''),
 		(SELECT count(*) FROM members m WHERE m.case_id = c.id)
 		FROM cases c LEFT JOIN users u ON u.id = c.assigned_user_id
-		WHERE `+w+` ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?`,
-		append(args, f.PerPage, (f.Page-1)*f.PerPage)...)
+		WHERE c.id IN (`+page+` ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?)
+		ORDER BY c.updated_at DESC, c.id DESC`,
+		append(pageArgs, f.PerPage, (f.Page-1)*f.PerPage)...)
 	if err != nil {
 		return nil, 0, wrap("Cases", err)
 	}
@@ -281,10 +298,41 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	return out, total, rows.Err()
 }
 
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+// searchHits is the SQL (and its arguments) of the ids of the agency's
+// cases a search q finds. One search box for everything a caseworker might
+// know: the start of the case number, the start of words of a member's name
+// (every word typed must start a word of the same member's name), or a
+// member's exact email or phone (matched through the blind indexes; those
+// fields are encrypted). Each is its own indexed lookup; a UNION joins them.
+func (s *Store) searchHits(agencyID int64, q string) (string, []any) {
+	parts := []string{`SELECT id FROM cases WHERE agency_id = ? AND case_number >= ? COLLATE NOCASE AND case_number < ? COLLATE NOCASE`}
+	args := []any{agencyID, q, prefixEnd(q)}
+	if words := nameWords(q); len(words) > 0 && len(words) <= 4 {
+		sql := `SELECT w0.case_id FROM member_words w0`
+		var conds []string
+		for i, word := range words {
+			if i > 0 {
+				sql += fmt.Sprintf(` JOIN member_words w%d ON w%d.member_id = w0.member_id`, i, i)
+			}
+			conds = append(conds, fmt.Sprintf(`w%d.agency_id = ? AND w%d.word >= ? AND w%d.word < ?`, i, i, i))
+			args = append(args, agencyID, word, prefixEnd(word))
+		}
+		parts = append(parts, sql+` WHERE `+strings.Join(conds, " AND "))
+	}
+	if email, err := NormalizeEmail(q); err == nil {
+		parts = append(parts, `SELECT case_id FROM members WHERE agency_id = ? AND email_idx = ?`)
+		args = append(args, agencyID, s.crypt.Index("email", email))
+	}
+	if phone, err := NormalizePhone(q); err == nil {
+		parts = append(parts, `SELECT case_id FROM members WHERE agency_id = ? AND phone_idx = ?`)
+		args = append(args, agencyID, s.crypt.Index("phone", phone))
+	}
+	return strings.Join(parts, " UNION "), args
+}
 
-func likePrefix(s string) string   { return likeEscaper.Replace(s) + "%" }
-func likeContains(s string) string { return "%" + likeEscaper.Replace(s) + "%" }
+// prefixEnd is the least string above every string that starts with p:
+// "p <= x < prefixEnd(p)" is a prefix match an index can range over.
+func prefixEnd(p string) string { return p + "\U0010FFFF" }
 
 func nullID(id int64) any {
 	if id == 0 {

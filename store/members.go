@@ -220,7 +220,31 @@ func (s *Store) writeMember(ctx context.Context, tx *sql.Tx, id int64, in Member
 		c.Seal(in.Phone, aad("members", "phone", id)), nullString(c.Index("phone", in.Phone)),
 		c.Seal(in.DateOfBirth, aad("members", "dob", id)), c.Seal(in.SSNLast4, aad("members", "ssn4", id)),
 		in.Language, fmtTime(now), id)
-	return wrap("writeMember", err)
+	if err != nil {
+		return wrap("writeMember", err)
+	}
+	return wrap("writeMember", writeNameWords(ctx, tx, id, in.FirstName+" "+in.LastName))
+}
+
+// writeNameWords replaces a member's entries in member_words, the index the
+// case search looks names up in (a prefix of any word of the name).
+func writeNameWords(ctx context.Context, tx *sql.Tx, memberID int64, name string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM member_words WHERE member_id = ?`, memberID); err != nil {
+		return err
+	}
+	for _, w := range nameWords(name) {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_words (agency_id, word, member_id, case_id)
+			SELECT agency_id, ?, id, case_id FROM members WHERE id = ?`, w, memberID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nameWords splits a name (or a name search) into lowercased words, on
+// spaces and hyphens; migration 00018 splits stored names the same way.
+func nameWords(name string) []string {
+	return strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return r == '-' || unicode.IsSpace(r) })
 }
 
 func fillMember(m *Member, in MemberInput) {

@@ -35,7 +35,12 @@ type Store struct {
 	// contention into queueing in Go instead of SQLITE_BUSY errors.
 	write *sql.DB
 	// read serves queries outside write transactions, in parallel with the writer (WAL).
-	read  *sql.DB
+	read *sql.DB
+	// lists serves the case list and search, which can be many at once and
+	// each longer than a page's lookups: a pool of their own, so a burst
+	// of searches queues behind itself and never holds every connection
+	// a case page needs (issue 17).
+	lists *sql.DB
 	crypt *Crypt
 	now   func() time.Time
 	Feed  *Feed // change feed: published after commit
@@ -47,6 +52,10 @@ type Options struct {
 	DataKey []byte
 	// Now replaces the clock (tests). Nil means time.Now.
 	Now func() time.Time
+	// Unsynced turns synchronous=FULL off: for building benchmark data
+	// sets only (`make bench`), where a crash may lose what was committed
+	// and nobody minds. Never set by the portal.
+	Unsynced bool
 }
 
 // Open opens (creating if needed) the SQLite database at path, which may be a
@@ -78,7 +87,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, wrap("Open", err)
 	}
 	base := "file:" + (&url.URL{Path: file}).EscapedPath()
-	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=on&_secure_delete=on"
+	sync := "FULL"
+	if opts.Unsynced {
+		sync = "OFF"
+	}
+	common := "_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=5000&_foreign_keys=on&_secure_delete=on"
 	write, err := sql.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -91,7 +104,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	read.SetMaxOpenConns(4)
-	s := &Store{write: write, read: read, crypt: crypt, now: opts.Now, Feed: NewFeed()}
+	lists, err := sql.Open("sqlite3", base+"?"+common+"&_query_only=true")
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	lists.SetMaxOpenConns(2)
+	s := &Store{write: write, read: read, lists: lists, crypt: crypt, now: opts.Now, Feed: NewFeed()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -148,7 +168,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.lists.Close(), s.read.Close(), s.write.Close())
 }
 
 // Ping reports whether the database answers (health checks).

@@ -22,13 +22,55 @@ type CaseList struct {
 	EngagementShown bool
 }
 
-// Pages returns the number of pages.
+// Pages returns the number of pages. A search counts at most
+// store.SearchCountLimit matches, so its pages stop there.
 func (l CaseList) Pages() int {
-	per := l.Filter.PerPage
-	if per <= 0 {
-		per = 25
+	return (min(l.Total, l.countLimit()) + l.perPage() - 1) / l.perPage()
+}
+
+func (l CaseList) perPage() int {
+	if l.Filter.PerPage <= 0 {
+		return 25
 	}
-	return (l.Total + per - 1) / per
+	return l.Filter.PerPage
+}
+
+func (l CaseList) countLimit() int {
+	if l.Searched {
+		return store.SearchCountLimit
+	}
+	return l.Total
+}
+
+// Page is the current page, from 1.
+func (l CaseList) Page() int { return max(l.Filter.Page, 1) }
+
+// pagerWindow is how many pages the pager shows each side of the current
+// one (besides the first and the last): the pager stays small at any size.
+const pagerWindow = 2
+
+// PagerItems lists the page numbers the pager shows, in order: the first,
+// the window around the current page, the last; a 0 stands for the pages
+// left out between two of them.
+func (l CaseList) PagerItems() []int {
+	last, cur := l.Pages(), l.Page()
+	shown := []int{1}
+	for n := max(2, cur-pagerWindow); n <= min(last, cur+pagerWindow); n++ {
+		shown = append(shown, n)
+	}
+	if last > shown[len(shown)-1] {
+		shown = append(shown, last)
+	}
+	var out []int
+	for i, n := range shown {
+		if i > 0 && n == shown[i-1]+2 {
+			out = append(out, n-1) // one page left out: show it, not "…"
+		} else if i > 0 && n > shown[i-1]+2 {
+			out = append(out, 0)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // PageURL returns the GET URL of page n with the current filters. Only
@@ -53,18 +95,18 @@ func (l CaseList) PageURL(n int) string {
 	return "/cases?" + v.Encode()
 }
 
-// Showing says "Showing 1–25 of 40 cases".
+// Showing says "Showing 1–25 of 40 cases" (or "of more than 500 cases"
+// for a search that stopped counting).
 func (l CaseList) Showing() string {
 	if l.Total == 0 {
 		return "No cases"
 	}
-	per := l.Filter.PerPage
-	if per <= 0 {
-		per = 25
+	per := l.perPage()
+	from := (l.Page()-1)*per + 1
+	to := min(l.Page()*per, l.Total)
+	if l.Total > l.countLimit() {
+		return fmt.Sprintf("Showing %d–%d of more than %d cases: add to the search to narrow it", from, min(to, l.countLimit()), l.countLimit())
 	}
-	page := max(l.Filter.Page, 1)
-	from := (page-1)*per + 1
-	to := min(page*per, l.Total)
 	return fmt.Sprintf("Showing %d–%d of %s", from, to, Plural(l.Total, "case", "cases"))
 }
 

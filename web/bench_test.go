@@ -1,0 +1,551 @@
+package main
+
+// `make bench`: the performance goals of issue 17, measured against a
+// running portal (the same serve() as `make run`) over real HTTP, next to a
+// bare Echo server in the same run, and printed as a table. Timings live
+// here and never in `make test`: BenchmarkGoals only runs with -bench.
+//
+// Method: the 100,000-member / 30,000-case data set (one agency) is built
+// once through the store API and cached (os.UserCacheDir()/caseverify-bench);
+// every run copies it to a temporary folder and starts the portal on it.
+// Each goal is measured benchRounds times; the table gives min/median/max
+// of those rounds, the goal, the median's ratio to the goal, and pass/fail.
+// The webhook rounds interleave the portal and the bare Echo server, so a
+// loaded machine slows both and the ratio stays meaningful.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"caseverify/providers/truv"
+	"caseverify/store"
+)
+
+const (
+	benchCases    = 30_000
+	benchMembers  = 100_000
+	benchRounds   = 3
+	benchSeedName = "seed-v1" // change when the data set's shape changes
+	benchSecret   = "bench-truv-access-secret"
+)
+
+// benchSurnames: a few common last names shared by thousands of members and
+// many rare ones (one member each), so name search is measured both ways.
+var benchSurnames = []string{"Garcia", "Smith", "Johnson", "Nguyen", "Williams", "Brown", "Jones", "Miller"}
+
+func benchMember(i int) store.MemberInput {
+	last := benchSurnames[i%len(benchSurnames)]
+	if i%10 == 0 {
+		last = fmt.Sprintf("Rare%06d", i) // 10,000 rare names
+	}
+	return store.MemberInput{FirstName: fmt.Sprintf("Pat%d", i), LastName: last, Relationship: "other",
+		Email: fmt.Sprintf("member%d@example.org", i), Phone: fmt.Sprintf("+1555%07d", i)}
+}
+
+func benchCaseNumber(i int) string { return fmt.Sprintf("BN-%06d", i) }
+
+// benchSeed returns a folder holding the seeded database and its sandbox
+// keys, building it on the first run.
+func benchSeed(b *testing.B) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "caseverify-bench", benchSeedName)
+	if _, err := os.Stat(filepath.Join(dir, "caseverify.db")); err == nil {
+		return dir
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "building-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	vars := map[string]string{"DATABASE_URL": filepath.Join(tmp, "caseverify.db"), "SANDBOX": "true", "ADDR": "127.0.0.1:0"}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Now()
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Unsynced: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := seedDemo(ctx, st); err != nil {
+		b.Fatal(err)
+	}
+	a, err := st.AgencyByName(ctx, demoAgency)
+	if err != nil {
+		b.Fatal(err)
+	}
+	users, err := st.Users(ctx, a.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := 0
+	for i := range benchCases {
+		c, err := st.CreateCase(ctx, a.ID, users[0].ID, store.CaseInput{Number: benchCaseNumber(i), Program: "snap",
+			AssignedUserID: users[i%len(users)].ID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 3
+		if i < benchMembers-3*benchCases {
+			n = 4
+		}
+		for range n {
+			if _, err := st.AddMember(ctx, a.ID, c.ID, benchMember(m)); err != nil {
+				b.Fatal(err)
+			}
+			m++
+		}
+		if i%5000 == 4999 {
+			fmt.Fprintf(os.Stderr, "seeding: %d cases, %d members (%s)\n", i+1, m, time.Since(start).Round(time.Second))
+		}
+	}
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	os.Remove(filepath.Join(tmp, "caseverify.db-wal"))
+	os.Remove(filepath.Join(tmp, "caseverify.db-shm"))
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "seeded %d cases, %d members in %s (cached in %s)\n", benchCases, m, time.Since(start).Round(time.Second), dir)
+	return dir
+}
+
+// benchPortal starts the portal on a copy of the seeded data set, with
+// Truv configured as a real provider whose webhooks the bench can sign.
+func benchPortal(b *testing.B) *portal {
+	seed := benchSeed(b)
+	dir := b.TempDir()
+	for _, f := range []string{"caseverify.db", "data.key", "session.key", "sandbox.key"} {
+		data, err := os.ReadFile(filepath.Join(seed, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	vars := map[string]string{
+		"ADDR": "127.0.0.1:0", "DATABASE_URL": filepath.Join(dir, "caseverify.db"), "SANDBOX": "true",
+		"LOG_LEVEL": "error", "SANDBOX_DELAY": "0",
+		// Truv as a configured provider: the bench signs with its secret.
+		// The API is never called for these deliveries (no such orders).
+		"TRUV_BASE_URL": "http://127.0.0.1:9", "TRUV_CLIENT_ID": "bench", "TRUV_ACCESS_SECRET": benchSecret,
+	}
+	cfg, err := loadConfig(func(k string) string { return vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan string, 1)
+	go func() { p.done <- serve(ctx, cfg, func(k string) string { return vars[k] }, io.Discard, p.logs, ready) }()
+	select {
+	case addr := <-ready:
+		p.URL = "http://" + addr
+	case err := <-p.done:
+		b.Fatalf("portal did not start: %v", err)
+	case <-time.After(2 * time.Minute):
+		b.Fatal("portal did not start within 2m")
+	}
+	b.Cleanup(func() { cancel(); <-p.done })
+	return p
+}
+
+// bareEcho is the reference: an Echo server that reads and decodes the same
+// webhook body and answers 200, with no authentication and no database.
+func bareEcho(b *testing.B) string {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.POST("/webhooks/:provider", func(c echo.Context) error {
+		body, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		var v map[string]any
+		if err := json.Unmarshal(body, &v); err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest)
+		}
+		return c.String(http.StatusOK, "ok")
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: e}
+	go srv.Serve(l)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// load is one closed-loop load run: conc workers each send a request and
+// wait for the answer, for dur (or n requests in all when n > 0).
+type loadResult struct {
+	ok, failed int
+	rps        float64
+	lat        []time.Duration // sorted
+}
+
+func (r loadResult) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+
+func runLoad(conc int, dur time.Duration, n int, do func(worker, i int) error) loadResult {
+	var mu sync.Mutex
+	var res loadResult
+	var next atomic.Int64
+	deadline := time.Now().Add(dur)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			var lat []time.Duration
+			ok, failed := 0, 0
+			for {
+				i := int(next.Add(1)) - 1
+				if (n > 0 && i >= n) || (n == 0 && time.Now().After(deadline)) {
+					break
+				}
+				t := time.Now()
+				if err := do(w, i); err != nil {
+					failed++
+					continue
+				}
+				lat = append(lat, time.Since(t))
+				ok++
+			}
+			mu.Lock()
+			res.lat = append(res.lat, lat...)
+			res.ok += ok
+			res.failed += failed
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.rps = float64(res.ok) / time.Since(start).Seconds()
+	slices.Sort(res.lat)
+	return res
+}
+
+func benchClient(conc int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// webhookBody is a signed ~1 KB Truv delivery with a unique webhook id, for
+// an order the portal does not have (it is stored, then dropped).
+func webhookBody(i int) []byte {
+	id := make([]byte, 16)
+	rand.Read(id)
+	body, _ := json.Marshal(map[string]any{
+		"webhook_id": hex.EncodeToString(id), "event_type": truv.EventOrderStatusUpdated, "event_created_at": time.Now().UTC().Format(time.RFC3339),
+		"order_id": fmt.Sprintf("bench-order-%d", i%1000), "status": "completed", "product": "income",
+		"note": strings.Repeat("x", 760),
+	})
+	return body
+}
+
+func postWebhook(cl *http.Client, base string, body []byte) error {
+	req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/truv", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(truv.HeaderSignature, truv.Sign(benchSecret, body))
+	resp, err := cl.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// session is a signed-in caseworker over plain HTTP.
+type session struct {
+	base string
+	cl   *http.Client
+	csrf string
+}
+
+var benchCSRF = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func signInHTTP(b *testing.B, base string, conc int) *session {
+	jar, _ := cookiejar.New(nil)
+	cl := benchClient(conc)
+	cl.Jar = jar
+	s := &session{base: base, cl: cl}
+	s.refreshCSRF(b, "/login")
+	form := url.Values{"email": {"caseworker@demo.caseverify.test"}, "password": {"demo-caseworker-2026"}, "_csrf": {s.csrf}}
+	resp, err := cl.PostForm(base+"/login", form)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		b.Fatalf("sign-in answered %d", resp.StatusCode)
+	}
+	s.refreshCSRF(b, "/cases")
+	return s
+}
+
+func (s *session) refreshCSRF(b *testing.B, path string) {
+	resp, err := s.cl.Get(s.base + path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := benchCSRF.FindSubmatch(body)
+	if m == nil {
+		b.Fatalf("no CSRF token on %s (%d)", path, resp.StatusCode)
+	}
+	s.csrf = string(m[1])
+}
+
+// get fetches path and returns the body size; a non-200 is an error.
+func (s *session) get(path string) (int, error) {
+	resp, err := s.cl.Get(s.base + path)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+	}
+	return int(n), nil
+}
+
+// search posts the case search form and checks the answer names want.
+func (s *session) search(q, want string) error {
+	resp, err := s.cl.PostForm(s.base+"/cases/search", url.Values{"q": {q}, "_csrf": {s.csrf}})
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("search: %d", resp.StatusCode)
+	}
+	if want != "" && !bytes.Contains(body, []byte(want)) {
+		return fmt.Errorf("search %q: %q not in the answer", q, want)
+	}
+	return nil
+}
+
+// goalRow is one line of the table. lowerIsBetter: a latency (measured ≤
+// goal passes); otherwise a rate or ratio (measured ≥ goal passes).
+type goalRow struct {
+	name          string
+	goal          float64
+	unit          string
+	lowerIsBetter bool
+	rounds        []float64
+	note          string
+}
+
+func (g *goalRow) add(v float64) { g.rounds = append(g.rounds, v) }
+
+func (g goalRow) line() string {
+	if len(g.rounds) == 0 {
+		return fmt.Sprintf("| %s | %s %s | not measured | | | %s |", g.name, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit), g.note)
+	}
+	r := slices.Clone(g.rounds)
+	slices.Sort(r)
+	med := r[len(r)/2]
+	ratio := med / g.goal
+	pass := med <= g.goal
+	if !g.lowerIsBetter {
+		pass = med >= g.goal
+	}
+	verdict := "FAIL"
+	if pass {
+		verdict = "pass"
+	}
+	return fmt.Sprintf("| %s | %s %s | %s / %s / %s | %.2f | %s | %s |", g.name, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit),
+		fmtNum(r[0], g.unit), fmtNum(med, g.unit), fmtNum(r[len(r)-1], g.unit), ratio, verdict, g.note)
+}
+
+func cmpSign(lower bool) string {
+	if lower {
+		return "≤"
+	}
+	return "≥"
+}
+
+func fmtNum(v float64, unit string) string {
+	switch unit {
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "×":
+		return fmt.Sprintf("%.2f×", v)
+	case "/s":
+		return fmt.Sprintf("%.0f/s", v)
+	case "KB":
+		return fmt.Sprintf("%.0f KB", v)
+	}
+	return fmt.Sprintf("%.2f %s", v, unit)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkGoals runs once whatever b.N is (make bench uses -benchtime 1x).
+func BenchmarkGoals(b *testing.B) {
+	p := benchPortal(b)
+	echoURL := bareEcho(b)
+	s := signInHTTP(b, p.URL, 8)
+	var rows []*goalRow
+	row := func(g *goalRow) *goalRow { rows = append(rows, g); return g }
+
+	// Case search, one request at a time, p95 of 60 searches per round.
+	searches := []struct{ name, q, want string }{
+		{"search: case number", benchCaseNumber(12345), benchCaseNumber(12345)},
+		{"search: last name (rare)", "Rare012340", "Pat12340"},
+		{"search: last name (common)", "Garcia", "Garcia"},
+		{"search: exact email", "Member4320@Example.org", "Pat4320"},
+		{"search: exact phone", "(555) 000-9876", "Pat9876"},
+	}
+	for _, q := range searches {
+		g := row(&goalRow{name: q.name + " p95", goal: 30, unit: "ms", lowerIsBetter: true})
+		if err := s.search(q.q, q.want); err != nil {
+			b.Fatal(err)
+		}
+		for range benchRounds {
+			r := runLoad(1, 0, 60, func(int, int) error { return s.search(q.q, q.want) })
+			if r.failed > 0 {
+				b.Fatalf("%s: %d failed", q.name, r.failed)
+			}
+			g.add(ms(r.pct(0.95)))
+		}
+	}
+
+	// Case list: the first page, a deep page, and the page's size.
+	size := row(&goalRow{name: "case list page size", goal: 60, unit: "KB", lowerIsBetter: true, note: "was 194 KB"})
+	for _, page := range []struct{ name, path string }{{"case list page 1 p95", "/cases"}, {"case list page 1,000 p95", "/cases?page=1000"}} {
+		g := row(&goalRow{name: page.name, goal: 30, unit: "ms", lowerIsBetter: true})
+		for range benchRounds {
+			r := runLoad(1, 0, 40, func(int, int) error {
+				n, err := s.get(page.path)
+				if page.path == "/cases" {
+					size.rounds = append(size.rounds[:0], float64(n)/1000)
+				}
+				return err
+			})
+			if r.failed > 0 {
+				b.Fatalf("%s: %d failed", page.name, r.failed)
+			}
+			g.add(ms(r.pct(0.95)))
+		}
+	}
+
+	// Case page alone, and while 4 searches run without pause.
+	casePath := benchCaseFind(b, s, benchCaseNumber(777))
+	alone := row(&goalRow{name: "case page p95", goal: 10, unit: "ms", lowerIsBetter: true})
+	busy := row(&goalRow{name: "case page p95, 4 searches running", goal: 20, unit: "ms", lowerIsBetter: true})
+	for range benchRounds {
+		r := runLoad(1, 0, 100, func(int, int) error { _, err := s.get(casePath); return err })
+		alone.add(ms(r.pct(0.95)))
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				for i := w; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					s.search(searches[i%len(searches)].q, "")
+				}
+			})
+		}
+		time.Sleep(200 * time.Millisecond)
+		r = runLoad(1, 0, 60, func(int, int) error { _, err := s.get(casePath); return err })
+		close(stop)
+		wg.Wait()
+		busy.add(ms(r.pct(0.95)))
+	}
+
+	// Webhook intake at c=64: the portal against the bare Echo server,
+	// interleaved, 3 s each.
+	const conc = 64
+	ratio := row(&goalRow{name: "webhook intake vs bare Echo, c=64", goal: 0.33, unit: "×"})
+	p99 := row(&goalRow{name: "webhook intake p99, c=64", goal: 25, unit: "ms", lowerIsBetter: true})
+	rate := row(&goalRow{name: "webhook intake rate, c=64", goal: 1, unit: "/s", note: "for reference"})
+	bodies := make([][]byte, 4096)
+	for i := range bodies {
+		bodies[i] = webhookBody(i)
+	}
+	for range benchRounds {
+		cl := benchClient(conc)
+		e := runLoad(conc, 3*time.Second, 0, func(_, i int) error { return postWebhook(cl, echoURL, bodies[i%len(bodies)]) })
+		cl = benchClient(conc)
+		r := runLoad(conc, 3*time.Second, 0, func(_, i int) error { return postWebhook(cl, p.URL, webhookBody(i)) })
+		if r.failed > 0 {
+			b.Logf("webhook intake: %d failed", r.failed)
+		}
+		ratio.add(r.rps / e.rps)
+		p99.add(ms(r.pct(0.99)))
+		rate.add(r.rps)
+		rate.note = fmt.Sprintf("bare Echo %.0f/s", e.rps)
+	}
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\ncaseverify goals (issue 17): %d members in %d cases, %d rounds each (min / median / max), %s\n\n",
+		benchMembers, benchCases, benchRounds, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	out.WriteString("| goal | target | measured min / median / max | median ÷ target | | note |\n|---|---|---|---|---|---|\n")
+	for _, g := range rows {
+		out.WriteString(g.line() + "\n")
+	}
+	fmt.Print(out.String())
+	if f := os.Getenv("BENCH_TABLE"); f != "" {
+		os.WriteFile(f, []byte(out.String()), 0o644)
+	}
+}
+
+// benchCaseFind returns the path of the case numbered number (through the
+// search, as a caseworker would find it).
+func benchCaseFind(b *testing.B, s *session, number string) string {
+	resp, err := s.cl.PostForm(s.base+"/cases/search", url.Values{"q": {number}, "_csrf": {s.csrf}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`href="(/cases/\d+)"`).FindSubmatch(body)
+	if m == nil {
+		b.Fatalf("case %s not found", number)
+	}
+	return string(m[1])
+}
