@@ -31,7 +31,7 @@ func (h *Handler) applicantPage(c echo.Context) error {
 	if v.Ended {
 		return render(c, http.StatusGone, views.LinkEndedPage(v.Lang, v.AgencyName))
 	}
-	c.Response().Header().Set("Content-Security-Policy", widgetCSP(h.cfg.BaseURL, v.ScriptURL))
+	c.Response().Header().Set("Content-Security-Policy", widgetCSP(h.cfg.BaseURL, v.ScriptURL, v.FrameSources))
 	return render(c, http.StatusOK, views.WidgetPage(views.WidgetView{Lang: v.Lang, FirstName: v.FirstName,
 		AgencyName: v.AgencyName, ScriptURL: v.ScriptURL, PublishableKey: v.PublishableKey, Env: v.Env,
 		SessionToken: v.SessionToken}))
@@ -39,20 +39,17 @@ func (h *Handler) applicantPage(c echo.Context) error {
 
 // widgetCSP is the Content-Security-Policy of the applicant page: the
 // portal's own policy, plus the widget script's origin for scripts, styles,
-// connections and frames. The real Truework.js (https://js.truework.com)
-// frames Truework's own pages, so https://*.truework.com is allowed to be
-// framed (which subdomain is UNCONFIRMED). In sandbox mode the stand-in and
+// connections and frames, and the origins the provider says its widget
+// frames (providers.WidgetSettings.FrameSources). In sandbox mode the stand-in and
 // its widget are the portal's own origin: 'self' is enough, and the
 // emulator's pages allow being framed by 'self'.
-func widgetCSP(baseURL, scriptURL string) string {
+func widgetCSP(baseURL, scriptURL string, frames []string) string {
 	var extra []string
 	if u, err := url.Parse(scriptURL); err == nil && u.Host != "" && u.Scheme == "https" {
 		origin := u.Scheme + "://" + u.Host
 		if b, err := url.Parse(baseURL); err != nil || b.Scheme+"://"+b.Host != origin {
 			extra = append(extra, origin)
-			if host := strings.ToLower(u.Hostname()); host == "truework.com" || strings.HasSuffix(host, ".truework.com") {
-				extra = append(extra, "https://*.truework.com")
-			}
+			extra = append(extra, frames...)
 		}
 	}
 	add := " " + strings.Join(extra, " ")

@@ -54,7 +54,7 @@ func newContactEnv(t *testing.T) *contactEnv {
 	}
 	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: tw, Webhooks: tw},
-		{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac, PerOrderWebhook: true, Needs: accountchek.Needs},
+		{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac},
 		{Name: "truv", Label: "Truv", Verifier: good, Webhooks: good},
 		{Name: "refusing", Label: "Refusing", Verifier: bad, Webhooks: bad},
 	}})

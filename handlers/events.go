@@ -201,7 +201,7 @@ func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (ma
 		row := views.NewOrderRow(o, h.providerLabel(o.Provider), has, has && !readable)
 		all = append(all, row)
 		var ms []*store.OrderMember
-		if p := h.verify.Provider(o.Provider); p != nil && p.Household {
+		if p := h.verify.Provider(o.Provider); p != nil && p.Caps.Household {
 			if ms, err = h.store.OrderMembers(ctx, agencyID, o.ID); err != nil {
 				return nil, nil, err
 			}

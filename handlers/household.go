@@ -16,7 +16,7 @@ import (
 func (h *Handler) householdChoices() []views.ProviderChoice {
 	var out []views.ProviderChoice
 	for _, c := range h.providerChoices() {
-		if p := h.verify.Provider(c.Name); p != nil && p.Household {
+		if p := h.verify.Provider(c.Name); p != nil && p.Caps.Household {
 			out = append(out, c)
 		}
 	}
@@ -40,7 +40,7 @@ func (h *Handler) householdForm(c echo.Context) error {
 	}
 	if len(f.Providers) > 0 {
 		f.Provider = f.Providers[0].Name
-		if p := h.verify.Provider(f.Provider); p != nil && p.InvitesOnly {
+		if p := h.verify.Provider(f.Provider); p != nil && p.Caps.InvitesOnly {
 			f.Channel = verify.ChannelProvider // the only way its invitations go
 		}
 	}

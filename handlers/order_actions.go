@@ -115,7 +115,7 @@ func (h *Handler) renderOrder(c echo.Context, o *store.Order, status int, proble
 // one: the send form with its provider and products chosen, or, for a
 // household order, the household form.
 func (h *Handler) newVerificationURL(ctx context.Context, o *store.Order) (string, error) {
-	if p := h.verify.Provider(o.Provider); p != nil && p.Household {
+	if p := h.verify.Provider(o.Provider); p != nil && p.Caps.Household {
 		ms, err := h.store.OrderMembers(ctx, o.AgencyID, o.ID)
 		if err != nil {
 			return "", err

@@ -25,7 +25,8 @@ func (h *Handler) providerChoices() []views.ProviderChoice {
 		for _, pr := range p.Verifier.Products() {
 			prods = append(prods, string(pr))
 		}
-		out = append(out, views.ProviderChoice{Name: p.Name, Label: p.Label, Products: prods, CanNotify: p.CanNotify, Sandbox: p.Sandbox, SandboxHint: p.SandboxHint})
+		out = append(out, views.ProviderChoice{Name: p.Name, Label: p.Label, Products: prods, CanNotify: p.Caps.CanNotify, Sandbox: p.Sandbox, SandboxHint: p.SandboxHint,
+			FullSSN: p.Caps.NeedsFullSSN, Employers: p.Caps.AsksEmployers})
 	}
 	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
+	"caseverify/providers"
 	"caseverify/providers/accountchek"
 	"caseverify/store"
 )
@@ -31,7 +32,7 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL,
-		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac}}})
+		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: askEvenWithout{ac}, Webhooks: ac}}})
 	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"accountchek": em}})
 	a := mustAgency(t, st, "Fields Agency")
 	u, _ := st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@f.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
@@ -102,4 +103,15 @@ func postSendForm(t *testing.T, c *liveClient, formURL string, form url.Values) 
 		t.Fatal(err)
 	}
 	return resp, readBody(resp)
+}
+
+// askEvenWithout is AccountChek without its declared Needs, so the portal
+// sends a member without the last 4 to AccountChek and shows its refusal
+// (the path under test) instead of stopping the send itself.
+type askEvenWithout struct{ *accountchek.Client }
+
+func (a askEvenWithout) Capabilities() providers.Capabilities {
+	c := a.Client.Capabilities()
+	c.Needs = nil
+	return c
 }

@@ -19,10 +19,6 @@ import (
 // the rule holds here on its own.
 const webhookBodyLimit = 1 << 20
 
-// authFailureStatus is what a provider gets for a delivery that fails
-// authentication: Truework's own examples answer 403, the others 401.
-var authFailureStatus = map[string]int{"truework": http.StatusForbidden}
-
 // webhook receives a provider's delivery: size limit, authentication on the
 // raw bytes, then one committed insert into the inbox before the 2xx.
 // Processing happens off the request path (verify.Service.RunInbox), so the
@@ -49,7 +45,7 @@ func (h *Handler) webhook(c echo.Context) error {
 	if c.Param("*") == "" {
 		d.Path = ""
 	}
-	if p.PerOrderWebhook {
+	if p.Caps.PerOrderWebhook {
 		// The URL's secret names the order; compared by hash in the store
 		// and once more in constant time. An unknown URL stores nothing.
 		if _, err := h.store.OrderBySecret(r.Context(), name, c.Param("*")); err != nil {
@@ -60,11 +56,8 @@ func (h *Handler) webhook(c echo.Context) error {
 	if err := p.Webhooks.Authenticate(d); err != nil {
 		// Never log the body or the presented credential.
 		h.refused(c, "webhook_auth", slog.String("provider", name), slog.String("reason", "authentication"))
-		status, ok := authFailureStatus[name]
-		if !ok {
-			status = http.StatusUnauthorized
-		}
-		return c.NoContent(status)
+		// What the provider's own examples answer (Caps.AuthFailureStatus).
+		return c.NoContent(p.Caps.AuthStatus())
 	}
 	key := p.Webhooks.DedupeKey(d)
 	if key == "" {
@@ -73,7 +66,7 @@ func (h *Handler) webhook(c echo.Context) error {
 		key = "unique:" + randomHex()
 	}
 	path := d.Path
-	if p.PerOrderWebhook {
+	if p.Caps.PerOrderWebhook {
 		path = store.InboxPathForSecret(c.Param("*")) // the hash, not the secret
 	}
 	inserted, err := h.store.AddInboxFor(r.Context(), name, key, path, h.verify.Partition(p, d, path), body)

@@ -220,6 +220,9 @@ type Verifier interface {
 	Name() string
 	// Products lists the products this provider can verify.
 	Products() []Product
+	// Capabilities is what the portal does differently for this provider:
+	// the one place that says it (capabilities.go).
+	Capabilities() Capabilities
 	// CreateOrder creates the order at the provider. It is idempotent on
 	// req.Reference where the provider allows a lookup.
 	CreateOrder(ctx context.Context, req OrderRequest) (*Order, error)

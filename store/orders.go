@@ -302,6 +302,11 @@ type StatusUpdate struct {
 	// action required (Payscore's API knows no bank problems): it moves
 	// things forward (or back with a reopener) but never sideways.
 	ForwardOnly bool
+	// Reopen marks the update as one of its provider's documented ways back
+	// from a final status (providers.Capabilities.Reopens: a re-open, a
+	// "needs update", a refresh that failed). Without it, an update that
+	// would move a final order back is late or a duplicate and is ignored.
+	Reopen bool
 }
 
 // ApplyUpdate applies an update to an order through the status rules
@@ -324,7 +329,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 			WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail, &statusAt); err != nil {
 			return wrap("ApplyUpdate", formatError(err))
 		}
-		reopen := IsReopener(provider, u.RawEvent, u.RawStatus)
+		reopen := u.Reopen
 		candidate := u.Status
 		if u.SubID != "" && u.Status != "" {
 			itemChanged, err := applyItem(ctx, tx, orderID, u, at, reopen)

@@ -35,18 +35,6 @@ func (s OrderStatus) Valid() bool { _, ok := rank[s]; return ok }
 // Final reports whether s ends the order (no further change expected).
 func (s OrderStatus) Final() bool { return rank[s] == 3 }
 
-// reopeners are the documented ways back from a final status, by provider
-// and raw event or raw status (design.md "Order lifecycle"): a Payscore
-// re-open, an AccountChek "needs update", a Truv refresh that failed.
-// Everything else that would move an order backwards is a late or
-// duplicate event and is ignored.
-var reopeners = map[string]map[string]bool{
-	"payscore":    {"RE_OPEN_SCREENING": true},
-	"accountchek": {"509": true, "609": true},
-	"truv":        {"order-refresh-failed": true},
-	"truework":    {"order.applicant_action_required": true},
-}
-
 // Transition decides the status after an update proposes next for a thing
 // (order or sub-item) currently at cur. reopen says the update is one of the
 // documented ways back. It returns the new status and whether it changed.
@@ -91,13 +79,6 @@ func Newer(at, last time.Time, next OrderStatus) bool {
 		return next == StatusActionRequired
 	}
 	return false
-}
-
-// IsReopener reports whether a raw event or status of provider is a
-// documented way back from a final status.
-func IsReopener(provider, rawEvent, rawStatus string) bool {
-	m := reopeners[provider]
-	return m[rawEvent] || m[rawStatus]
 }
 
 // Derive computes an order's status from its sub-items (spec.md §7): any

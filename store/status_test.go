@@ -162,8 +162,9 @@ func TestApplyUpdate_RulesAndTimeline(t *testing.T) {
 	if ch || o.Status != store.StatusCompleted {
 		t.Fatalf("late failure moved the order: %s", o.Status)
 	}
-	// A documented way back (Truv order-refresh-failed) reopens it.
-	o, ch = apply(o, store.StatusUpdate{RawEvent: "order-refresh-failed", RawStatus: "login_error", Status: store.StatusActionRequired,
+	// A documented way back (Truv order-refresh-failed, marked Reopen from its
+	// provider's Capabilities) reopens it.
+	o, ch = apply(o, store.StatusUpdate{Reopen: true, RawEvent: "order-refresh-failed", RawStatus: "login_error", Status: store.StatusActionRequired,
 		Detail: "The refresh needs the applicant to sign in again."})
 	if !ch || o.Status != store.StatusActionRequired || o.Outcome != "" {
 		t.Fatalf("refresh failure: %+v", o)

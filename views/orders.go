@@ -260,6 +260,10 @@ type ProviderChoice struct {
 	Sandbox   bool
 	// SandboxHint says which test details the emulator accepts.
 	SandboxHint string
+	// FullSSN: the provider needs the full SSN, typed on the send form;
+	// Employers: it takes the employers to verify.
+	FullSSN   bool
+	Employers bool
 }
 
 // SendFormOrder orders the fields for the error summary.

@@ -871,8 +871,8 @@ func SendFormPage(f SendForm) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				if p.Name == "truework" {
-					templ_7745c5c3_Err = trueworkFields(f).Render(ctx, templ_7745c5c3_Buffer)
+				if p.FullSSN || p.Employers {
+					templ_7745c5c3_Err = providerFields(f, p).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

@@ -286,7 +286,7 @@ func TestAccountChek_Settings(t *testing.T) {
 		t.Fatalf("sandbox: %v %d providers", err, len(ps.list))
 	}
 	p := ps.list[0]
-	if p.Name != "accountchek" || p.Label != "AccountChek" || !p.Sandbox || !p.PerOrderWebhook || ps.sandboxes["accountchek"] == nil {
+	if p.Name != "accountchek" || p.Label != "AccountChek" || !p.Sandbox || !p.Caps.PerOrderWebhook || ps.sandboxes["accountchek"] == nil {
 		t.Fatalf("sandbox provider: %+v", p)
 	}
 	if got := p.Verifier.Products(); !slices.Contains(got, providers.ProductAssets) || !slices.Contains(got, providers.ProductIncome) {
@@ -295,7 +295,7 @@ func TestAccountChek_Settings(t *testing.T) {
 
 	ps, err = setup(map[string]string{"ACCOUNTCHEK_USERNAME": "u", "ACCOUNTCHEK_PASSWORD": "p",
 		"ACCOUNTCHEK_BASE_URL": "https://verifierapi.accountchek.net"}, false)
-	if err != nil || len(ps.list) != 1 || ps.list[0].Sandbox || len(ps.sandboxes) != 0 || !ps.list[0].PerOrderWebhook {
+	if err != nil || len(ps.list) != 1 || ps.list[0].Sandbox || len(ps.sandboxes) != 0 || !ps.list[0].Caps.PerOrderWebhook {
 		t.Fatalf("real API: %v %+v", err, ps)
 	}
 	if ps, err = setup(nil, false); err != nil || len(ps.list) != 0 {

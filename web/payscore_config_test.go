@@ -112,7 +112,7 @@ func TestPayscoreConfig_Wiring(t *testing.T) {
 			if p == nil {
 				t.Fatal("Payscore not offered")
 			}
-			if !p.Household || p.Sandbox != (tc.want == "emulator") || mounted != (tc.want == "emulator") {
+			if !p.Caps.Household || p.Sandbox != (tc.want == "emulator") || mounted != (tc.want == "emulator") {
 				t.Fatalf("provider %+v, emulator mounted %v, want %s", p, mounted, tc.want)
 			}
 		})

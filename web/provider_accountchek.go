@@ -43,8 +43,7 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 		w := loggingAccountChek{Client: c, log: env.log.With("provider", accountchek.Name)}
 		// CanNotify: opening the order makes AccountChek email the borrower
 		// its own invite, with daily reminders (spec §4.2, §4.4 code 500).
-		p := &verify.Provider{Name: accountchek.Name, Label: "AccountChek", Verifier: w, Webhooks: w, CanNotify: true,
-			Sandbox: sandbox, PerOrderWebhook: true, Needs: accountchek.Needs}
+		p := &verify.Provider{Verifier: w, Webhooks: w, Sandbox: sandbox}
 		if sandbox {
 			p.SandboxHint = "The member needs an email and the last 4 of the SSN on file (any 4 digits). The applicant signs in to the bank with user_good / pass_good (user_mfa asks for a code, user_update needs an update)."
 		}

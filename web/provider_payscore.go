@@ -54,8 +54,7 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 		if err != nil {
 			return contractError("PAYSCORE_CONTRACT", err)
 		}
-		ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
-			InvitesOnly: !c.GivesLinks()}, nil, nil)
+		ps.add(&verify.Provider{Verifier: c, Webhooks: c}, nil, nil)
 		return nil
 	}
 	for _, v := range payscoreVars {
@@ -94,8 +93,7 @@ func setupPayscore(env providerEnv, ps *providerSet) error {
 			}
 		}
 	}()
-	ps.add(&verify.Provider{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true, Sandbox: true,
-		InvitesOnly: !c.GivesLinks(),
+	ps.add(&verify.Provider{Verifier: c, Webhooks: c, Sandbox: true,
 		SandboxHint: "The applicant connects Demo Bank with " + payscore.DemoUsernameGood + " / pass_good, or says they have no income or no bank."},
 		em, func() { close(stop); em.Close() })
 	return nil

@@ -122,7 +122,7 @@ func setupTrueworkAPI(env providerEnv, ps *providerSet, key, token string, contr
 }
 
 func trueworkProvider(c *truework.Client, sandbox bool) *verify.Provider {
-	p := &verify.Provider{Name: truework.ProviderName, Label: "Truework", Verifier: c, Webhooks: c, Sandbox: sandbox}
+	p := &verify.Provider{Verifier: c, Webhooks: c, Sandbox: sandbox}
 	if sandbox {
 		p.SandboxHint = "Test SSNs: 000-00-0000 (Taylor Curtis, one job) to 000-00-0005 and 000-00-0007 (two employers); 000-23-0000 reverifies without the applicant, 000-22-0000 needs them again."
 	}

@@ -136,7 +136,7 @@ func setupTruuthAPI(env providerEnv, ps *providerSet, key, webhookAuth string, b
 
 func truuthProvider(c *truuth.Client, sandbox bool) *verify.Provider {
 	// CanNotify: Truuth emails the invite itself (Send Verification Invite).
-	p := &verify.Provider{Name: truuth.Name, Label: "Truuth", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: sandbox}
+	p := &verify.Provider{Verifier: c, Webhooks: c, Sandbox: sandbox}
 	if sandbox {
 		p.SandboxHint = "Any member details work. On the applicant's page, choose the outcome: pass (approved), warning (needs review), fail (rejected) or error."
 	}

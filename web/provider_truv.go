@@ -32,7 +32,7 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 		if err != nil {
 			return contractError("TRUV_CONTRACT", err)
 		}
-		ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}, nil, nil)
+		ps.add(&verify.Provider{Verifier: c, Webhooks: c}, nil, nil)
 		return nil
 	}
 	for _, v := range []string{"TRUV_CLIENT_ID", "TRUV_ACCESS_SECRET"} {
@@ -54,7 +54,7 @@ func setupTruv(env providerEnv, ps *providerSet) error {
 		em.Close()
 		return contractError("TRUV_CONTRACT", err)
 	}
-	ps.add(&verify.Provider{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true, Sandbox: true,
+	ps.add(&verify.Provider{Verifier: c, Webhooks: c, Sandbox: true,
 		SandboxHint: "The applicant picks any employer and signs in with goodlogin / goodpassword (goodlogin / mfa asks for the code 12345)."}, em, em.Close)
 	return nil
 }

@@ -69,7 +69,7 @@ type providerEnv struct {
 
 // add registers a provider and, when it is emulated, its emulator.
 func (ps *providerSet) add(p *verify.Provider, emulator http.Handler, closer func()) {
-	ps.list = append(ps.list, p)
+	ps.list = append(ps.list, p.Complete())
 	if emulator != nil {
 		ps.sandboxes[p.Name] = emulator
 	}

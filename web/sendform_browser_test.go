@@ -43,14 +43,14 @@ func TestBrowser_SendFormDisclosure(t *testing.T) {
 		t.Fatal("page scripts still ran")
 	}
 	do(t, ctx, "choose Truv", chromedp.Click(chromedp.CSS(`label[for=provider-truv]`)))
-	if visible(`[data-testid=truework-fields]`) || visible(`[data-testid=sandbox-hint-truework]`) {
+	if visible(`[data-testid=provider-fields-truework]`) || visible(`[data-testid=sandbox-hint-truework]`) {
 		t.Error("Truework's fields show while Truv is chosen")
 	}
 	if !visible(`[data-testid=sandbox-hint-truv]`) {
 		t.Error("Truv's sandbox test details do not show when it is chosen")
 	}
 	do(t, ctx, "choose Truework", chromedp.Click(chromedp.CSS(`label[for=provider-truework]`)))
-	if !visible(`[data-testid=truework-fields]`) || !visible(`#ssn`) {
+	if !visible(`[data-testid=provider-fields-truework]`) || !visible(`#ssn`) {
 		t.Error("Truework's fields do not show when it is chosen")
 	}
 	if got := textOf(t, ctx, `[data-testid=sandbox-hint-truework]`); !strings.Contains(got, "000-00-0000") {

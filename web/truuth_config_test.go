@@ -237,7 +237,7 @@ func TestTruuthConfig_Wiring(t *testing.T) {
 			if p == nil {
 				t.Fatal("Truuth not offered")
 			}
-			if p.Label != "Truuth" || !p.CanNotify || p.PerOrderWebhook || p.Webhooks == nil ||
+			if p.Label != "Truuth" || !p.Caps.CanNotify || p.Caps.PerOrderWebhook || p.Webhooks == nil ||
 				len(p.Verifier.Products()) != 1 || p.Verifier.Products()[0] != providers.ProductIdentity {
 				t.Fatalf("provider %+v products %v", p, p.Verifier.Products())
 			}

@@ -131,7 +131,7 @@ func testDataKey() []byte { return bytes.Repeat([]byte{5}, 32) }
 // web/ wires it (a second one on another store handle is a second process).
 func (e *acEnv) service(st *store.Store, log *slog.Logger) *verify.Service {
 	return verify.New(st, log, verify.Config{BaseURL: e.url, Providers: []*verify.Provider{{Name: accountchek.Name,
-		Label: "AccountChek", Verifier: e.ac, Webhooks: e.ac.Client, PerOrderWebhook: true, Sandbox: true, Needs: accountchek.Needs}}})
+		Label: "AccountChek", Verifier: e.ac, Webhooks: e.ac.Client, Sandbox: true}}})
 }
 
 // send creates an AccountChek order for the member; the link is shown, not sent.

@@ -179,7 +179,7 @@ func TestDeliver_RecordsBeforeSending(t *testing.T) {
 	}
 	cs := &checkingSender{t: t, st: e.st, agency: e.user.AgencyID, orderID: func() int64 { return o.ID }}
 	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, SMTP: cs,
-		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv, CanNotify: true}}})
+		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 	if err := svc.Resend(ctx, e.user, o, verify.ChannelEmail); err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	}
 	p := s.providers[req.Provider]
 	problems := Problems{}
-	if p == nil || !p.Household {
+	if p == nil || !p.Caps.Household {
 		problems["provider"] = "Choose a provider that verifies a household together."
 	}
 	if len(req.MemberIDs) < 1 {
@@ -46,7 +46,7 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	switch {
 	case req.Channel != ChannelEmail && req.Channel != ChannelSMS && req.Channel != ChannelProvider:
 		problems["channel"] = "Choose email, text message, or the provider sends it."
-	case p != nil && p.InvitesOnly && req.Channel != ChannelProvider:
+	case p != nil && p.Caps.InvitesOnly && req.Channel != ChannelProvider:
 		problems["channel"] = p.Label + " sends each member their own invitation; the portal gets no link to send. Choose “The provider sends it”."
 	}
 	var members []*store.Member

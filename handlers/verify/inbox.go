@@ -147,7 +147,7 @@ func (s *Service) release(provider string, failed bool) {
 // hash, or "" when the delivery names none (then it is ordered with
 // nothing). Parsing here calls no provider.
 func (s *Service) Partition(p *Provider, d providers.Delivery, storedPath string) string {
-	if p.PerOrderWebhook {
+	if p.Caps.PerOrderWebhook {
 		return p.Name + ":" + storedPath
 	}
 	ups, err := p.Webhooks.Parse(d)
@@ -184,7 +184,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 	// An unauthenticated provider's delivery belongs to the order whose
 	// secret URL it came to, and to nothing else.
 	var bound *store.Order
-	if p.PerOrderWebhook {
+	if p.Caps.PerOrderWebhook {
 		if bound, err = s.store.OrderByInboxPath(ctx, it.Provider, it.Path); err != nil {
 			return "no order for this webhook URL", time.Time{}, false
 		}
@@ -208,7 +208,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		if err != nil {
 			return err.Error(), s.store.Now().Add(10 * time.Second), false
 		}
-		if hintOnly[p.Name] {
+		if p.Caps.Webhooks == providers.WebhooksHints {
 			err = s.applyHint(ctx, p, o, it, u)
 		} else {
 			err = s.Apply(ctx, o, s.asReceived(p, u), "webhook")
@@ -222,30 +222,29 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 	return "", time.Time{}, false
 }
 
-// sharedSecretWebhooks are the providers whose webhooks are not signed per
-// delivery: anyone who learns the static token (Truework, Truuth) or the
-// order's URL (AccountChek) can post one. Their webhooks never decide an
-// outcome on their own (asReceived).
-var sharedSecretWebhooks = map[string]bool{"truework": true, "truuth": true, "accountchek": true}
+// How far a provider's webhooks are believed is its Caps.Webhooks
+// (providers.WebhookTrust): shared-secret webhooks (a static token, or the
+// order's URL, which anyone who learns it can post) never decide an outcome
+// on their own (asReceived); hints only trigger a read (applyHint); for
+// signed webhooks and hints the report is the provider's own word that the
+// verification finished, so it is fetched before "completed" shows
+// (reportFirst). The shared-secret providers' completions are confirmed by
+// the status read instead, and their reports fetched after it (and by the
+// report sweep when that fails).
 
-// reportConfirms are the providers whose completion is confirmed by
-// fetching its report before "completed" shows: their webhooks are signed
-// per delivery (Truv) or only hints (Payscore), and the report is the
-// provider's own word that the verification finished. The shared-secret
-// providers' completions are confirmed by the status read instead, and
-// their reports fetched after it (and by the report sweep when that fails).
-var reportConfirms = map[string]bool{"truv": true, "payscore": true}
+// caps is a provider's capabilities; the zero value for one not configured.
+func (s *Service) caps(provider string) providers.Capabilities {
+	if p := s.providers[provider]; p != nil {
+		return p.Caps
+	}
+	return providers.Capabilities{}
+}
 
 // reportFirst says an update completes something whose report must be
 // stored before it is applied.
-func reportFirst(provider string, u providers.Update) bool {
-	return reportConfirms[provider] && u.ReportReady && u.Status == providers.StatusCompleted
+func (s *Service) reportFirst(provider string, u providers.Update) bool {
+	return s.caps(provider).Webhooks.ReportConfirms() && u.ReportReady && u.Status == providers.StatusCompleted
 }
-
-// hintOnly are the providers whose webhooks are only hints that the state
-// changed: Payscore's carry no id and no time, so a captured one can be
-// replayed byte for byte (applyHint).
-var hintOnly = map[string]bool{"payscore": true}
 
 // asReceived is what the portal takes from a webhook delivery's update
 // before it reads anything from the provider: the one place that decides
@@ -254,7 +253,7 @@ var hintOnly = map[string]bool{"payscore": true}
 // request to read the order's state from the provider's API (Refetch); the
 // state read decides (issue 13 item 2).
 func (s *Service) asReceived(p *Provider, u providers.Update) providers.Update {
-	if !sharedSecretWebhooks[p.Name] || !(store.OrderStatus(u.Status).Final() || u.Outcome != "" || u.ReportReady) {
+	if p.Caps.Webhooks != providers.WebhooksSharedSecret || !(store.OrderStatus(u.Status).Final() || u.Outcome != "" || u.ReportReady) {
 		return u
 	}
 	label := cmp.Or(p.Label, p.Name)
@@ -328,14 +327,14 @@ func (s *Service) applyHint(ctx context.Context, p *Provider, o *store.Order, it
 	effect := "noted"
 	note := providers.Update{OrderID: u.OrderID, SubID: u.SubID, RawEvent: u.RawEvent, RawStatus: u.RawStatus, Detail: u.Detail, At: u.At,
 		ReportExpiresSoon: u.ReportExpiresSoon, ReportExpired: u.ReportExpired}
-	if (u.Status == providers.StatusInProgress || u.Status == providers.StatusActionRequired) && !store.IsReopener(p.Name, u.RawEvent, "") {
+	if (u.Status == providers.StatusInProgress || u.Status == providers.StatusActionRequired) && !p.Caps.Reopener(u.RawEvent, "") {
 		// What the API cannot say (a bank problem: action required), the
 		// first delivery may: after the read, so a member the API shows
 		// finished does not go back. Final statuses and outcomes come
 		// from the read only.
 		note.Status, effect = u.Status, "status "+string(u.Status)
 	}
-	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, storeUpdate(note, s.memberDetail(ctx, o, u), "webhook")); err != nil {
+	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, s.storeUpdate(o, note, s.memberDetail(ctx, o, u), "webhook")); err != nil {
 		return err
 	}
 	if u.ReportExpiresSoon {
@@ -422,14 +421,14 @@ func (s *Service) applyAs(ctx context.Context, o *store.Order, u providers.Updat
 			return fmt.Errorf("read the order at %s: %w", o.Provider, err)
 		}
 	}
-	ready := reportFirst(o.Provider, u)
+	ready := s.reportFirst(o.Provider, u)
 	if ready {
 		// The report first: an order shows completed with its report.
 		if err := s.fetchReportOnce(ctx, o, u, source, rf); err != nil {
 			return err
 		}
 	}
-	su := storeUpdate(u, s.memberDetail(ctx, o, u), source)
+	su := s.storeUpdate(o, u, s.memberDetail(ctx, o, u), source)
 	su.ForwardOnly = forwardOnly
 	o, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, su)
 	if err != nil {
@@ -494,9 +493,10 @@ func (s *Service) fetchReportOnce(ctx context.Context, o *store.Order, u provide
 
 // storeUpdate is the store's view of a provider update. At, the provider's
 // time of the event, orders sideways moves (store.Newer).
-func storeUpdate(u providers.Update, detail, source string) store.StatusUpdate {
+func (s *Service) storeUpdate(o *store.Order, u providers.Update, detail, source string) store.StatusUpdate {
 	return store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent, RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status),
-		Outcome: string(u.Outcome), Detail: detail, At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired}
+		Outcome: string(u.Outcome), Detail: detail, At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired,
+		Reopen: s.caps(o.Provider).Reopener(u.RawEvent, u.RawStatus)}
 }
 
 // memberDetail names the household member an update is about in front of
@@ -544,7 +544,7 @@ func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, h
 		// A read that completes the order (through its sub-items or its
 		// own status) fetches the report first, so "completed" never shows
 		// without it.
-		if reportFirst(o.Provider, u) {
+		if s.reportFirst(o.Provider, u) {
 			if err := s.fetchReportOnce(ctx, o, u, "poll", rf); err != nil {
 				return err
 			}
@@ -552,10 +552,10 @@ func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, h
 	}
 	for _, u := range updates {
 		u.Refetch = false
-		if hint != "" && store.IsReopener(o.Provider, hint, "") && u.SubID != "" {
+		if hint != "" && s.caps(o.Provider).Reopener(hint, "") && u.SubID != "" {
 			u.RawEvent = hint
 		}
-		if err := s.applyAs(ctx, o, u, "poll", rf, hintOnly[o.Provider]); err != nil {
+		if err := s.applyAs(ctx, o, u, "poll", rf, s.caps(o.Provider).Webhooks == providers.WebhooksHints); err != nil {
 			return err
 		}
 	}

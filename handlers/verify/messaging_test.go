@@ -21,7 +21,7 @@ import (
 // withSenders returns a Service like e.svc but with real senders.
 func (e *env) withSenders(t *testing.T, mail email.Sender, text sms.Sender) *verify.Service {
 	return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, SMTP: mail, Twilio: text,
-		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv, CanNotify: true}}})
+		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 }
 
 // Issue 8: real email through a real SMTP server (mailpit), in English and

@@ -52,6 +52,8 @@ func TestProperty_DeliveryOrderDoesNotMatter(t *testing.T) {
 	st, svc, newOrder := propertyStore(t)
 	const trials = 40
 	for _, pc := range propertyCases(t) {
+		pc.provider.Caps = pc.provider.Verifier.Capabilities()
+		svc.providers[pc.provider.Name] = pc.provider
 		t.Run(pc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(13, uint64(len(pc.name))))
 			t0 := time.Now().UTC().Add(-time.Hour)
@@ -65,7 +67,7 @@ func TestProperty_DeliveryOrderDoesNotMatter(t *testing.T) {
 					}
 					for _, u := range ups {
 						u = svc.asReceived(pc.provider, u)
-						if _, _, err := st.ApplyUpdate(ctx, o.AgencyID, o.ID, storeUpdate(u, u.Detail, "webhook")); err != nil {
+						if _, _, err := st.ApplyUpdate(ctx, o.AgencyID, o.ID, svc.storeUpdate(o, u, u.Detail, "webhook")); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -208,14 +210,14 @@ func propertyCases(t *testing.T) []propertyCase {
 			{"order-status-updated", "emp1", "completed"}, {"task-status-updated", "emp2", "done"},
 			{"order-status-updated", "emp2", "completed"}, {"order-status-updated", "", "completed"},
 		})},
-		{name: "truework-action-then-done", provider: &Provider{Name: "truework", Verifier: tw, Webhooks: tw, PerOrderWebhook: false},
+		{name: "truework-action-then-done", provider: &Provider{Name: "truework", Verifier: tw, Webhooks: tw},
 			seq: trueworkSeq([][3]string{
 				{truework.EventStateChange, "vr1", "pending-approval"}, {truework.EventStateChange, "vr1", "processing"},
 				{truework.EventStateChange, "vr1", "action-required"}, {truework.EventStateChange, "vr1", "processing"},
 				{truework.EventApplicantActionRequired, "vr1", ""}, {truework.EventStateChange, "vr1", "processing"},
 				{truework.EventStateChange, "vr1", "completed"}, {truework.EventOrderCompleted, "", ""},
 			})},
-		{name: "accountchek-postbacks", provider: &Provider{Name: "accountchek", Verifier: ac, Webhooks: ac, PerOrderWebhook: true},
+		{name: "accountchek-postbacks", provider: &Provider{Name: "accountchek", Verifier: ac, Webhooks: ac},
 			seq: func(id string, _ time.Time) [][]byte {
 				var out [][]byte
 				sum := sha256.Sum256([]byte(id))

@@ -104,8 +104,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 		}
 	})
 	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL,
-		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c, CanNotify: true, Household: true,
-			InvitesOnly: !c.GivesLinks()}}})
+		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c}}})
 	a, _ := st.CreateAgency(ctx, "Housing Authority")
 	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough passphrase"})
 	e.user.AgencyName = a.Name

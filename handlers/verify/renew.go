@@ -11,20 +11,12 @@ import (
 	"golang.org/x/time/rate"
 
 	"caseverify/providers"
-	"caseverify/providers/accountchek"
 	"caseverify/store"
 )
 
 // renewLease is how long a worker holds a member's renewal before another
 // worker (after a crash or restart) may take it over.
 const renewLease = 2 * time.Minute
-
-// Truv's refresh limit (vendor doc "Refresh limits"): 3 refreshes per
-// connection per 24 hours, each billed. Checked before any call.
-const (
-	truvRefreshLimit  = 3
-	truvRefreshWindow = 24 * time.Hour
-)
 
 // RunRenewals works through renewal items until ctx ends. Items are claimed
 // in the database one at a time, so two portal processes share the work and
@@ -107,15 +99,17 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	if p == nil {
 		return s.fallback(ctx, it, prev, "The provider of the last verification is not configured.")
 	}
-	// Truv bills each refresh and allows 3 per connection per 24 hours:
-	// the 4th is never sent.
-	if prev.Provider == "truv" {
-		n, err := s.store.RefreshesSince(ctx, it.AgencyID, prev.ID, s.store.Now().Add(-truvRefreshWindow))
+	// A provider that bills each refresh and limits them per connection
+	// (Caps.Refresh.Limit, e.g. Truv's 3 in 24 hours): the one over the
+	// limit is never sent. Checked before any call.
+	if lim := p.Caps.Refresh; lim.Limit > 0 {
+		n, err := s.store.RefreshesSince(ctx, it.AgencyID, prev.ID, s.store.Now().Add(-lim.Window))
 		if err != nil {
 			return "failed", "", "The portal could not count this connection's refreshes.", prev.ID, 0
 		}
-		if n >= truvRefreshLimit {
-			return s.fallback(ctx, it, prev, fmt.Sprintf("Truv allows %d refreshes per connection in 24 hours and this connection has had %d; no refresh was sent.", truvRefreshLimit, n))
+		if n >= lim.Limit {
+			return s.fallback(ctx, it, prev, fmt.Sprintf("%s allows %d refreshes per connection in %s and this connection has had %d; no refresh was sent.",
+				p.Label, lim.Limit, hoursWords(lim.Window), n))
 		}
 	}
 	// The baseline: the report the renewal compares the new one with. It is
@@ -130,7 +124,7 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	it.PrevOrderID, it.PrevReportID = prev.ID, baseline
-	products := refreshProducts(prev)
+	products := refreshProducts(prev, p.Caps.Refresh)
 	// Bulk renewal must not flood a provider: refresh calls are paced per
 	// provider (RenewalRate; the providers' own limits are UNCONFIRMED except
 	// Truework's 10/s, which its adapter also enforces).
@@ -205,46 +199,46 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 }
 
 // refreshProducts is what to ask a provider to refresh, one product per
-// call. AccountChek refreshes each service of the order in place: VOA for
-// assets, VOIE for income or employment (one call covers both). Every other
+// call. A provider that refreshes in place (Caps.Refresh.InPlace, e.g.
+// AccountChek: VOA for assets, VOIE for income or employment, one call
+// covering both) gets one product per service the order has. Every other
 // provider gets the order's first product: it answers with a new order.
-func refreshProducts(prev *store.Order) []providers.Product {
-	if prev.Provider != accountchek.Name {
+func refreshProducts(prev *store.Order, rules providers.RefreshRules) []providers.Product {
+	if rules.InPlace == nil {
 		if len(prev.Products) > 0 {
 			return []providers.Product{providers.Product(prev.Products[0])}
 		}
 		return []providers.Product{providers.ProductIncome}
 	}
 	var out []providers.Product
-	voie := false
+	seen := map[string]bool{}
 	for _, pr := range prev.Products {
-		switch providers.Product(pr) {
-		case providers.ProductAssets:
-			out = append(out, providers.ProductAssets)
-		case providers.ProductIncome, providers.ProductEmployment:
-			if !voie {
-				out, voie = append(out, providers.Product(pr)), true
-			}
+		if svc := rules.InPlace[providers.Product(pr)]; svc != "" && !seen[svc] {
+			out, seen[svc] = append(out, providers.Product(pr)), true
 		}
 	}
 	if len(out) == 0 {
-		out = []providers.Product{providers.ProductAssets}
+		out = []providers.Product{rules.InPlaceDefault}
 	}
 	return out
 }
 
-// refreshedServices names the AccountChek services (the sub-item ids of
-// FetchStatus) that refreshProducts refreshes.
-func refreshedServices(prev *store.Order) []string {
+// refreshedServices names the services (the sub-item ids of FetchStatus)
+// that refreshProducts refreshes in place.
+func refreshedServices(prev *store.Order, rules providers.RefreshRules) []string {
 	var out []string
-	for _, pr := range refreshProducts(prev) {
-		if pr == providers.ProductAssets {
-			out = append(out, accountchek.SubIDVOA)
-		} else {
-			out = append(out, accountchek.SubIDVOIE)
-		}
+	for _, pr := range refreshProducts(prev, rules) {
+		out = append(out, rules.InPlace[pr])
 	}
 	return out
+}
+
+// hoursWords says a refresh window as the pages put it ("24 hours").
+func hoursWords(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return d.String()
 }
 
 func productStrings(ps []providers.Product) []string {
@@ -273,7 +267,7 @@ func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, pr
 		return waiting()
 	}
 	var fresh []string
-	for _, sub := range refreshedServices(prev) {
+	for _, sub := range refreshedServices(prev, p.Caps.Refresh) {
 		i := slices.IndexFunc(updates, func(u providers.Update) bool { return u.SubID == sub })
 		if i < 0 {
 			return waiting()

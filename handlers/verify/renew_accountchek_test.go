@@ -185,7 +185,7 @@ func TestRenew_AccountChekPostbackFinishesRefresh(t *testing.T) {
 	ac.failures.Store(1)
 	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: accountchek.Name, Label: "AccountChek", Verifier: ac, Webhooks: e.ac.Client,
-			PerOrderWebhook: true, Sandbox: true}}})
+			Sandbox: true}}})
 	it := e.renewOnce(t, svc)
 	if it.Status != "refreshing" || it.OrderID != o.ID || !strings.Contains(it.Detail, "waiting for AccountChek") {
 		t.Fatalf("renewal: %+v", it)

@@ -520,7 +520,7 @@ func TestRenew_SlowWorkerLostItsLease(t *testing.T) {
 		other = items[0]
 	}}
 	first := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
-		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: slow, Webhooks: e.truv, CanNotify: true}}})
+		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: slow, Webhooks: e.truv}}})
 	if ok, err := first.RenewNext(ctx); !ok || err != nil {
 		t.Fatalf("slow worker: %v %v", ok, err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"caseverify/handlers/verify"
+	"caseverify/providers/truework"
 	"caseverify/store"
 )
 
@@ -76,7 +76,7 @@ func TestRenew_TrueworkPast90DaysQueued(t *testing.T) {
 	ctx := context.Background()
 	m := e.member(t, "Taylor", "")
 	prev := e.complete(t, m, "000230000")
-	e.clock.Add(verify.ReverifyWindow + 24*time.Hour)
+	e.clock.Add(truework.ReverifyWindow + 24*time.Hour)
 	run, err := e.st.StartRenewal(ctx, e.user.AgencyID, e.user.ID, e.caseID, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -55,7 +55,7 @@ func TestReportSweep_VOIEOnlyUsesStatusIDsAndBacksOff(t *testing.T) {
 	flaky := &flakyReports{countingAC: e.ac}
 	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: accountchek.Name, Label: "AccountChek", Verifier: flaky, Webhooks: e.ac.Client,
-			PerOrderWebhook: true, Sandbox: true}}})
+			Sandbox: true}}})
 	o := e.send(t, "income")
 	flaky.setDown(true)
 	if err := e.em.Borrower(o.ProviderOrderID, accountchek.Arrive(), accountchek.PayrollLogin("payroll_good", "x")); err != nil {

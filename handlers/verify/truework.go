@@ -8,43 +8,32 @@ import (
 	"time"
 
 	"caseverify/providers"
-	"caseverify/providers/truework"
 	"caseverify/store"
 )
 
-// Truework Direct is a widget, not a hosted link: the applicant's link is the
-// portal's own public page, /v/{token}, which loads Truework.js and opens it
-// with the order's session token (handlers/applicant.go). The workflows here
-// make that page, send a fresh one, and reverify a completed order.
-
-// ReverifyWindow is how long after completion Truework reverifies a report.
-const ReverifyWindow = 90 * 24 * time.Hour
-
-// widgetVerifier is a provider whose applicant flow is a widget the portal
-// hosts (Truework Direct).
-type widgetVerifier interface {
-	Widget() truework.WidgetSettings
-	SessionToken(ctx context.Context, ref providers.OrderRef, applicantIndex int) (string, error)
-}
+// A widget provider (providers.FlowWidget, e.g. Truework Direct) has no
+// hosted link: the applicant's link is the portal's own public page,
+// /v/{token}, which loads the provider's script and opens it with the
+// order's session token (handlers/applicant.go). The workflows here make
+// that page, send a fresh one, and reverify a completed order within the
+// provider's Caps.ReverifyWindow.
 
 // sessionTimeout bounds the fresh-token call made while an applicant waits
 // for the page; the stored token is the fallback.
 const sessionTimeout = 5 * time.Second
 
-// IsWidget says a provider's applicant flow is a widget the portal hosts
-// (Truework Direct): it needs the full SSN at send time, which only the send
-// form asks for.
+// IsWidget says a provider's applicant flow is a widget the portal hosts.
 func (s *Service) IsWidget(name string) bool {
 	_, w := s.widget(name)
 	return w != nil
 }
 
-func (s *Service) widget(name string) (*Provider, widgetVerifier) {
+func (s *Service) widget(name string) (*Provider, providers.Widget) {
 	p := s.providers[name]
-	if p == nil {
-		return nil, nil
+	if p == nil || p.Caps.Flow != providers.FlowWidget {
+		return p, nil
 	}
-	w, ok := p.Verifier.(widgetVerifier)
+	w, ok := p.Verifier.(providers.Widget)
 	if !ok {
 		return p, nil
 	}
@@ -62,15 +51,15 @@ func (s *Service) newApplicantPage(ctx context.Context, o *store.Order) (string,
 }
 
 // checkSSN adds a problem when a provider that needs the full SSN
-// (Truework) did not get a usable one. When the member's last 4 are on
+// (Caps.NeedsFullSSN) did not get a usable one. When the member's last 4 are on
 // file, the typed SSN must end with them (a typo check). The SSN itself is
 // never part of a message.
 func checkSSN(problems Problems, req SendRequest, p *Provider, m *store.Member) {
-	if p == nil || p.Name != truework.ProviderName {
+	if p == nil || !p.Caps.NeedsFullSSN {
 		return
 	}
 	if len(req.SSN) != 9 || !allDigits(req.SSN) {
-		problems["ssn"] = "Type " + m.FirstName + "'s full 9-digit Social Security number: Truework needs it. The portal keeps only the last 4."
+		problems["ssn"] = "Type " + m.FirstName + "'s full 9-digit Social Security number: " + p.Label + " needs it. The portal keeps only the last 4."
 		return
 	}
 	if m.SSNLast4 != "" && subtle.ConstantTimeCompare([]byte(req.SSN[5:]), []byte(m.SSNLast4)) != 1 {
@@ -87,10 +76,10 @@ func allDigits(s string) bool {
 	return true
 }
 
-// ssnFor returns the full SSN for a provider that needs it (Truework), and
-// "" for every other, which never gets it.
+// ssnFor returns the full SSN for a provider that needs it
+// (Caps.NeedsFullSSN), and "" for every other, which never gets it.
 func ssnFor(p *Provider, ssn string) string {
-	if p == nil || p.Name != truework.ProviderName {
+	if p == nil || !p.Caps.NeedsFullSSN {
 		return ""
 	}
 	return ssn
@@ -119,6 +108,7 @@ type WidgetPage struct {
 	AgencyName     string
 	Ended          bool
 	ScriptURL      string
+	FrameSources   []string // origins the widget frames (its Content-Security-Policy)
 	PublishableKey string
 	Env            string // "sandbox" or "production"
 	SessionToken   string
@@ -153,6 +143,7 @@ func (s *Service) OpenWidgetPage(ctx context.Context, token string) (*WidgetPage
 	}
 	ws := w.Widget()
 	v.ScriptURL, v.PublishableKey, v.Env, v.SessionToken = ws.ScriptURL, ws.PublishableKey, ws.Env, o.WidgetToken
+	v.FrameSources = ws.FrameSources
 	cctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
 	if tok, err := w.SessionToken(cctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}, 0); err != nil {
@@ -225,7 +216,7 @@ type WidgetActions struct {
 	// FreshSession: the order is open and needs the applicant (action
 	// required) or its applicant page no longer works.
 	FreshSession bool
-	// Reverify: a completed order within ReverifyWindow; Until is when the
+	// Reverify: a completed order within Caps.ReverifyWindow; Until is when the
 	// window closes. NoReverify explains why a completed order is past it.
 	Reverify   bool
 	Until      time.Time
@@ -255,13 +246,13 @@ func (s *Service) WidgetActionsFor(ctx context.Context, o *store.Order) (*Widget
 			return nil, err
 		}
 		a.FreshSession = !ok && o.WidgetToken != ""
-	case o.Status == store.StatusCompleted && !o.CompletedAt.IsZero():
-		a.Until = o.CompletedAt.Add(ReverifyWindow)
+	case o.Status == store.StatusCompleted && !o.CompletedAt.IsZero() && p.Caps.ReverifyWindow > 0:
+		a.Until = o.CompletedAt.Add(p.Caps.ReverifyWindow)
 		if s.store.Now().Before(a.Until) {
 			a.Reverify = true
 		} else {
-			a.NoReverify = fmt.Sprintf("Reverification is not offered: %s reverifies a report only within 90 days of the original verification, and this one completed on %s. Send a new verification instead.",
-				p.Label, o.CompletedAt.Format("January 2, 2006"))
+			a.NoReverify = fmt.Sprintf("Reverification is not offered: %s reverifies a report only within %s of the original verification, and this one completed on %s. Send a new verification instead.",
+				p.Label, windowWords(p.Caps.ReverifyWindow), o.CompletedAt.Format("January 2, 2006"))
 			a.NewVerification = true
 		}
 	case o.Status == store.StatusExpired || o.Status == store.StatusFailed || o.Status == store.StatusCanceled:
@@ -283,8 +274,12 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 	if o.Status != store.StatusCompleted || o.CompletedAt.IsZero() {
 		return nil, Problems{"reverify": "Only a completed verification can be reverified."}
 	}
-	if !s.store.Now().Before(o.CompletedAt.Add(ReverifyWindow)) {
-		return nil, Problems{"reverify": truework.MsgReverificationWindow + " Send a new verification instead."}
+	if p.Caps.ReverifyWindow <= 0 {
+		return nil, Problems{"reverify": "This provider does not reverify from here."}
+	}
+	if !s.store.Now().Before(o.CompletedAt.Add(p.Caps.ReverifyWindow)) {
+		return nil, Problems{"reverify": fmt.Sprintf("%s reverification is only possible within %s of the original verification. Send a new verification instead.",
+			p.Label, windowWords(p.Caps.ReverifyWindow))}
 	}
 	rep, err := s.store.LatestReport(ctx, o.AgencyID, o.ID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (rep.Purged || rep.ProviderReportID == "") {
@@ -331,4 +326,12 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 		return nil, err
 	}
 	return s.store.Order(ctx, o.AgencyID, n.ID)
+}
+
+// windowWords says a window in days ("90 days"), as the pages put it.
+func windowWords(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }

@@ -444,7 +444,7 @@ func TestTruework_ReverifyWindow(t *testing.T) {
 	ctx := context.Background()
 	m := e.member(t, "Taylor", "")
 	o := e.complete(t, m, "000000000")
-	e.clock.Add(verify.ReverifyWindow + time.Hour)
+	e.clock.Add(truework.ReverifyWindow + time.Hour)
 	a, err := e.svc.WidgetActionsFor(ctx, o)
 	if err != nil || a.Reverify || !strings.Contains(a.NoReverify, "90 days") {
 		t.Fatalf("actions after 90 days = %+v (%v)", a, err)

@@ -71,8 +71,8 @@ func newTruuthEnv(t *testing.T, emCfg truuth.EmulatorConfig) *truuthEnv {
 		t.Fatal(err)
 	}
 	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
-		{Name: "truv", Label: "Truv", Verifier: tc, Webhooks: tc, CanNotify: true},
-		{Name: "truuth", Label: "Truuth", Verifier: e.client, Webhooks: e.client, CanNotify: true}}})
+		{Name: "truv", Label: "Truv", Verifier: tc, Webhooks: tc},
+		{Name: "truuth", Label: "Truuth", Verifier: e.client, Webhooks: e.client}}})
 	mux.Handle("/sandbox/truuth/", http.StripPrefix("/sandbox/truuth", e.em))
 	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.truv))
 	receive := func(name string, wr providers.WebhookReceiver) http.HandlerFunc {

@@ -25,35 +25,32 @@ import (
 	"caseverify/views"
 )
 
-// Provider is one configured verification provider.
+// Provider is one configured verification provider. What the portal does
+// differently for it is its Caps, declared in its own package
+// (providers.Capabilities); nothing here branches on its name.
 type Provider struct {
-	Name     string
-	Label    string // shown to staff, e.g. "Truv"
+	Name     string // the slug; Verifier.Name() when empty
+	Label    string // shown to staff, e.g. "Truv"; Caps.Label when empty
 	Verifier providers.Verifier
 	Webhooks providers.WebhookReceiver
-	// CanNotify says the provider can send the link itself (Truv).
-	CanNotify bool
 	// Sandbox says this provider is its local emulator.
 	Sandbox bool
 	// SandboxHint tells a newcomer which test details the emulator accepts
 	// (shown on the send form in sandbox mode only).
 	SandboxHint string
-	// Household says the provider verifies several members together in one
-	// order (Payscore screening groups): see SendHousehold.
-	Household bool
-	// PerOrderWebhook says the provider's webhooks are not authenticated
-	// (AccountChek): each order gets its own unguessable webhook URL,
-	// /webhooks/{name}/{secret}, and a delivery is bound to that order only.
-	PerOrderWebhook bool
-	// Needs lists the member details the provider requires, by the portal's
-	// field names ("email", "ssn_last4", ...): a form that does not collect
-	// them cannot offer the provider (the contact-center screen), and a send
-	// for a member without them is stopped before the provider is called.
-	Needs []string
-	// InvitesOnly says the provider gives the portal no link to deliver: it
-	// sends its own invitation (Payscore, whose documents show no applicant
-	// link), so "the provider sends it" is the only channel.
-	InvitesOnly bool
+	// Caps is Verifier.Capabilities(), read once by New.
+	Caps providers.Capabilities
+}
+
+// Complete fills Caps from the Verifier, and Name and Label when they are
+// empty. New calls it; web/ calls it as it builds each provider.
+func (p *Provider) Complete() *Provider {
+	if p.Verifier != nil {
+		p.Caps = p.Verifier.Capabilities()
+		p.Name = cmp.Or(p.Name, p.Verifier.Name())
+	}
+	p.Label = cmp.Or(p.Label, p.Caps.Label, p.Name)
+	return p
 }
 
 // Service runs the workflows.
@@ -127,6 +124,7 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 		s.reconcileQuiet = 15 * time.Minute
 	}
 	for _, p := range cfg.Providers {
+		p.Complete()
 		s.providers[p.Name] = p
 		s.order = append(s.order, p.Name)
 	}
@@ -197,7 +195,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	}
 	ref := store.NewOrderReference()
 	webhookURL, secret := s.baseURL+"/webhooks/"+p.Name, ""
-	if p.PerOrderWebhook {
+	if p.Caps.PerOrderWebhook {
 		secret = store.NewSessionToken() // 256 random bits
 		webhookURL += "/" + secret
 	}
@@ -275,7 +273,7 @@ func (s *Service) check(req SendRequest, p *Provider, m *store.Member) Problems 
 			problems["channel"] = m.FirstName + " has no mobile number. Add one to the member, or choose another way."
 		}
 	case ChannelProvider:
-		if !p.CanNotify {
+		if !p.Caps.CanNotify {
 			problems["channel"] = p.Label + " cannot send the link itself. Choose another way."
 		} else if m.Email == "" && m.Phone == "" {
 			problems["channel"] = p.Label + " needs an email address or mobile number to send the link."
@@ -312,7 +310,7 @@ func MissingDetails(p *Provider, m *store.Member) []string {
 	have := map[string]bool{"email": m.Email != "", "ssn_last4": m.SSNLast4 != "", "date_of_birth": m.DateOfBirth != "",
 		"phone": m.Phone != "", "first_name": m.FirstName != "", "last_name": m.LastName != ""}
 	var out []string
-	for _, n := range p.Needs {
+	for _, n := range p.Caps.Needs {
 		if !have[n] {
 			out = append(out, cmp.Or(detailWords[n], n))
 		}
@@ -323,7 +321,7 @@ func MissingDetails(p *Provider, m *store.Member) []string {
 // CollectsAll says a form that collects the member fields given can send
 // with p: it collects everything p needs.
 func CollectsAll(p *Provider, collected ...string) bool {
-	for _, n := range p.Needs {
+	for _, n := range p.Caps.Needs {
 		if !slices.Contains(collected, n) {
 			return false
 		}
@@ -552,25 +550,12 @@ func (s *Service) trackedCode(ctx context.Context, o *store.Order, channel strin
 	return "", nil
 }
 
-// linkResender is a provider that can send its link to the applicant again
-// itself (Truuth: Resend Verification Invite).
-type linkResender interface {
-	ResendInvite(ctx context.Context, ref providers.OrderRef) error
-}
-
-// linkInviter is a provider that can send its link on request after the
-// order exists (Truuth: Send Verification Invite), for an order whose link
-// first went another way.
-type linkInviter interface {
-	SendInvite(ctx context.Context, ref providers.OrderRef) error
-}
-
 // resender is the provider's way to send its link again itself, or the
 // Problem to show when it has none.
-func (s *Service) resender(provider string) (linkResender, error) {
+func (s *Service) resender(provider string) (providers.Resender, error) {
 	p := s.providers[provider]
-	r, ok := providerVerifier(p).(linkResender)
-	if !ok || p == nil || !p.CanNotify {
+	r, ok := providerVerifier(p).(providers.Resender)
+	if !ok || p == nil || !p.Caps.CanResend || !p.Caps.CanNotify {
 		label := provider
 		if p != nil {
 			label = p.Label
@@ -600,7 +585,7 @@ func (s *Service) providerInvite(ctx context.Context, o *store.Order) (func() er
 	}
 	// A resend needs a first invite at the provider; an order whose link
 	// went another way gets its first one.
-	if i, ok := r.(linkInviter); ok && !invited {
+	if i, ok := r.(providers.Inviter); ok && !invited {
 		return func() error { return i.SendInvite(ctx, ref) }, nil
 	}
 	return func() error { return r.ResendInvite(ctx, ref) }, nil
@@ -755,21 +740,21 @@ func (s *Service) Cancel(ctx context.Context, u *store.User, o *store.Order) err
 	return s.store.StopReminders(ctx, o.ID)
 }
 
-// linkRenewer is a provider that can give an open order a fresh applicant
-// link without a new order (AccountChek: a new SSO URL after 5010).
-type linkRenewer interface {
-	NewSSOURL(ctx context.Context, ref providers.OrderRef) (string, error)
-}
-
 // RenewsLinks reports whether an open order of this provider can get a
 // fresh link in place.
 func (s *Service) RenewsLinks(provider string) bool {
-	p := s.providers[provider]
-	if p == nil {
-		return false
-	}
-	_, ok := p.Verifier.(linkRenewer)
+	_, ok := s.linkRenewer(s.providers[provider])
 	return ok
+}
+
+// linkRenewer is the provider's way to renew an open order's link in
+// place (Caps.RenewsLinks), if it has one.
+func (s *Service) linkRenewer(p *Provider) (providers.LinkRenewer, bool) {
+	if p == nil || !p.Caps.RenewsLinks {
+		return nil, false
+	}
+	r, ok := p.Verifier.(providers.LinkRenewer)
+	return r, ok
 }
 
 // NewLink sends the member a new link: for a provider that renews links in
@@ -778,7 +763,7 @@ func (s *Service) RenewsLinks(provider string) bool {
 // old link expired or the order failed.
 func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, channel string) (*store.Order, error) {
 	p := s.providers[o.Provider]
-	if r, ok := providerVerifier(p).(linkRenewer); ok && !o.Status.Final() {
+	if r, ok := s.linkRenewer(p); ok && !o.Status.Final() {
 		if channel == ChannelProvider {
 			// Refused before a fresh link is issued that no one would send.
 			if _, err := s.resender(o.Provider); err != nil {

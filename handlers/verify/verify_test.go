@@ -79,7 +79,7 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	}
 	e.truv = c
 	e.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
-		{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c, CanNotify: true}}})
+		{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
 	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.em))
 	mux.HandleFunc("POST /webhooks/truv", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)

@@ -240,12 +240,6 @@ func (c *Client) Products() []providers.Product {
 	return []providers.Product{providers.ProductAssets, providers.ProductIncome, providers.ProductEmployment}
 }
 
-// Needs are the member details an AccountChek order requires, by the
-// portal's field names: email and last4SSN are required on every order
-// (S03: "Required"), with the first and last name the portal always has.
-// A form that does not collect them cannot offer AccountChek.
-var Needs = []string{"email", "ssn_last4"}
-
 // wireOrder is the AccountChek order as the API returns it (S03).
 type wireOrder struct {
 	ID              string  `json:"id"`

@@ -213,24 +213,25 @@ func (c *Client) Products() []providers.Product {
 	return []providers.Product{providers.ProductIncome, providers.ProductEmployment}
 }
 
-// WidgetSettings is what the portal's widget page needs to open Truework.js
-// with a session token (spec.md §1.8).
-type WidgetSettings struct {
-	ScriptURL      string // Truework.js, e.g. https://js.truework.com/v1
-	PublishableKey string // Config.PublishableKey
-	// Env is "sandbox" or "production": the page passes
-	// Truework.direct.Env.Sandbox or .Production accordingly. Derived from
-	// the key prefix tw_pk_test_ (and tw_sk_test_ for the secret key).
-	Env string
-}
-
-// Widget returns the settings for the portal's widget page.
-func (c *Client) Widget() WidgetSettings {
+// Widget returns the settings for the portal's widget page (spec.md §1.8):
+// Env is "sandbox" or "production" (the page passes
+// Truework.direct.Env.Sandbox or .Production), derived from the key prefix
+// tw_pk_test_ (and tw_sk_test_ for the secret key). The real Truework.js
+// (https://js.truework.com) frames Truework's own pages, so
+// https://*.truework.com may be framed too (which subdomain is UNCONFIRMED);
+// the sandbox's stand-in is the portal's own origin and needs nothing more.
+func (c *Client) Widget() providers.WidgetSettings {
 	env := "production"
 	if strings.HasPrefix(c.publishableKey, "tw_pk_test_") || strings.HasPrefix(c.apiKey, "tw_sk_test_") {
 		env = "sandbox"
 	}
-	return WidgetSettings{ScriptURL: c.scriptURL, PublishableKey: c.publishableKey, Env: env}
+	ws := providers.WidgetSettings{ScriptURL: c.scriptURL, PublishableKey: c.publishableKey, Env: env}
+	if u, err := url.Parse(c.scriptURL); err == nil && u.Scheme == "https" {
+		if host := strings.ToLower(u.Hostname()); host == "truework.com" || strings.HasSuffix(host, ".truework.com") {
+			ws.FrameSources = []string{"https://*.truework.com"}
+		}
+	}
+	return ws
 }
 
 // call is one API request.
