@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -162,7 +161,7 @@ func apiError(resp *http.Response, data []byte) *providers.ProviderError {
 		pe.Message = "AccountChek refused the request."
 	}
 	if pe.Retryable {
-		pe.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		pe.RetryAfter = providers.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return pe
 }
@@ -184,7 +183,7 @@ func validationError(data []byte) (string, map[string]string) {
 			fields = make(map[string]string, len(eb.Properties))
 		}
 		name := portalField(p.Property)
-		msg := portalWords(p.Property, name, scrub(p.Message))
+		msg := portalWords(p.Property, name, providers.Redact(p.Message))
 		if msg == "" {
 			msg = "is not valid"
 		}
@@ -195,7 +194,7 @@ func validationError(data []byte) (string, map[string]string) {
 	}
 	var parts []string
 	for _, g := range eb.General {
-		if g = scrub(g); g != "" {
+		if g = providers.Redact(g); g != "" {
 			parts = append(parts, g)
 		}
 	}
@@ -304,49 +303,4 @@ func upperFirst(s string) string {
 	}
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
-}
-
-// scrub makes a provider message safe to show and store. The provider's
-// messages should not echo personal data, but a caseworker message must not
-// depend on that: words holding an "@" (e-mail addresses) or 4 or more
-// digits (SSNs, phone numbers, dates of birth) are redacted, control
-// characters dropped, and the length capped.
-func scrub(s string) string {
-	words := strings.Fields(s)
-	for i, w := range words {
-		digits := 0
-		for _, r := range w {
-			if '0' <= r && r <= '9' {
-				digits++
-			}
-		}
-		if digits >= 4 || strings.ContainsRune(w, '@') {
-			words[i] = "[redacted]"
-		}
-	}
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.Join(words, " "))
-	if len(s) > 200 {
-		s = strings.ToValidUTF8(s[:200], "") + "..."
-	}
-	return s
-}
-
-// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

@@ -248,7 +248,11 @@ func TestErrors_Shapes(t *testing.T) {
 		{"400 with fields", "create", answer(400, `{"errors":[{"field":"applicants[0].email","message":"is not a valid email address"},{"field":"monthly_rent","message":"is required"}]}`),
 			want{400, "validation_failed", "applicants[0].email, monthly_rent", map[string]string{"applicants[0].email": "is not a valid email address", "monthly_rent": "is required"}, false, 0, nil}},
 		{"400 echoing PII", "create", answer(400, `{"errors":[{"field":"applicants[0].email","message":"jane.doe@mail.example does not exist"},{"field":"applicants[0].phone_number","message":"+1 5555550100 invalid, try 5555550100"}]}`),
-			want{400, "validation_failed", "Check them", map[string]string{"applicants[0].email": "[redacted] does not exist", "applicants[0].phone_number": "+1 [redacted] invalid, try [redacted]"}, false, 0, nil}},
+			want{400, "validation_failed", "Check them", map[string]string{"applicants[0].email": "[redacted] does not exist", "applicants[0].phone_number": "[redacted] invalid, try [redacted]"}, false, 0, nil}},
+		// Issue 16: the old rule (7+ digits) let an SSN's last 4 and a
+		// short phone number through; the shared providers.Redact does not.
+		{"400 echoing the SSN's last 4", "create", answer(400, `{"errors":[{"field":"applicants[0].ssn_last4","message":"6789 does not match"},{"field":"applicants[0].phone_number","message":"555-0100 is a test number"}]}`),
+			want{400, "validation_failed", "Check them", map[string]string{"applicants[0].ssn_last4": "[redacted] does not match", "applicants[0].phone_number": "[redacted] is a test number"}, false, 0, nil}},
 		{"400 without body", "create", answer(400, ``),
 			want{400, "validation_failed", "Payscore rejected the request", nil, false, 0, nil}},
 		{"400 message shape", "create", answer(400, `{"message":"bad","code":"E_BAD"}`),

@@ -9,10 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
-	"unicode"
 
 	"caseverify/providers"
 )
@@ -60,7 +57,7 @@ func (c *Client) apiError(op operation, r *response) error {
 		if pe.Fields == nil {
 			pe.Fields = map[string]string{}
 		}
-		msg := scrub(e.Message)
+		msg := providers.Redact(e.Message)
 		if msg == "" {
 			msg = "is invalid"
 		}
@@ -101,12 +98,12 @@ func (c *Client) apiError(op operation, r *response) error {
 		pe.Code = orDefault(pe.Code, "rate_limited")
 		pe.Message = "Payscore is receiving too many requests. Try again in a moment."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(r.header.Get("Retry-After"), c.now())
+		pe.RetryAfter = providers.RetryAfter(r.header.Get("Retry-After"), c.now())
 	case s >= 500:
 		pe.Code = orDefault(pe.Code, "provider_unavailable")
 		pe.Message = "Payscore is having trouble right now. Try again in a few minutes."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(r.header.Get("Retry-After"), c.now())
+		pe.RetryAfter = providers.RetryAfter(r.header.Get("Retry-After"), c.now())
 	default:
 		pe.Message = fmt.Sprintf("Payscore answered with an unexpected status (%d).", s)
 	}
@@ -148,44 +145,6 @@ func badAnswer(status int, err error) error {
 		Message: "Payscore sent an answer we could not read. Try again; if it keeps happening, contact support.",
 		Err:     err,
 	}
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// scrub keeps a provider's field message readable while removing words
-// that look like an email address or a phone number (a provider may echo
-// the rejected value), and caps its length.
-func scrub(msg string) string {
-	words := strings.Fields(msg)
-	for i, w := range words {
-		digits := 0
-		for _, r := range w {
-			if unicode.IsDigit(r) {
-				digits++
-			}
-		}
-		if strings.Contains(w, "@") || digits >= 7 {
-			words[i] = "[redacted]"
-		}
-	}
-	out := []rune(strings.Join(words, " "))
-	if len(out) > 200 {
-		out = out[:200]
-	}
-	return string(out)
 }
 
 func sortedKeys(m map[string]string) []string {

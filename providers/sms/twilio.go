@@ -9,10 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"caseverify/providers"
 )
 
 // DefaultTwilioBaseURL is Twilio's REST API.
@@ -267,7 +268,7 @@ func apiError(resp *http.Response, body []byte) *Error {
 		e.Message = ErrorText(20404)
 	}
 	if e.Retryable {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = providers.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return e
 }
@@ -285,24 +286,6 @@ func transportError(ctx context.Context, err error) *Error {
 		e.Message = "Could not reach Twilio."
 	}
 	return e
-}
-
-// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // ErrorText returns a plain-language sentence for a Twilio error code, from

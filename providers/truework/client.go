@@ -304,7 +304,7 @@ func (c *Client) do(ctx context.Context, cl call) (*result, error) {
 			return nil, transportError(err)
 		}
 		if resp.StatusCode == http.StatusTooManyRequests && attempt < c.maxRetries {
-			wait := retryAfter(resp.Header, c.now())
+			wait := providers.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 			if wait <= 0 {
 				wait = time.Second << attempt // 1 s, 2 s, 4 s…: Truework asks for exponential backoff [T11]
 			}

@@ -89,7 +89,7 @@ func apiError(status int, header http.Header, body []byte, now time.Time) *provi
 		pe.Code = CodeRateLimited
 		pe.Message = "Truework is receiving too many requests right now. Wait a minute, then try again."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(header, now)
+		pe.RetryAfter = providers.RetryAfter(header.Get("Retry-After"), now)
 	case status == http.StatusUnavailableForLegalReasons:
 		pe.Code = CodeFrozenSSN
 		pe.Message = MsgFrozenSSN
@@ -100,7 +100,7 @@ func apiError(status int, header http.Header, body []byte, now time.Time) *provi
 		pe.Code = CodeServerError
 		pe.Message = "Truework is having a problem right now. Try again in a few minutes."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(header, now)
+		pe.RetryAfter = providers.RetryAfter(header.Get("Retry-After"), now)
 	default:
 		pe.Code = "http_" + strconv.Itoa(status)
 		pe.Message = "Truework refused the request."
@@ -143,12 +143,14 @@ func validationError(msg string, fields map[string]string) *providers.ProviderEr
 }
 
 // safeMessage returns Truework's error message when it is safe to show, or
-// "". A message is dropped when it could echo a submitted value: any digit
-// (SSN, date of birth, phone) or "@" (email). The 400 default "Invalid field
-// values provided" and messages that only name fields pass.
+// "". A message is dropped, rather than shown redacted, when it echoes a
+// submitted value (providers.EchoesPII: an email, an SSN or its last 4, a
+// phone number, a date of birth): the portal's own sentence says more. The
+// 400 default "Invalid field values provided" and messages that only name
+// fields pass.
 func safeMessage(m string) string {
 	m = strings.TrimSpace(m)
-	if m == "" || len(m) > 300 || strings.ContainsAny(m, "0123456789@") {
+	if m == "" || len(m) > 300 || providers.EchoesPII(m) {
 		return ""
 	}
 	return m
@@ -178,26 +180,4 @@ func namedFields(m string) map[string]string {
 		}
 	}
 	return out
-}
-
-// retryAfter reads a Retry-After header in either form (delay-seconds or
-// HTTP-date, RFC 9110 §10.2.3). It returns 0 when absent or unreadable; a
-// date in the past also gives 0.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -142,26 +142,3 @@ func TestError_UnreadableAndOversizedAnswers(t *testing.T) {
 		})
 	}
 }
-
-func TestRetryAfterHeader(t *testing.T) {
-	now := time.Date(2025, 3, 14, 16, 0, 0, 0, time.UTC)
-	tests := map[string]time.Duration{
-		"":     0,
-		"7":    7 * time.Second,
-		"0":    0,
-		"-3":   0,
-		"soon": 0,
-		now.Add(7 * time.Second).Format(http.TimeFormat): 7 * time.Second,
-		now.Add(-time.Minute).Format(http.TimeFormat):    0,
-		now.Add(90 * time.Second).Format(time.RFC850):    90 * time.Second,
-	}
-	for v, want := range tests {
-		h := http.Header{}
-		if v != "" {
-			h.Set("Retry-After", v)
-		}
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("retryAfter(%q) = %v; want %v", v, got, want)
-		}
-	}
-}

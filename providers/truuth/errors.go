@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +24,7 @@ func apiError(status int, h http.Header, body []byte, ct Contract) *providers.Pr
 	var said string
 	if m, err := decodeObject(body); err == nil {
 		for _, f := range ct.ErrorMessageFields {
-			if said = scrub(getString(m, f)); said != "" {
+			if said = providers.Redact(getString(m, f)); said != "" {
 				break
 			}
 		}
@@ -57,11 +56,11 @@ func apiError(status int, h http.Header, body []byte, ct Contract) *providers.Pr
 	case status == http.StatusTooManyRequests:
 		pe.Message = "Truuth is receiving too many requests. Try again in a minute."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(h.Get("Retry-After"))
+		pe.RetryAfter = providers.RetryAfter(h.Get("Retry-After"), time.Now())
 	case status >= 500:
 		pe.Message = "Truuth is having problems right now. Try again in a few minutes."
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(h.Get("Retry-After"))
+		pe.RetryAfter = providers.RetryAfter(h.Get("Retry-After"), time.Now())
 	default:
 		pe.Message = fmt.Sprintf("Truuth refused the request (HTTP %d).", status)
 	}
@@ -76,7 +75,7 @@ func reportLinkError(resp *http.Response) *providers.ProviderError {
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		pe.Message = "Truuth's report storage is not answering. Try again in a few minutes."
-		pe.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		pe.RetryAfter = providers.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	default:
 		pe.Message = "The report link from Truuth has expired. Try downloading the report again."
 	}
@@ -120,7 +119,7 @@ func errorFields(m map[string]any, ct Contract) map[string]string {
 		if field == "" {
 			return
 		}
-		if msg = scrub(msg); msg == "" {
+		if msg = providers.Redact(msg); msg == "" {
 			msg = "invalid"
 		}
 		out[field] = msg
@@ -150,29 +149,6 @@ var (
 	reDigits = regexp.MustCompile(`\+?\d[\d\s().\-/]{2,}\d`)
 )
 
-// scrub makes a provider-supplied message safe to show and log: e-mail
-// addresses and runs of digits (phones, dates of birth, SSNs) are replaced,
-// control characters dropped, the length capped.
-func scrub(s string) string {
-	s = reEmail.ReplaceAllString(s, "[email]")
-	s = reDigits.ReplaceAllString(s, "[number]")
-	const maxRunes = 160
-	var b strings.Builder
-	n := 0
-	for _, r := range strings.TrimSpace(s) {
-		if r < 0x20 || r == 0x7f {
-			continue
-		}
-		if n == maxRunes {
-			b.WriteString("...")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
-
 // sentence ends s with a full stop.
 func sentence(s string) string {
 	s = strings.TrimRight(s, " ")
@@ -198,24 +174,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d.Round(time.Second)
-		}
-	}
-	return 0
 }

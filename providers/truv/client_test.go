@@ -149,18 +149,6 @@ func TestErrors_Shapes(t *testing.T) {
 	}
 }
 
-func TestErrors_RetryAfterHTTPDate(t *testing.T) {
-	now := time.Date(2025, 3, 3, 12, 0, 0, 0, time.UTC)
-	if got := retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now); got != 90*time.Second {
-		t.Errorf("HTTP date: got %v", got)
-	}
-	for _, v := range []string{"", "-3", "soon", now.Add(-time.Minute).Format(http.TimeFormat)} {
-		if got := retryAfter(v, now); got != 0 {
-			t.Errorf("%q: got %v, want 0", v, got)
-		}
-	}
-}
-
 func TestErrors_Unreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL

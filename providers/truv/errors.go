@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"caseverify/providers"
 )
@@ -86,42 +84,21 @@ func (c *Client) apiError(a *answer) *providers.ProviderError {
 		// and each refresh is billed; RetryAfter still says when it lifts.
 		pe.Message = msgRefreshLimit
 		pe.Err = providers.ErrLimitReached
-		pe.RetryAfter = retryAfter(a.header.Get("Retry-After"), c.now())
+		pe.RetryAfter = providers.RetryAfter(a.header.Get("Retry-After"), c.now())
 	case a.status == http.StatusTooManyRequests:
 		pe.Message = msgThrottled
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(a.header.Get("Retry-After"), c.now())
+		pe.RetryAfter = providers.RetryAfter(a.header.Get("Retry-After"), c.now())
 	case a.status == http.StatusMethodNotAllowed, a.status == http.StatusNotAcceptable, a.status == http.StatusUnsupportedMediaType:
 		pe.Message = msgPortalBug
 	case a.status >= 500:
 		pe.Message = msgServer
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(a.header.Get("Retry-After"), c.now())
+		pe.RetryAfter = providers.RetryAfter(a.header.Get("Retry-After"), c.now())
 	default:
 		pe.Message = fmt.Sprintf("Truv returned an unexpected answer (HTTP %d).", a.status)
 	}
 	return pe
-}
-
-// echoesValue spots a reason that repeats a submitted value (an email, a
-// number of 3+ digits, a quoted string): such reasons are replaced by
-// "invalid" to keep PII out of what the portal shows and logs.
-func echoesValue(s string) bool {
-	if strings.ContainsAny(s, "@'\"") {
-		return true
-	}
-	run := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			run++
-			if run >= 3 {
-				return true
-			}
-		} else {
-			run = 0
-		}
-	}
-	return false
 }
 
 // invalidParams reads extra["invalid-params"]. Its item shape is not
@@ -149,7 +126,9 @@ func invalidParams(items []json.RawMessage) map[string]string {
 			continue
 		}
 		reason := firstString(obj, "reason", "message", "detail", "error")
-		if reason == "" || echoesValue(reason) || len(reason) > 120 {
+		// A reason that echoes a value (personal data, or any quoted value)
+		// is replaced: the field name says enough.
+		if reason == "" || providers.EchoesPII(reason) || strings.ContainsAny(reason, `'"`) || len(reason) > 120 {
 			reason = "invalid"
 		}
 		out[name] = reason
@@ -167,24 +146,4 @@ func firstString(m map[string]any, keys ...string) string {
 		}
 	}
 	return ""
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
