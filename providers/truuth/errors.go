@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -142,12 +141,6 @@ func errorFields(m map[string]any, ct Contract) map[string]string {
 	}
 	return out
 }
-
-// PII-looking fragments a provider message might echo back from our request.
-var (
-	reEmail  = regexp.MustCompile(`[^\s@"'<>]+@[^\s@"'<>]+`)
-	reDigits = regexp.MustCompile(`\+?\d[\d\s().\-/]{2,}\d`)
-)
 
 // sentence ends s with a full stop.
 func sentence(s string) string {
