@@ -96,12 +96,17 @@ func TestRoles_EveryRouteDecidedAndEnforced(t *testing.T) {
 		{store.RoleAgent, "GET", "/renewals", false}, // no renewals
 		{store.RoleAgent, "POST", "/renewals/run", false},
 		{store.RoleAgent, "GET", "/audit", false},
+		{store.RoleAgent, "GET", "/dashboard", false},
 		{store.RoleCaseworker, "GET", "/cases", true},
 		{store.RoleCaseworker, "GET", "/renewals", true},
 		{store.RoleCaseworker, "GET", "/audit", false},
+		{store.RoleCaseworker, "GET", "/dashboard", false}, // supervisors and admins only
+		{store.RoleCaseworker, "GET", "/dashboard/export", false},
 		{store.RoleCaseworker, "GET", "/admin/users", false},
 		{store.RoleCaseworker, "GET", "/admin/settings", false},
 		{store.RoleSupervisor, "GET", "/audit", true},
+		{store.RoleSupervisor, "GET", "/dashboard", true},
+		{store.RoleAdmin, "GET", "/dashboard", true},
 		{store.RoleSupervisor, "GET", "/cases/999999/orders/999999/report", true},
 		{store.RoleSupervisor, "GET", "/admin/users", false},
 		{store.RoleAdmin, "GET", "/audit", true},

@@ -166,6 +166,8 @@ func (h *Handler) Register(e *echo.Echo) {
 	get("/contact", need(store.PermSend), h.contactForm)
 	post("/contact", need(store.PermSend), h.contactSend)
 	get("/audit", need(store.PermAuditLog), h.auditLog)
+	get("/dashboard", need(store.PermDashboard), h.dashboard)
+	get("/dashboard/export", need(store.PermDashboard), h.dashboardExport)
 
 	get("/admin/users", need(store.PermUsers), h.userList)
 	post("/admin/users", need(store.PermUsers), h.userCreate)

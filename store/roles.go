@@ -32,6 +32,9 @@ const (
 	// PermAuditLog: the agency's audit log and each case's "Who looked at
 	// this case".
 	PermAuditLog Permission = "audit_log"
+	// PermDashboard: the supervisor dashboard (the agency's turnaround,
+	// completion and workload, and its CSV exports).
+	PermDashboard Permission = "dashboard"
 	// PermUsers: add, disable and enable users.
 	PermUsers Permission = "users"
 	// PermSettings: the agency's settings.
@@ -48,16 +51,17 @@ var caseworkerPerms = []Permission{PermCaseList, PermCaseOpen, PermCaseEdit, Per
 //     a member and sends and watches a verification: no agency-wide list or
 //     search, no reveal of masked details (so no member edit form either), no
 //     reports or PDFs, no renewals, no cancel.
-//   - A supervisor does all a caseworker does, and reads the agency's audit
-//     log and reassigns cases.
+//   - A supervisor does all a caseworker does, reads the agency's audit
+//     log and dashboard, and reassigns cases.
 //   - An administrator manages users and settings, and can do everything a
 //     supervisor can: in a small agency the administrator is often the
 //     supervisor, and an administrator could give themselves that role anyway.
 var rolePermissions = map[Role]map[Permission]bool{
 	RoleAgent:      set(PermCaseOpen, PermSend),
 	RoleCaseworker: set(caseworkerPerms...),
-	RoleSupervisor: set(append([]Permission{PermAuditLog, PermReassign}, caseworkerPerms...)...),
-	RoleAdmin:      set(append([]Permission{PermAuditLog, PermReassign, PermUsers, PermSettings}, caseworkerPerms...)...),
+	RoleSupervisor: set(append([]Permission{PermAuditLog, PermReassign, PermDashboard}, caseworkerPerms...)...),
+	RoleAdmin: set(append([]Permission{PermAuditLog, PermReassign, PermDashboard, PermUsers, PermSettings},
+		caseworkerPerms...)...),
 }
 
 func set(ps ...Permission) map[Permission]bool {
