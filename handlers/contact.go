@@ -176,6 +176,10 @@ func (h *Handler) contactSend(c echo.Context) error {
 			if ferr := h.setFlash(c, "The order was created, but "+e.Message); ferr != nil {
 				return ferr
 			}
+		case kindUnconfirmed:
+			if ferr := h.setFlash(c, e.Message); ferr != nil {
+				return ferr
+			}
 		default:
 			return err
 		}

@@ -39,6 +39,9 @@ const (
 	kindProvider
 	// kindDelivery is a link that was not sent: the order exists.
 	kindDelivery
+	// kindUnconfirmed is a create the provider did not answer: the order
+	// is kept while the portal checks with the provider whether it has it.
+	kindUnconfirmed
 )
 
 // explained is an error put into words for a page.
@@ -67,6 +70,7 @@ func (h *Handler) explain(err error, what string) explained {
 	var problems store.ValidationError
 	var perr *providers.ProviderError
 	var derr *verify.DeliveryError
+	var uerr *verify.UnconfirmedError
 	switch {
 	case errors.As(err, &he):
 		return httpErrorPage(he)
@@ -79,6 +83,9 @@ func (h *Handler) explain(err error, what string) explained {
 	case errors.As(err, &derr):
 		return explained{Kind: kindDelivery, Status: http.StatusBadGateway, Heading: "The link was not sent",
 			Message: deliveryWords(derr)}
+	case errors.As(err, &uerr):
+		return explained{Kind: kindUnconfirmed, Status: http.StatusAccepted, Heading: "Checking with " + uerr.Provider,
+			Message: uerr.Message()}
 	case errors.Is(err, store.ErrNotFound):
 		return explained{Kind: kindPage, Status: http.StatusNotFound, Heading: headingNotFound, Message: messageNotFound}
 	case errors.Is(err, store.ErrConflict):

@@ -131,6 +131,13 @@ func (h *Handler) orderCreate(c echo.Context) error {
 				f.Error = ""
 			}
 			return render(c, e.Status, views.SendFormPage(f))
+		case kindUnconfirmed:
+			// The provider may have the order: it is kept, and shown as
+			// being checked; a second send is refused meanwhile.
+			if ferr := h.setFlash(c, e.Message); ferr != nil {
+				return ferr
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#member-%d", cs.ID, m.ID))
 		case kindDelivery:
 			if ferr := h.setFlash(c, "The order was created, but "+e.Message+" Resend it from the verification page."); ferr != nil {
 				return ferr

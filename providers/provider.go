@@ -243,6 +243,38 @@ type Verifier interface {
 	Cancel(ctx context.Context, ref OrderRef) error
 }
 
+// OrderFinder is implemented by a Verifier that can look an order up by the
+// portal's reference without creating anything (the same lookup its
+// CreateOrder makes before it posts). The portal uses it to settle an order
+// whose create got no answer (CreateMayHaveLanded): the reconciler asks
+// until the provider says yes (the order, with its links) or no.
+type OrderFinder interface {
+	// FindOrder returns the order created under req.Reference (req carries
+	// the reference and the applicants' refs, for the links). It returns an
+	// error wrapping ErrNotFound when the provider has none, and one
+	// wrapping ErrNotSupported when the lookup is turned off (a provider
+	// contract where it is UNCONFIRMED).
+	FindOrder(ctx context.Context, req OrderRequest) (*Order, error)
+}
+
+// CreateMayHaveLanded says a failed CreateOrder may nonetheless have been
+// committed at the provider: the call got no answer (a timeout, a dropped
+// connection: HTTPStatus 0) or a server error (5xx) after it was sent, and
+// the adapter's own lookup could not settle it (a call cut short by the
+// caller counts too: the request may have left). A refusal (4xx), a request
+// the adapter checked and refused before calling, or an error that is not a
+// ProviderError means nothing was created.
+func CreateMayHaveLanded(err error) bool {
+	var pe *ProviderError
+	if !errors.As(err, &pe) || len(pe.Fields) > 0 {
+		return false
+	}
+	if pe.HTTPStatus >= 500 {
+		return true
+	}
+	return pe.HTTPStatus == 0 && (pe.Retryable || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
+}
+
 // WebhookReceiver authenticates and parses the provider's webhook deliveries.
 // It is separate from Verifier so the request path only needs these two.
 type WebhookReceiver interface {

@@ -39,6 +39,19 @@ type Order struct {
 	UpdatedAt       time.Time
 	LastEventAt     time.Time
 	CompletedAt     time.Time
+	// UnconfirmedAt is when the provider's create got no answer (neither
+	// the create nor the adapter's lookup): the provider may have the
+	// order. Zero for an order whose create was answered.
+	UnconfirmedAt time.Time
+}
+
+// Checking says the portal does not know yet whether the provider has this
+// order: its create got no answer and no lookup has settled it. The
+// reconciler asks the provider by the order's reference (its idempotency
+// key) until it does; meanwhile the order is shown as "Checking with …" and
+// nobody may send the member another order of that provider.
+func (o *Order) Checking() bool {
+	return !o.UnconfirmedAt.IsZero() && o.ProviderOrderID == "" && o.Status == StatusCreated
 }
 
 // NewOrderReference returns a fresh portal order reference, e.g. "CV-7K2M9QX4RT3B".
@@ -113,11 +126,31 @@ type ProviderOrder struct {
 // AttachProviderOrder stores the provider's ids and the applicant's link on
 // an order created with CreateOrder, and writes the first timeline event.
 func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p ProviderOrder, detail string) error {
+	_, err := s.attachProviderOrder(ctx, agencyID, orderID, p, detail, false)
+	return err
+}
+
+// ConfirmOrder attaches what a lookup found to an order whose create got no
+// answer (Order.Checking), like AttachProviderOrder, only while nothing is
+// attached yet: when the reconciler and a late webhook settle the same
+// order at once, the second does nothing. It reports whether it attached.
+func (s *Store) ConfirmOrder(ctx context.Context, agencyID, orderID int64, p ProviderOrder, detail string) (bool, error) {
+	return s.attachProviderOrder(ctx, agencyID, orderID, p, detail, true)
+}
+
+func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64, p ProviderOrder, detail string, onlyUnattached bool) (bool, error) {
 	now := s.Now()
+	attached := true
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
+		var have sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider_order_id FROM orders WHERE agency_id = ? AND id = ?`,
+			agencyID, orderID).Scan(&caseID, &have); err != nil {
 			return wrap("AttachProviderOrder", formatError(err))
+		}
+		if onlyUnattached && have.Valid {
+			attached = false
+			return nil
 		}
 		status := p.Status
 		if !status.Valid() {
@@ -129,7 +162,7 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 			secretHash = hashSecret(p.Secret)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET provider_order_id = ?, provider_user_id = ?, status = ?,
-			link_enc = ?, short_link_enc = ?, widget_token_enc = ?, link_expires_at = ?, secret_hash = ?, updated_at = ?,
+			link_enc = ?, short_link_enc = ?, widget_token_enc = ?, link_expires_at = ?, secret_hash = COALESCE(NULLIF(?, ''), secret_hash), updated_at = ?,
 			last_event_at = ? WHERE id = ?`,
 			p.OrderID, p.UserID, string(status), c.Seal(p.Link, aad("orders", "link", orderID)),
 			c.Seal(p.ShortLink, aad("orders", "short_link", orderID)), c.Seal(p.WidgetToken, aad("orders", "widget_token", orderID)),
@@ -153,10 +186,82 @@ func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64
 		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
 	})
+	if err == nil && attached {
+		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
+	}
+	return attached && err == nil, err
+}
+
+// shownOrder is the condition for an order that belongs on the case page
+// and in its roll-up: one the provider accepted, or one whose create got no
+// answer (the provider may have it: shown as "Checking with …" and, if the
+// provider never got it, as failed).
+const shownOrder = `(o.provider_order_id IS NOT NULL OR o.unconfirmed_at IS NOT NULL)`
+
+// MarkUnconfirmed keeps an order whose create got no answer (the provider
+// may have committed it: providers.CreateMayHaveLanded) instead of deleting
+// it: it records when, writes detail on the timeline, and makes the order
+// due for the reconciler's lookup by its reference after firstCheck.
+//
+// channel is how the caseworker asked the link to go out (sent once the
+// order is confirmed); secret is the order's per-order webhook secret, if
+// any, so the provider's deliveries to that URL find the order meanwhile.
+func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, channel, secret, detail string, firstCheck time.Duration) error {
+	now := s.Now()
+	var caseID int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`,
+			agencyID, orderID).Scan(&caseID); err != nil {
+			return formatError(err)
+		}
+		var secretHash string
+		if secret != "" {
+			secretHash = hashSecret(secret)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET unconfirmed_at = ?, unconfirmed_channel = ?, secret_hash = ?, detail = ?,
+			next_poll_at = ?, updated_at = ? WHERE id = ?`, fmtTime(now), channel, secretHash, detail, fmtTime(now.Add(firstCheck)),
+			fmtTime(now), orderID); err != nil {
+			return err
+		}
+		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", detail); err != nil {
+			return err
+		}
+		return updateRollUp(ctx, tx, agencyID, caseID, now)
+	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
 	return wrap("AttachProviderOrder", err)
+}
+
+// UnconfirmedChannel is the channel a checking order's link waits to go
+// out by (MarkUnconfirmed), "" when none.
+func (s *Store) UnconfirmedChannel(ctx context.Context, agencyID, orderID int64) (string, error) {
+	var ch string
+	err := s.read.QueryRowContext(ctx, `SELECT unconfirmed_channel FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&ch)
+	return ch, formatError(err)
+}
+
+// CheckingOrder returns the member's order of provider whose create got no
+// answer and is not settled yet (Order.Checking), or ErrNotFound. A new
+// order of that provider waits until it is settled: the first may exist,
+// billed, at the provider.
+func (s *Store) CheckingOrder(ctx context.Context, agencyID, memberID int64, provider string) (*Order, error) {
+	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.agency_id = ? AND o.member_id = ? AND o.provider = ? AND `+checkingOrder+` ORDER BY o.id LIMIT 1`,
+		agencyID, memberID, provider))
+}
+
+// checkingOrder is the condition of Order.Checking.
+const checkingOrder = `o.unconfirmed_at IS NOT NULL AND o.provider_order_id IS NULL AND o.status = 'created'`
+
+// CheckingOrders lists up to limit of provider's orders whose create got no
+// answer and is not settled, oldest first. Like OrderByProviderID it takes
+// no agency: the webhook path asks, then works through each order's own
+// agency.
+func (s *Store) CheckingOrders(ctx context.Context, provider string, limit int) ([]*Order, error) {
+	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+		WHERE o.provider = ? AND `+checkingOrder+` ORDER BY o.id LIMIT ?`, provider, limit)
 }
 
 func hashSecret(secret string) string {
@@ -216,16 +321,16 @@ func (s *Store) DeleteOrder(ctx context.Context, agencyID, orderID int64) error 
 const orderColumns = `o.id, o.agency_id, o.case_id, o.member_id, m.first_name || ' ' || m.last_name, o.reference, o.provider,
 	o.products, o.notify, COALESCE(o.provider_order_id, ''), o.provider_user_id, o.status, o.outcome, o.detail, o.link_enc,
 	o.short_link_enc, o.widget_token_enc, o.link_expires_at, COALESCE(o.refresh_of, 0), COALESCE(o.created_by, 0),
-	o.created_at, o.updated_at, o.last_event_at, o.completed_at`
+	o.created_at, o.updated_at, o.last_event_at, o.completed_at, o.unconfirmed_at`
 
 func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	var o Order
 	var products, status, created, updated, lastEvent string
 	var link, short, widget []byte
-	var expires, completed sql.NullString
+	var expires, completed, unconfirmed sql.NullString
 	if err := row.Scan(&o.ID, &o.AgencyID, &o.CaseID, &o.MemberID, &o.MemberName, &o.Reference, &o.Provider, &products,
 		&o.Notify, &o.ProviderOrderID, &o.ProviderUserID, &status, &o.Outcome, &o.Detail, &link, &short, &widget, &expires,
-		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed); err != nil {
+		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed, &unconfirmed); err != nil {
 		return nil, wrap("scanOrder", formatError(err))
 	}
 	if products != "" {
@@ -242,6 +347,7 @@ func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
 	o.LinkExpiresAt = parseNullTime(expires)
 	o.CreatedAt, o.UpdatedAt, o.LastEventAt = parseTime(created), parseTime(updated), parseTime(lastEvent)
 	o.CompletedAt = parseNullTime(completed)
+	o.UnconfirmedAt = parseNullTime(unconfirmed)
 	return &o, nil
 }
 
@@ -254,7 +360,7 @@ func (s *Store) Order(ctx context.Context, agencyID, orderID int64) (*Order, err
 // CaseOrders lists a case's orders that the provider accepted, newest first.
 func (s *Store) CaseOrders(ctx context.Context, agencyID, caseID int64) ([]*Order, error) {
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
-		WHERE o.agency_id = ? AND o.case_id = ? AND o.provider_order_id IS NOT NULL ORDER BY o.created_at DESC, o.id DESC`, agencyID, caseID)
+		WHERE o.agency_id = ? AND o.case_id = ? AND `+shownOrder+` ORDER BY o.created_at DESC, o.id DESC`, agencyID, caseID)
 }
 
 func (s *Store) queryOrders(ctx context.Context, q string, args ...any) ([]*Order, error) {
@@ -470,7 +576,7 @@ func itemStatuses(ctx context.Context, tx *sql.Tx, orderID int64) ([]OrderStatus
 }
 
 func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT status, outcome FROM orders WHERE agency_id = ? AND case_id = ? AND provider_order_id IS NOT NULL
+	rows, err := tx.QueryContext(ctx, `SELECT status, outcome FROM orders o WHERE agency_id = ? AND case_id = ? AND `+shownOrder+`
 		AND id NOT IN (SELECT refresh_of FROM orders WHERE refresh_of IS NOT NULL AND case_id = ?)`, agencyID, caseID, caseID)
 	if err != nil {
 		return wrap("updateRollUp", err)

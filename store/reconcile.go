@@ -43,7 +43,10 @@ func pollWait(quiet time.Duration, attempts int, age time.Duration) time.Duratio
 // ClaimQuietOrders claims up to limit open orders (not final, accepted by
 // their provider) of the named providers that have been quiet (no event
 // since last_event_at) for at least quiet and whose next poll is due, and
-// returns them for the reconciler to poll. Oldest due first.
+// returns them for the reconciler to poll. Oldest due first. An order whose
+// create got no answer (Order.Checking) is claimed whenever its next poll
+// is due (MarkUnconfirmed makes it due soon), quiet or not: the reconciler
+// looks it up by its reference.
 //
 // Claiming moves each order's next_poll_at into the future (the backoff of
 // PollBackoff) and marks the poll under way (polled_at NULL until
@@ -72,8 +75,9 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 	var out []*Order
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, poll_attempts, `+newsSincePoll+`, created_at FROM orders
-			WHERE provider_order_id IS NOT NULL AND status NOT IN ('completed', 'canceled', 'expired', 'failed')
-			AND last_event_at <= ? AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)
+			WHERE status NOT IN ('completed', 'canceled', 'expired', 'failed')
+			AND (provider_order_id IS NOT NULL AND last_event_at <= ?
+				OR unconfirmed_at IS NOT NULL AND provider_order_id IS NULL AND status = 'created') AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)
 			AND provider IN (?`+strings.Repeat(", ?", len(providers)-1)+`)
 			ORDER BY COALESCE(next_poll_at, last_event_at), id LIMIT ?`, args...)
 		if err != nil {

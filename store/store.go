@@ -177,17 +177,37 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.read.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// CanWrite reports whether the database can take a write now: it takes
-// the write lock (BEGIN IMMEDIATE) within ctx's deadline and lets it go.
-// A lock held past the caller's bound fails it (health checks). A full
-// disk is not detected this way: nothing is written.
+// CanWrite reports whether the database can take a write now (health
+// checks). It really writes, within ctx's deadline (a write lock held past
+// the caller's bound fails it):
+//
+//   - it commits the time of the check on health_probe's row 1, so a
+//     commit that cannot reach the disk (the WAL cannot grow on a full
+//     disk: SQLITE_FULL, or an I/O error) fails it;
+//   - it inserts a row padded with probePad bytes and rolls it back, so a
+//     database that cannot grow by that much (SQLITE_FULL: the disk, or
+//     max_page_count) fails it too, while nothing stays behind.
 func (s *Store) CanWrite(ctx context.Context) error {
+	if err := s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE health_probe SET at = ? WHERE id = 1`, fmtTime(s.Now()))
+		return err
+	}); err != nil {
+		return err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("CanWrite", err)
 	}
-	return tx.Rollback()
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO health_probe (at, pad) VALUES (?, zeroblob(?))`, fmtTime(s.Now()), probePad)
+	return err
 }
+
+// probePad is how much the health probe's rolled-back row asks the
+// database to grow by: more than a few free pages, so a database that
+// cannot grow fails the check. It stays in the page cache (nothing is
+// written to disk for it).
+const probePad = 256 << 10
 
 // Pragmas returns the effective settings of a pooled connection, for tests
 // and diagnostics (reliability.md D4).

@@ -28,6 +28,18 @@ type OrderRow struct {
 	// ForMemberID is set on a household order's row under one of its
 	// members: the status and outcome are that member's part.
 	ForMemberID int64
+	// Checking says the provider did not answer the create and the portal
+	// is asking it whether it has the order (store.Order.Checking).
+	Checking bool
+}
+
+// StatusText is the row's status for people: "Checking with Truv…" while
+// the portal does not know whether the provider has the order.
+func (r OrderRow) StatusText() string {
+	if r.Checking {
+		return "Checking with " + r.Provider + "…"
+	}
+	return StatusLabel(r.Status)
 }
 
 // ForMember is a household order's row as one of its members sees it: their
@@ -58,7 +70,8 @@ func (r OrderRow) ForMember(m *store.OrderMember, names []string) OrderRow {
 func NewOrderRow(o *store.Order, providerLabel string, report, reportGone bool) OrderRow {
 	return OrderRow{ID: o.ID, CaseID: o.CaseID, MemberName: o.MemberName, Provider: providerLabel,
 		Products: ProductsLabel(o.Products), Status: o.Status, Outcome: o.Outcome, Detail: o.Detail,
-		UpdatedAt: o.UpdatedAt, HasReport: report && !reportGone, ReportGone: reportGone, LinkExpires: o.LinkExpiresAt}
+		UpdatedAt: o.UpdatedAt, HasReport: report && !reportGone, ReportGone: reportGone, LinkExpires: o.LinkExpiresAt,
+		Checking: o.Checking()}
 }
 
 // SSEName is the event name the live stream uses for this row.

@@ -188,6 +188,16 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		if bound, err = s.store.OrderByInboxPath(ctx, it.Provider, it.Path); err != nil {
 			return "no order for this webhook URL", time.Time{}, false
 		}
+		if bound.Checking() {
+			// Its create got no answer: the postback says the provider has
+			// it. Look it up now; until then the delivery waits.
+			if settled, err := s.settle(ctx, bound, false); err != nil || !settled {
+				return "order not known yet", s.store.Now().Add(5 * time.Second), false
+			}
+			if bound, err = s.store.Order(ctx, bound.AgencyID, bound.ID); err != nil {
+				return err.Error(), s.store.Now().Add(10 * time.Second), false
+			}
+		}
 	}
 	for _, u := range updates {
 		if u.OrderID == "" && u.Also == (providers.AltIDs{}) {
@@ -198,6 +208,10 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 			continue
 		}
 		o, err := s.orderFor(ctx, it.Provider, u)
+		if errors.Is(err, store.ErrNotFound) && s.settleChecking(ctx, it.Provider) {
+			// It may be an order whose create got no answer, now settled.
+			o, err = s.orderFor(ctx, it.Provider, u)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			if s.store.Now().Sub(it.ReceivedAt) < unknownOrderKeep {
 				return "order not known yet", s.store.Now().Add(5 * time.Second), false

@@ -65,6 +65,17 @@ func (s *Service) Reconcile(ctx context.Context) {
 // reconcileOne polls one claimed order and records the poll.
 func (s *Service) reconcileOne(ctx context.Context, o *store.Order) {
 	start := time.Now()
+	if o.Checking() {
+		// Its create got no answer: ask the provider by its reference.
+		settled, err := s.settle(ctx, o, true)
+		if err != nil {
+			s.log.Warn("reconcile: look-up by reference failed", "provider", o.Provider, "order_id", o.ID, "error", err)
+		}
+		if err := s.store.FinishPoll(context.WithoutCancel(ctx), o.ID, settled); err != nil {
+			s.log.Error("reconcile: finish", "order_id", o.ID, "error", err)
+		}
+		return
+	}
 	err := s.Refetch(ctx, o)
 	progressed := false
 	if err != nil {

@@ -74,6 +74,10 @@ type Service struct {
 	hintInterval time.Duration
 	hintMu       sync.Mutex
 	hintReads    map[int64]hintRead
+	// checkedAt paces the look-ups of unconfirmed orders that deliveries
+	// for unknown orders trigger, per provider (settleChecking).
+	checkMu   sync.Mutex
+	checkedAt map[string]time.Time
 	// gates is each provider's share of the inbox pool (claim, release).
 	gateMu sync.Mutex
 	gates  map[string]*providerGate
@@ -113,7 +117,7 @@ func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
 		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{},
-		metrics: cfg.Metrics}
+		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
 	}
@@ -188,6 +192,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	if problems := s.check(req, p, m); len(problems) > 0 {
 		return nil, problems
 	}
+	if problems, err := s.checkingFirst(ctx, u, m, p); err != nil || len(problems) > 0 {
+		return nil, cmp.Or[error](err, problems)
+	}
 	req.SSN = ssnFor(p, req.SSN) // only a provider that needs it gets it
 	notify := "agency"
 	if req.Channel == ChannelProvider {
@@ -212,41 +219,64 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 			Email: m.Email, Phone: m.Phone, DateOfBirth: m.DateOfBirth, SSN: req.SSN, SSNLast4: m.SSNLast4, Language: m.Language}},
 	})
 	if err != nil {
+		if providers.CreateMayHaveLanded(err) {
+			// The provider may have the order (and bill it): keep ours,
+			// unconfirmed, for the reconciler to look up (unconfirmed.go).
+			return s.keepUnconfirmed(context.WithoutCancel(ctx), o, p, req.Channel, secret, err)
+		}
 		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
 			s.log.Error("delete refused order", "order_id", o.ID, "error", derr)
 		}
 		return nil, err
 	}
+	s.keepSSNLast4(ctx, m, req.SSN)
+	o, _, err = s.attachCreated(ctx, u, o, p, po, secret, req.Channel, fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name), false)
+	return o, err
+}
+
+// attachCreated records what the provider returned for a created (or, when
+// confirm, a found) order and delivers the link by channel. It returns the
+// order and whether it attached (a confirm finds an order another process
+// already settled: nothing more to do).
+func (s *Service) attachCreated(ctx context.Context, u *store.User, o *store.Order, p *Provider, po *providers.Order, secret, channel, detail string, confirm bool) (*store.Order, bool, error) {
 	link := providers.ApplicantLink{}
 	if len(po.Links) > 0 {
 		link = po.Links[0]
 	}
+	var err error
 	if link.WidgetToken != "" && link.URL == "" {
 		// A widget provider (Truework Direct): the applicant's link is the
 		// portal's own page, /v/{token}, that opens the widget (truework.go).
 		if link.URL, err = s.newApplicantPage(ctx, o); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	status := store.StatusCreated
 	if po.Status == providers.StatusSent {
 		status = store.StatusSent
 	}
-	if err := s.store.AttachProviderOrder(ctx, u.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
-		Status: status, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt,
-		Secret: secret},
-		fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name)); err != nil {
-		return nil, err
+	attach := store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID, Status: status, Link: link.URL,
+		ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt, Secret: secret}
+	if confirm {
+		ok, err := s.store.ConfirmOrder(ctx, o.AgencyID, o.ID, attach, detail)
+		if err != nil || !ok {
+			return o, false, err
+		}
+	} else if err := s.store.AttachProviderOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
+		return nil, false, err
 	}
-	s.keepSSNLast4(ctx, m, req.SSN)
-	if o, err = s.store.Order(ctx, u.AgencyID, o.ID); err != nil {
-		return nil, err
+	if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil {
+		return nil, true, err
 	}
-	if err := s.Deliver(ctx, u, o, req.Channel, "first"); err != nil {
+	if channel == "" {
+		return o, true, nil
+	}
+	if err := s.Deliver(ctx, u, o, channel, "first"); err != nil {
 		// The order exists at the provider; the caseworker can resend.
-		return o, err
+		return o, true, err
 	}
-	return s.store.Order(ctx, u.AgencyID, o.ID)
+	o, err = s.store.Order(ctx, o.AgencyID, o.ID)
+	return o, true, err
 }
 
 func (s *Service) check(req SendRequest, p *Provider, m *store.Member) Problems {
@@ -720,6 +750,9 @@ func (s *Service) Resend(ctx context.Context, u *store.User, o *store.Order, cha
 func (s *Service) Cancel(ctx context.Context, u *store.User, o *store.Order) error {
 	if o.Status.Final() {
 		return Problems{"cancel": "This verification has already ended."}
+	}
+	if o.Checking() {
+		return Problems{"cancel": "The portal is still checking whether the provider has this order; cancel it once it has the answer."}
 	}
 	p := s.providers[o.Provider]
 	if p == nil {

@@ -33,6 +33,8 @@ type env struct {
 	clock  *testClock
 	truv   *truv.Client
 	dbPath string // the SQLite file, for checks no store method exposes
+	// faults sits in front of the Truv emulator (unconfirmed_test.go).
+	faults *createFaults
 }
 
 // testClock is the store's clock in these tests.
@@ -80,7 +82,8 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	e.truv = c
 	e.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
-	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.em))
+	e.faults = &createFaults{next: e.em}
+	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.faults))
 	mux.HandleFunc("POST /webhooks/truv", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		d := providers.Delivery{Header: r.Header, Body: body}

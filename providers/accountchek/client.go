@@ -402,6 +402,30 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	return c.orderFrom(opened, a.Ref), nil
 }
 
+// FindOrder looks the order up by referenceNumber and creates nothing
+// (providers.OrderFinder). An order still "building" (a create that died
+// before opening it: the applicant got no invite) counts as none. The
+// lookup filter is UNCONFIRMED (Config.ReferenceLookupParam); with
+// DisableReferenceLookup it is ErrNotSupported.
+func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	if c.cfg.DisableReferenceLookup {
+		return nil, fmt.Errorf("accountchek: reference lookup turned off: %w", providers.ErrNotSupported)
+	}
+	ref := ReferenceNumber(req)
+	o, err := c.findByReference(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil || strings.EqualFold(o.Status, "building") {
+		return nil, fmt.Errorf("accountchek: no order %s: %w", ref, providers.ErrNotFound)
+	}
+	app := ""
+	if len(req.Applicants) > 0 {
+		app = req.Applicants[0].Ref
+	}
+	return c.orderFrom(*o, app), nil
+}
+
 // attachAndOpen attaches the requested services and opens the order.
 func (c *Client) attachAndOpen(ctx context.Context, id string, wantVOA, wantVOIE bool, voa voaBody) (wireOrder, error) {
 	if wantVOA {

@@ -229,6 +229,26 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	return c.orderFromGroup(req, g, status)
+}
+
+// FindOrder looks the screening group up by the reference its webhook URL
+// carries ("Get All Screening Groups", path UNCONFIRMED: Contract.ListPath)
+// and creates nothing (providers.OrderFinder).
+func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	g, err := c.findGroup(ctx, req.Reference)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, fmt.Errorf("payscore: no screening group %s: %w", req.Reference, providers.ErrNotFound)
+	}
+	return c.orderFromGroup(req, g, http.StatusOK)
+}
+
+// orderFromGroup is the portal's Order for a created (or found) group: one
+// link per applicant, matched to its screening.
+func (c *Client) orderFromGroup(req providers.OrderRequest, g *groupOut, status int) (*providers.Order, error) {
 	screenings, urls, err := c.decodeScreenings(g.Screenings)
 	if err != nil {
 		return nil, badAnswer(status, err)

@@ -62,6 +62,19 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	return c.orderFrom(&o, req.Applicants), nil
 }
 
+// FindOrder looks the order up by search_key (the portal's reference, GET
+// /orders, documented) and creates nothing (providers.OrderFinder).
+func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	o, err := c.findByReference(ctx, req.Reference)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, fmt.Errorf("truework: no order %s: %w", req.Reference, providers.ErrNotFound)
+	}
+	return c.orderFrom(o, req.Applicants), nil
+}
+
 // targetType picks the Direct target type for the requested products:
 // income includes employment ("employment-income"), employment alone is
 // "employment". Other products are not Truework's.

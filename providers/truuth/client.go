@@ -210,6 +210,27 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	return order, nil
 }
 
+// FindOrder looks the verification up by externalRefId and creates nothing
+// (providers.OrderFinder). The look-up is UNCONFIRMED in Truuth's public
+// material: with Config.DisableLookup it is ErrNotSupported.
+func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	if !c.lookup {
+		return nil, fmt.Errorf("truuth: look-up turned off: %w", providers.ErrNotSupported)
+	}
+	ref := ""
+	if len(req.Applicants) > 0 {
+		ref = req.Applicants[0].Ref
+	}
+	o, err := c.findByReference(ctx, req.Reference, ref)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, fmt.Errorf("truuth: no verification %s: %w", req.Reference, providers.ErrNotFound)
+	}
+	return o, nil
+}
+
 // checkRequest enforces what a Truuth invite needs: one applicant with a
 // name, the identity product only, and a reference.
 func checkRequest(req providers.OrderRequest) (providers.Applicant, error) {

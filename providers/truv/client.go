@@ -260,6 +260,27 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	return toOrder(o, a.Ref, ""), nil
 }
 
+// FindOrder looks the order up by its order_number (the portal's
+// reference) and creates nothing (providers.OrderFinder). The lookup path is
+// UNCONFIRMED (Contract.OrderLookupPath): a lookup Truv refuses as such is
+// ErrNotSupported.
+func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	o, err := c.lookupOrder(ctx, req.Reference)
+	switch {
+	case err != nil && lookupUnsupported(err):
+		return nil, fmt.Errorf("truv: order lookup refused: %w", providers.ErrNotSupported)
+	case err != nil:
+		return nil, err
+	case o == nil:
+		return nil, fmt.Errorf("truv: no order %s: %w", req.Reference, providers.ErrNotFound)
+	}
+	ref := ""
+	if len(req.Applicants) > 0 {
+		ref = req.Applicants[0].Ref
+	}
+	return toOrder(o, ref, ""), nil
+}
+
 func setIf(m map[string]any, k, v string) {
 	if v != "" {
 		m[k] = v
