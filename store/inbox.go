@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -34,28 +32,9 @@ func (s *Store) AddInbox(ctx context.Context, provider, dedupeKey, path string, 
 // of one partition are processed one at a time in the order received
 // (ClaimInbox); different partitions in parallel.
 func (s *Store) AddInboxFor(ctx context.Context, provider, dedupeKey, path, partition string, body []byte) (inserted bool, err error) {
-	now := s.Now()
-	sum := sha256.Sum256(body)
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhook_inbox (provider, dedupe_key, path, body_hash, received_at, next_attempt_at, partition_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING`,
-			provider, dedupeKey, path, hex.EncodeToString(sum[:]), fmtTime(now), fmtTime(now), partition)
-		if err != nil {
-			return wrap("AddInboxFor", err)
-		}
-		n, _ := res.RowsAffected()
-		if n == 0 {
-			return nil
-		}
-		inserted = true
-		id, err := res.LastInsertId()
-		if err != nil {
-			return wrap("AddInboxFor", err)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_inbox SET body_enc = ? WHERE id = ?`,
-			s.crypt.Seal(string(body), aad("webhook_inbox", "body", id)), id)
-		return wrap("AddInboxFor", err)
-	})
+	// Written by the inbox writer with the other deliveries arriving now,
+	// in one transaction (group commit, inbox_batch.go).
+	inserted, err = s.offerInbox(ctx, &inboxWrite{provider: provider, dedupeKey: dedupeKey, path: path, partition: partition, body: body})
 	return inserted, wrap("AddInboxFor", err)
 }
 

@@ -44,6 +44,8 @@ type Store struct {
 	crypt *Crypt
 	now   func() time.Time
 	Feed  *Feed // change feed: published after commit
+	// inboxWriter writes webhook deliveries in batches (inbox_batch.go).
+	inboxWriter *inboxWriter
 }
 
 // Options configure Open.
@@ -123,6 +125,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: hash tracked-link codes: %w", err)
 	}
+	s.startInboxWriter()
 	return s, nil
 }
 
@@ -168,6 +171,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.inboxWriter != nil {
+		s.inboxWriter.stop()
+	}
 	return errors.Join(s.lists.Close(), s.read.Close(), s.write.Close())
 }
 

@@ -262,14 +262,16 @@ func benchClient(conc int) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// webhookBody is a signed ~1 KB Truv delivery with a unique webhook id, for
-// an order the portal does not have (it is stored, then dropped).
+// webhookBody is a ~1 KB Truv delivery with a unique webhook id, for an
+// order the portal does not have (it is stored, then waits for the order
+// like any early delivery). Each is for its own order: deliveries of one
+// order waiting behind an unknown one would measure that wait instead.
 func webhookBody(i int) []byte {
 	id := make([]byte, 16)
 	rand.Read(id)
 	body, _ := json.Marshal(map[string]any{
 		"webhook_id": hex.EncodeToString(id), "event_type": truv.EventOrderStatusUpdated, "event_created_at": time.Now().UTC().Format(time.RFC3339),
-		"order_id": fmt.Sprintf("bench-order-%d", i%1000), "status": "completed", "product": "income",
+		"order_id": "bench-order-" + hex.EncodeToString(id[:6]), "status": "completed", "product": "income",
 		"note": strings.Repeat("x", 760),
 	})
 	return body
@@ -427,6 +429,10 @@ func BenchmarkGoals(b *testing.B) {
 	s := signInHTTP(b, p.URL, 8)
 	var rows []*goalRow
 	row := func(g *goalRow) *goalRow { rows = append(rows, g); return g }
+	// BENCH_ONLY=webhook (or search, list, page) runs one part, e.g. under
+	// -cpuprofile.
+	only := os.Getenv("BENCH_ONLY")
+	part := func(name string) bool { return only == "" || strings.Contains(only, name) }
 
 	// Case search, one request at a time, p95 of 60 searches per round.
 	searches := []struct{ name, q, want string }{
@@ -437,6 +443,9 @@ func BenchmarkGoals(b *testing.B) {
 		{"search: exact phone", "(555) 000-9876", "Pat9876"},
 	}
 	for _, q := range searches {
+		if !part("search") {
+			break
+		}
 		g := row(&goalRow{name: q.name + " p95", goal: 30, unit: "ms", lowerIsBetter: true})
 		if err := s.search(q.q, q.want); err != nil {
 			b.Fatal(err)
@@ -451,8 +460,14 @@ func BenchmarkGoals(b *testing.B) {
 	}
 
 	// Case list: the first page, a deep page, and the page's size.
-	size := row(&goalRow{name: "case list page size", goal: 60, unit: "KB", lowerIsBetter: true, note: "was 194 KB"})
+	size := &goalRow{name: "case list page size", goal: 60, unit: "KB", lowerIsBetter: true, note: "was 194 KB"}
+	if part("list") {
+		row(size)
+	}
 	for _, page := range []struct{ name, path string }{{"case list page 1 p95", "/cases"}, {"case list page 1,000 p95", "/cases?page=1000"}} {
+		if !part("list") {
+			break
+		}
 		g := row(&goalRow{name: page.name, goal: 30, unit: "ms", lowerIsBetter: true})
 		for range benchRounds {
 			r := runLoad(1, 0, 40, func(int, int) error {
@@ -471,9 +486,16 @@ func BenchmarkGoals(b *testing.B) {
 
 	// Case page alone, and while 4 searches run without pause.
 	casePath := benchCaseFind(b, s, benchCaseNumber(777))
-	alone := row(&goalRow{name: "case page p95", goal: 10, unit: "ms", lowerIsBetter: true})
-	busy := row(&goalRow{name: "case page p95, 4 searches running", goal: 20, unit: "ms", lowerIsBetter: true})
+	alone := &goalRow{name: "case page p95", goal: 10, unit: "ms", lowerIsBetter: true}
+	busy := &goalRow{name: "case page p95, 4 searches running", goal: 20, unit: "ms", lowerIsBetter: true}
+	if part("page") {
+		row(alone)
+		row(busy)
+	}
 	for range benchRounds {
+		if !part("page") {
+			break
+		}
 		r := runLoad(1, 0, 100, func(int, int) error { _, err := s.get(casePath); return err })
 		alone.add(ms(r.pct(0.95)))
 		stop := make(chan struct{})
@@ -500,14 +522,22 @@ func BenchmarkGoals(b *testing.B) {
 	// Webhook intake at c=64: the portal against the bare Echo server,
 	// interleaved, 3 s each.
 	const conc = 64
-	ratio := row(&goalRow{name: "webhook intake vs bare Echo, c=64", goal: 0.33, unit: "×"})
-	p99 := row(&goalRow{name: "webhook intake p99, c=64", goal: 25, unit: "ms", lowerIsBetter: true})
-	rate := row(&goalRow{name: "webhook intake rate, c=64", goal: 1, unit: "/s", note: "for reference"})
+	ratio := &goalRow{name: "webhook intake vs bare Echo, c=64", goal: 0.33, unit: "×"}
+	p99 := &goalRow{name: "webhook intake p99, c=64", goal: 25, unit: "ms", lowerIsBetter: true}
+	rate := &goalRow{name: "webhook intake rate, c=64", goal: 1, unit: "/s", note: "for reference"}
+	if part("webhook") {
+		row(ratio)
+		row(p99)
+		row(rate)
+	}
 	bodies := make([][]byte, 4096)
 	for i := range bodies {
 		bodies[i] = webhookBody(i)
 	}
 	for range benchRounds {
+		if !part("webhook") {
+			break
+		}
 		cl := benchClient(conc)
 		e := runLoad(conc, 3*time.Second, 0, func(_, i int) error { return postWebhook(cl, echoURL, bodies[i%len(bodies)]) })
 		cl = benchClient(conc)
