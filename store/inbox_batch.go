@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -40,9 +41,10 @@ type inboxWritten struct {
 
 // inboxWriter is the one goroutine that writes deliveries to the inbox.
 type inboxWriter struct {
-	queue chan *inboxWrite
-	quit  chan struct{}
-	done  chan struct{}
+	queue    chan *inboxWrite
+	quit     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 func newInboxWriter() *inboxWriter {
@@ -92,8 +94,9 @@ func (w *inboxWriter) drain(err error) {
 	}
 }
 
+// stop ends the writer; a second Close of the store is harmless.
 func (w *inboxWriter) stop() {
-	close(w.quit)
+	w.stopOnce.Do(func() { close(w.quit) })
 	<-w.done
 }
 
