@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -103,8 +104,24 @@ func TestGET_NoRouteChangesState(t *testing.T) {
 	if _, err := l.st.SaveReport(ctx, l.user.AgencyID, l.order.ID, store.Report{ProviderReportID: "rep-1", Kind: string(providers.ReportIncome), Data: data}); err != nil {
 		t.Fatal(err)
 	}
+	// A CSV file held for its preview, and a bulk send, so their pages run
+	// too: a preview must write nothing.
+	held, err := l.st.HoldIntake(ctx, l.user.AgencyID, admin.ID, []byte("case_number,first_name,last_name\nGET-1,Ana,Ruiz\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := l.st.StartBulkSend(ctx, l.user.AgencyID, admin.ID, store.BulkSend{Provider: "truv", Products: []string{"income"},
+		Channel: "email", MemberIDs: []int64{l.order.MemberID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Canceled (or already done), so no worker changes it while the pages
+	// are walked.
+	if err := l.st.CancelRenewal(ctx, l.user.AgencyID, run.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
 	ids := strings.NewReplacer(":id", fmt.Sprint(l.order.CaseID), ":mid", fmt.Sprint(l.order.MemberID),
-		":oid", fmt.Sprint(l.order.ID), ":uid", fmt.Sprint(admin.ID), ":rid", "1")
+		":oid", fmt.Sprint(l.order.ID), ":uid", fmt.Sprint(admin.ID), ":rid", fmt.Sprint(run.ID), ":iid", held.ID)
 	readActions := []string{store.AuditViewCase, store.AuditViewReport, store.AuditReportPDF}
 
 	before, auditBefore := dbFingerprint(t, l.dbPath)

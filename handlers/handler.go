@@ -53,6 +53,10 @@ type Handler struct {
 	// streams end and /readyz answers 503.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// imports holds the progress of the CSV imports this process runs, by
+	// file id (*importProgress): an import in one transaction shows no
+	// progress in the database until it commits.
+	imports sync.Map
 }
 
 // Shutdown tells the handlers the server is stopping: every live stream

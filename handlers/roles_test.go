@@ -157,7 +157,7 @@ func TestRoles_NavigationFollowsTheRole(t *testing.T) {
 	clients := roleClients(t, s)
 	nav := map[string]store.Permission{`href="/cases"><span>Cases`: store.PermCaseList, `href="/contact"`: store.PermSend,
 		`href="/renewals"`: store.PermRenew, `href="/audit"`: store.PermAuditLog, `href="/admin/users"`: store.PermUsers,
-		`href="/admin/settings"`: store.PermSettings}
+		`href="/admin/settings"`: store.PermSettings, `href="/imports"`: store.PermBulk}
 	for role, c := range clients {
 		rec := c.get("/contact") // every role may open the contact-center screen
 		if rec.Code != http.StatusOK {

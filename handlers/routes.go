@@ -65,7 +65,13 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.Use(middleware.RequestID())
 	e.Use(h.securityHeaders)
 	e.Use(h.requestLog)
-	e.Use(middleware.BodyLimit("1M"))
+	// 1 MB a request, except a CSV intake file (store.IntakeMaxBytes and
+	// room for the form around it).
+	isUpload := func(c echo.Context) bool {
+		return c.Request().Method == http.MethodPost && c.Request().URL.Path == "/imports"
+	}
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M", Skipper: isUpload}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "6M", Skipper: func(c echo.Context) bool { return !isUpload(c) }}))
 	e.Use(h.crossOrigin(http.NewCrossOriginProtection()))
 
 	r := e.StaticFS("/static", static.FS)
@@ -163,6 +169,14 @@ func (h *Handler) Register(e *echo.Echo) {
 	post("/renewals/cases/:id", need(store.PermRenew), h.renewCase)
 	get("/renewals/runs/:rid/progress", need(store.PermRenew), h.renewalProgress)
 	post("/renewals/runs/:rid/cancel", need(store.PermRenew), h.renewalCancel)
+	get("/imports", need(store.PermBulk), h.intakeForm)
+	post("/imports", need(store.PermBulk), h.intakeUpload)
+	get("/imports/:iid", need(store.PermBulk), h.intakeShow)
+	post("/imports/:iid/import", need(store.PermBulk), h.intakeImport)
+	get("/bulk-send", need(store.PermBulk), h.bulkForm)
+	post("/bulk-send", need(store.PermBulk), h.bulkStart)
+	get("/bulk-send/runs/:rid", need(store.PermBulk), h.bulkRun)
+	post("/bulk-send/runs/:rid/cancel", need(store.PermBulk), h.bulkCancel)
 	get("/contact", need(store.PermSend), h.contactForm)
 	post("/contact", need(store.PermSend), h.contactSend)
 	get("/audit", need(store.PermAuditLog), h.auditLog)

@@ -35,6 +35,9 @@ const (
 	AuditUserDisable   = "user_disable"
 	AuditUserEnable    = "user_enable"
 	AuditSettingsSaved = "settings_saved"
+	AuditCSVUpload     = "csv_upload" // a CSV file held for preview (Subject: "csv 1a2b3c4d, 120 rows")
+	AuditCSVImport     = "csv_import" // its import started (Subject: the file and the mode)
+	AuditBulkSend      = "bulk_send"  // a bulk send started (Subject: "run 7, 40 members")
 	// A signed-in user's request that their role does not allow.
 	AuditRefused = "refused"
 )

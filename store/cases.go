@@ -73,14 +73,8 @@ func (s *Store) CreateCase(ctx context.Context, agencyID, createdBy int64, in Ca
 		if err := checkAssignee(ctx, tx, agencyID, in.AssignedUserID); err != nil {
 			return wrap("CreateCase", err)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
-			created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			agencyID, c.Number, c.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
-			fmtTime(now), fmtTime(now))
-		if err != nil {
-			return wrap("CreateCase", formatError(err))
-		}
-		c.ID, err = res.LastInsertId()
+		var err error
+		c.ID, err = insertCase(ctx, tx, agencyID, createdBy, in, now)
 		return wrap("CreateCase", err)
 	})
 	if errors.Is(err, ErrConflict) {
@@ -114,6 +108,18 @@ func (s *Store) UpdateCase(ctx context.Context, agencyID, caseID int64, in CaseI
 		return ValidationError{"case_number": "Case " + in.Number + " already exists in this agency."}
 	}
 	return wrap("UpdateCase", err)
+}
+
+// insertCase inserts a normalized case (CreateCase, the CSV intake).
+func insertCase(ctx context.Context, tx *sql.Tx, agencyID, createdBy int64, in CaseInput, now time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
+		created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		agencyID, in.Number, in.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
+		fmtTime(now), fmtTime(now))
+	if err != nil {
+		return 0, formatError(err)
+	}
+	return res.LastInsertId()
 }
 
 func checkAssignee(ctx context.Context, tx *sql.Tx, agencyID, userID int64) error {

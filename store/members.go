@@ -167,19 +167,10 @@ func (s *Store) AddMember(ctx context.Context, agencyID, caseID int64, in Member
 		if err != nil {
 			return wrap("AddMember", formatError(err))
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO members (agency_id, case_id, position, first_name, last_name, name_search,
-			relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?)`,
-			agencyID, caseID, pos, fmtTime(now), fmtTime(now))
-		if err != nil {
-			return wrap("AddMember", err)
-		}
-		if m.ID, err = res.LastInsertId(); err != nil {
+		if m.ID, err = s.insertMember(ctx, tx, agencyID, caseID, pos, in, now); err != nil {
 			return wrap("AddMember", err)
 		}
 		m.Position = pos
-		if err := s.writeMember(ctx, tx, m.ID, in, now); err != nil {
-			return wrap("AddMember", err)
-		}
 		return touchCase(ctx, tx, agencyID, caseID, now)
 	})
 	if err != nil {
@@ -206,6 +197,23 @@ func (s *Store) UpdateMember(ctx context.Context, agencyID, caseID, memberID int
 		}
 		return touchCase(ctx, tx, agencyID, caseID, now)
 	})
+}
+
+// insertMember inserts a normalized member at a position (AddMember, the
+// CSV intake): the row first, then its details, whose ciphertexts are bound
+// to the row id.
+func (s *Store) insertMember(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, pos int, in MemberInput, now time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO members (agency_id, case_id, position, first_name, last_name, name_search,
+		relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?)`,
+		agencyID, caseID, pos, fmtTime(now), fmtTime(now))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	return id, s.writeMember(ctx, tx, id, in, now)
 }
 
 // writeMember stores a normalized input on an existing row. Ciphertexts are

@@ -53,31 +53,51 @@ type RunProgress struct {
 }
 
 // RunKindRenewal is the kind of the renewal runs.
-const RunKindRenewal = "renewal"
+const RunKindRenewal = string(RunRenewal)
 
-// RunsInProgress returns, for each kind of run, how many are running and
-// their items by status. Every kind appears, with zeros when idle, so a
-// dashboard's series do not vanish between runs.
+// RunsInProgress returns, for each kind of run (renewal, bulk_send), how
+// many are running and their items by status. Every kind appears, with
+// zeros when idle, so a dashboard's series do not vanish between runs.
 func (s *Store) RunsInProgress(ctx context.Context) ([]RunProgress, error) {
-	// Every run of the engine is a renewal run for now; a run kind (bulk
-	// send on the same engine) adds its own row here.
-	p := RunProgress{Kind: RunKindRenewal, Items: map[string]int{}}
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM renewal_runs WHERE status = 'running'`).Scan(&p.Running); err != nil {
+	out := []RunProgress{{Kind: string(RunRenewal), Items: map[string]int{}}, {Kind: string(RunBulkSend), Items: map[string]int{}}}
+	at := map[string]*RunProgress{}
+	for i := range out {
+		at[out[i].Kind] = &out[i]
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT kind, count(*) FROM renewal_runs WHERE status = 'running' GROUP BY kind`)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT i.status, count(*) FROM renewal_items i
-		JOIN renewal_runs r ON r.id = i.run_id WHERE r.status = 'running' GROUP BY i.status`)
+	for rows.Next() {
+		var kind string
+		var n int
+		if err := rows.Scan(&kind, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if p := at[kind]; p != nil {
+			p.Running = n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.read.QueryContext(ctx, `SELECT r.kind, i.status, count(*) FROM renewal_items i
+		JOIN renewal_runs r ON r.id = i.run_id WHERE r.status = 'running' GROUP BY r.kind, i.status`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var status string
+		var kind, status string
 		var n int
-		if err := rows.Scan(&status, &n); err != nil {
+		if err := rows.Scan(&kind, &status, &n); err != nil {
 			return nil, err
 		}
-		p.Items[status] = n
+		if p := at[kind]; p != nil {
+			p.Items[status] = n
+		}
 	}
-	return []RunProgress{p}, rows.Err()
+	return out, rows.Err()
 }

@@ -17,7 +17,8 @@ func TestOpsGauges(t *testing.T) {
 	ctx := context.Background()
 
 	runs, err := s.RunsInProgress(ctx)
-	if err != nil || len(runs) != 1 || runs[0].Kind != store.RunKindRenewal || runs[0].Running != 0 || len(runs[0].Items) != 0 {
+	if err != nil || len(runs) != 2 || runs[0].Kind != store.RunKindRenewal || runs[1].Kind != string(store.RunBulkSend) ||
+		runs[0].Running != 0 || len(runs[0].Items) != 0 || runs[1].Running != 0 || len(runs[1].Items) != 0 {
 		t.Fatalf("idle runs: %+v %v", runs, err)
 	}
 	first := clk.Now()
@@ -45,7 +46,20 @@ func TestOpsGauges(t *testing.T) {
 	o := mustOrder(t, s, f, "truv")
 	startClaimed(t, s, f, o, time.Minute)
 	runs, err = s.RunsInProgress(ctx)
-	if err != nil || len(runs) != 1 || runs[0].Running != 1 || runs[0].Items["working"] != 1 {
+	if err != nil || len(runs) != 2 || runs[0].Running != 1 || runs[0].Items["working"] != 1 || runs[1].Running != 0 {
 		t.Fatalf("running: %+v %v", runs, err)
+	}
+	// A bulk send is counted under its own kind.
+	m, err := s.AddMember(ctx, f.agencyA.ID, o.CaseID, store.MemberInput{FirstName: "Bo", LastName: "Lee", Relationship: "child", Email: "bo@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartBulkSend(ctx, f.agencyA.ID, f.userA.ID, store.BulkSend{Provider: "truv", Products: []string{"income"},
+		Channel: "email", MemberIDs: []int64{m.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	runs, err = s.RunsInProgress(ctx)
+	if err != nil || runs[0].Running != 1 || runs[1].Kind != "bulk_send" || runs[1].Running != 1 || runs[1].Items["pending"] != 1 {
+		t.Fatalf("with a bulk send: %+v %v", runs, err)
 	}
 }

@@ -4,16 +4,42 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 )
 
-// RenewalRun is one renewal: of one case, or of every case due in a window.
+// RunKind says what a run does with each of its items. Renewals and bulk
+// sends are one engine: the same runs and items, claimed with a lease one
+// at a time, canceled and counted the same way (see the worker in
+// handlers/verify/renew.go); only the work done for an item differs.
+type RunKind string
+
+// The run kinds.
+const (
+	// RunRenewal refreshes each member's last verification, or sends a new
+	// link (renewals at recertification).
+	RunRenewal RunKind = "renewal"
+	// RunBulkSend sends each member a new verification with the run's
+	// provider, products and channel; an item ends "new_link" (sent),
+	// "skipped" (with the reason, e.g. no email for an email run) or
+	// "failed".
+	RunBulkSend RunKind = "bulk_send"
+)
+
+// RenewalRun is one run: a renewal of one case or of every case due in a
+// window, or a bulk send.
 type RenewalRun struct {
 	ID         int64
 	AgencyID   int64
-	CaseID     int64 // 0: every case due
+	Kind       RunKind
+	CaseID     int64 // renewal: 0 for every case due
 	WindowDays int
 	Status     string // running, canceled, done
+	StartedBy  int64
+	// A bulk send's provider, products and channel.
+	Provider   string
+	Products   []string
+	Channel    string
 	CreatedAt  time.Time
 	FinishedAt time.Time
 	Counts     RenewalCounts
@@ -55,6 +81,9 @@ type RenewalItem struct {
 	// token: a worker may record the outcome only while it is unchanged.
 	Attempts  int
 	UpdatedAt time.Time
+	// Kind is the run's kind; set by ClaimRenewalItem (the worker's entry
+	// point), which is where it decides what to do.
+	Kind RunKind
 }
 
 // ErrRunActive says a bulk renewal is already running for the agency.
@@ -88,7 +117,7 @@ const renewableMembers = `FROM members m JOIN cases c ON c.id = m.case_id
 		WHERE i.member_id = m.id AND (
 			(r.status = 'running' AND i.status IN ('pending', 'working'))
 			OR i.status = 'refreshing'
-			OR (c.recert_due IS NOT NULL AND i.recert_due = c.recert_due AND i.status IN ('refreshed', 'new_link'))))`
+			OR (r.kind = 'renewal' AND c.recert_due IS NOT NULL AND i.recert_due = c.recert_due AND i.status IN ('refreshed', 'new_link'))))`
 
 // CountRenewable is how many members "Renew all due" within days would take
 // now (the same selection as StartRenewal).
@@ -169,7 +198,7 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 	var runID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if caseID == 0 {
-			err := tx.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND case_id IS NULL AND status = 'running'`,
+			err := tx.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND kind = 'renewal' AND case_id IS NULL AND status = 'running'`,
 				agencyID).Scan(&runID)
 			if err == nil {
 				return ErrRunActive
@@ -217,11 +246,17 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 	var created string
 	var finished sql.NullString
 	var caseID sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, case_id, window_days, status, created_at, finished_at
-		FROM renewal_runs WHERE agency_id = ? AND id = ?`, agencyID, runID).
-		Scan(&r.ID, &r.AgencyID, &caseID, &r.WindowDays, &r.Status, &created, &finished)
+	var startedBy sql.NullInt64
+	var kind, products string
+	err := s.read.QueryRowContext(ctx, `SELECT id, agency_id, kind, case_id, window_days, status, started_by, provider, products, channel,
+		created_at, finished_at FROM renewal_runs WHERE agency_id = ? AND id = ?`, agencyID, runID).
+		Scan(&r.ID, &r.AgencyID, &kind, &caseID, &r.WindowDays, &r.Status, &startedBy, &r.Provider, &products, &r.Channel, &created, &finished)
 	if err != nil {
 		return nil, wrap("RenewalRun", formatError(err))
+	}
+	r.Kind, r.StartedBy = RunKind(kind), startedBy.Int64
+	if products != "" {
+		r.Products = strings.Split(products, ",")
 	}
 	r.CaseID, r.CreatedAt, r.FinishedAt = caseID.Int64, parseTime(created), parseNullTime(finished)
 	rows, err := s.read.QueryContext(ctx, `SELECT status, count(*) FROM renewal_items WHERE run_id = ? GROUP BY status`, runID)
@@ -270,10 +305,10 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 	return &r, nil
 }
 
-// LatestBulkRun returns the agency's newest bulk run, or ErrNotFound.
+// LatestBulkRun returns the agency's newest "Renew all due" run, or ErrNotFound.
 func (s *Store) LatestBulkRun(ctx context.Context, agencyID int64) (*RenewalRun, error) {
 	var id int64
-	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND case_id IS NULL ORDER BY id DESC LIMIT 1`,
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND kind = 'renewal' AND case_id IS NULL ORDER BY id DESC LIMIT 1`,
 		agencyID).Scan(&id)
 	if err != nil {
 		return nil, wrap("LatestBulkRun", formatError(err))
@@ -281,11 +316,11 @@ func (s *Store) LatestBulkRun(ctx context.Context, agencyID int64) (*RenewalRun,
 	return s.RenewalRun(ctx, agencyID, id)
 }
 
-// LatestRun returns the agency's newest run, "Renew all due" or one case's,
-// or ErrNotFound: the renewals page shows its progress either way.
+// LatestRun returns the agency's newest renewal run, "Renew all due" or one
+// case's, or ErrNotFound: the renewals page shows its progress either way.
 func (s *Store) LatestRun(ctx context.Context, agencyID int64) (*RenewalRun, error) {
 	var id int64
-	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? ORDER BY id DESC LIMIT 1`,
+	err := s.read.QueryRowContext(ctx, `SELECT id FROM renewal_runs WHERE agency_id = ? AND kind = 'renewal' ORDER BY id DESC LIMIT 1`,
 		agencyID).Scan(&id)
 	if err != nil {
 		return nil, wrap("LatestRun", formatError(err))
@@ -327,7 +362,10 @@ func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*Ren
 				ORDER BY i.id LIMIT 1)
 			RETURNING `+itemColumns,
 			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)))
-		return wrap("ClaimRenewalItem", err)
+		if err != nil {
+			return wrap("ClaimRenewalItem", err)
+		}
+		return wrap("ClaimRenewalItem", tx.QueryRowContext(ctx, `SELECT kind FROM renewal_runs WHERE id = ?`, it.RunID).Scan(&it.Kind))
 	})
 	if err != nil {
 		return nil, wrap("ClaimRenewalItem", err)
@@ -496,10 +534,12 @@ func (s *Store) newestByKind(ctx context.Context, agencyID, orderID, from, upTo 
 	return out, nil
 }
 
-// LatestRenewalItem returns a member's newest renewal item.
+// LatestRenewalItem returns a member's newest renewal item (of a renewal
+// run, not a bulk send).
 func (s *Store) LatestRenewalItem(ctx context.Context, agencyID, memberID int64) (*RenewalItem, error) {
 	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items WHERE agency_id = ? AND member_id = ?
-		ORDER BY id DESC LIMIT 1`, agencyID, memberID))
+		AND run_id IN (SELECT id FROM renewal_runs WHERE agency_id = ? AND kind = 'renewal')
+		ORDER BY id DESC LIMIT 1`, agencyID, memberID, agencyID))
 }
 
 // RenewalItems lists a run's items.

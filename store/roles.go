@@ -27,6 +27,11 @@ const (
 	PermReports Permission = "reports"
 	// PermRenew: renewals, and a Truework reverification (a billed refresh).
 	PermRenew Permission = "renew"
+	// PermBulk: work on many cases at once: import cases and members from a
+	// CSV file, and send verifications to many members in one run. Not for
+	// contact-center agents, who work one call at a time without the case
+	// list.
+	PermBulk Permission = "bulk"
 	// PermReassign: give a case to another worker.
 	PermReassign Permission = "reassign"
 	// PermAuditLog: the agency's audit log and each case's "Who looked at
@@ -43,14 +48,14 @@ const (
 
 // caseworkerPerms is what a caseworker does: all of their agency's casework.
 var caseworkerPerms = []Permission{PermCaseList, PermCaseOpen, PermCaseEdit, PermReveal, PermSend, PermCancel,
-	PermReports, PermRenew}
+	PermReports, PermRenew, PermBulk}
 
 // rolePermissions is the table of what each role may do.
 //
 //   - A contact-center agent opens or finds a case by its exact number, adds
 //     a member and sends and watches a verification: no agency-wide list or
 //     search, no reveal of masked details (so no member edit form either), no
-//     reports or PDFs, no renewals, no cancel.
+//     reports or PDFs, no renewals, no cancel, no CSV intake or bulk send.
 //   - A supervisor does all a caseworker does, reads the agency's audit
 //     log and dashboard, and reassigns cases.
 //   - An administrator manages users and settings, and can do everything a

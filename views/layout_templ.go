@@ -189,6 +189,12 @@ func header() templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
+			if can(ctx, store.PermBulk) {
+				templ_7745c5c3_Err = navItem("/imports", "Import").Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
 			if ChromeFrom(ctx).Outbox && can(ctx, store.PermSend) {
 				templ_7745c5c3_Err = navItem("/outbox", "Outbox").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {

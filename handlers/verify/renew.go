@@ -18,7 +18,8 @@ import (
 // worker (after a crash or restart) may take it over.
 const renewLease = 2 * time.Minute
 
-// RunRenewals works through renewal items until ctx ends. Items are claimed
+// RunRenewals works through the items of runs, renewals and bulk sends
+// (one engine: store.RunKind), until ctx ends. Items are claimed
 // in the database one at a time, so two portal processes share the work and
 // a member is never renewed twice; after a restart, items whose worker died
 // are taken over when their lease ends.
@@ -34,7 +35,8 @@ func (s *Service) NotifyRenewals() {
 	}
 }
 
-// RenewNext renews one waiting member. It returns false when none waits.
+// RenewNext works one waiting item: renews the member, or sends them a bulk
+// send's verification. It returns false when none waits.
 func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 	it, err := s.store.ClaimRenewalItem(ctx, renewLease)
 	if errors.Is(err, store.ErrNotFound) {
@@ -42,6 +44,9 @@ func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 	}
 	if err != nil {
 		return false, err
+	}
+	if it.Kind == store.RunBulkSend {
+		return true, s.bulkSendItem(ctx, it)
 	}
 	status, path, detail, prev, next := s.renew(ctx, it)
 	if status == leaseLost {
