@@ -22,12 +22,15 @@ CSV-3,snap,,Bo,Park,self,1990-02-30,not-an-email,,en
 
 // uploadIntake uploads the file from the import page and waits for its
 // preview.
-func uploadIntake(t *testing.T, ctx context.Context, base, path string) {
+func uploadIntake(t *testing.T, ctx context.Context, p *portal, path string) {
 	t.Helper()
-	do(t, ctx, "upload the CSV", chromedp.Navigate(base+"/imports"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=intake-form]`)),
+	// USWDS rebuilds the file input around it when its script runs: the
+	// file is set once that is done (its drop target is there), or the
+	// rebuild could lose it.
+	do(t, ctx, "upload the CSV", chromedp.Navigate(p.URL+"/imports"), chromedp.WaitVisible(chromedp.CSS(`.usa-file-input__target`)),
 		chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{path}),
-		chromedp.Click(chromedp.CSS(`[data-testid=intake-upload]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=intake-preview]`)))
+		chromedp.Click(chromedp.CSS(`[data-testid=intake-upload]`)))
+	waitFor(t, ctx, p, "the preview", 30*time.Second, `!!document.querySelector('[data-testid=intake-preview]')`)
 }
 
 // TestBrowser_IntakeAndBulkSend: a caseworker uploads a CSV with a bad row;
@@ -51,7 +54,7 @@ func TestBrowser_IntakeAndBulkSend(t *testing.T) {
 	checkA11y(t, ctx, "import")
 	screenshot(t, ctx, "01_import_form")
 
-	uploadIntake(t, ctx, p.URL, file)
+	uploadIntake(t, ctx, p, file)
 	problems := textOf(t, ctx, `[data-testid=intake-problems]`)
 	for _, want := range []string{"Enter an email address", "date of birth"} {
 		if !strings.Contains(problems, want) {
@@ -71,7 +74,7 @@ func TestBrowser_IntakeAndBulkSend(t *testing.T) {
 	if got := textOf(t, ctx, `main`); strings.Contains(got, "CSV-1") {
 		t.Fatal("the preview wrote case CSV-1")
 	}
-	uploadIntake(t, ctx, p.URL, file)
+	uploadIntake(t, ctx, p, file)
 	checkA11y(t, ctx, "import preview")
 	screenshot(t, ctx, "02_preview_bad_row")
 
@@ -86,7 +89,7 @@ func TestBrowser_IntakeAndBulkSend(t *testing.T) {
 	screenshot(t, ctx, "03_imported")
 
 	// The same file again: nothing changes, and the page says so.
-	uploadIntake(t, ctx, p.URL, file)
+	uploadIntake(t, ctx, p, file)
 	if got := textOf(t, ctx, `[data-testid=intake-counts]`); !strings.Contains(got, "0 new cases, 0 new members, 3 already in the portal") {
 		t.Errorf("second preview: %q", got)
 	}
