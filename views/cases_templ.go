@@ -522,7 +522,7 @@ func pager(l CaseList) templ.Component {
 			}
 			for _, n := range l.PagerItems() {
 				if n == 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<li class=\"usa-pagination__item usa-pagination__overflow\" role=\"presentation\"><span>…</span></li>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<li class=\"usa-pagination__item usa-pagination__overflow\" aria-label=\"pages left out\"><span>…</span></li>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
