@@ -210,7 +210,7 @@ func (h *Handler) renderCase(c echo.Context, caseID int64, status int, revealed 
 	if err != nil {
 		return err
 	}
-	v := views.CaseView{Case: cs, Members: members, Notes: notes, Revealed: revealed, NoteForm: note, Orders: orders,
+	v := views.CaseView{Case: cs, Members: memberViews(members, revealed), Notes: notes, NoteForm: note, Orders: orders,
 		RollUp: views.NewRollUp(all), Household: len(h.householdChoices()) > 0}
 	if u.Can(store.PermAuditLog) {
 		if v.Viewers, err = h.store.CaseViewers(ctx, u.AgencyID, caseID); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"caseverify/handlers/mask"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/store"
@@ -183,7 +184,7 @@ func (h *Handler) contactSend(c echo.Context) error {
 		default:
 			return err
 		}
-	} else if ferr := h.setFlash(c, "Link texted to "+m.FirstName+" ("+views.MaskPhone(m.Phone)+")."); ferr != nil {
+	} else if ferr := h.setFlash(c, "Link texted to "+m.FirstName+" ("+mask.Phone(m.Phone)+")."); ferr != nil {
 		return ferr
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/contact?order=%d", o.ID))

@@ -52,7 +52,7 @@ func newContactEnv(t *testing.T) *contactEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
+	svc := verify.New(st, hp.log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: tw, Webhooks: tw},
 		{Name: "accountchek", Label: "AccountChek", Verifier: ac, Webhooks: ac},
 		{Name: "truv", Label: "Truv", Verifier: good, Webhooks: good},

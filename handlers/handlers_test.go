@@ -46,7 +46,7 @@ func newServer(t *testing.T, secure bool) *server {
 	cookies := sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32))
 	cookies.Options = &sessions.Options{Path: "/", MaxAge: 8 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	h := handlers.New(st, log, cookies, verify.New(st, log, verify.Config{}), handlers.Config{Secure: secure, CSRFKey: []byte("k")})
+	h := handlers.New(st, log, cookies, verify.New(st, log, verify.Config{Messages: handlers.LinkMessages{}}), handlers.Config{Secure: secure, CSRFKey: []byte("k")})
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()
 	h.Register(e)

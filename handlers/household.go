@@ -34,7 +34,7 @@ func (h *Handler) householdForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.HouseholdForm{Case: cs, Members: ms, Providers: h.householdChoices(), Products: []string{"income"}, Channel: "email"}
+	f := views.HouseholdForm{Case: cs, Members: memberViews(ms, 0), Providers: h.householdChoices(), Products: []string{"income"}, Channel: "email"}
 	for _, m := range ms {
 		f.Selected = append(f.Selected, m.ID)
 	}
@@ -62,7 +62,7 @@ func (h *Handler) householdCreate(c echo.Context) error {
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
-	f := views.HouseholdForm{Case: cs, Members: ms, Providers: h.householdChoices(), Provider: form.Get("provider"),
+	f := views.HouseholdForm{Case: cs, Members: memberViews(ms, 0), Providers: h.householdChoices(), Provider: form.Get("provider"),
 		Products: form["products"], Channel: form.Get("channel"), Rent: form.Get("rent")}
 	for _, v := range form["members"] {
 		if mid, err := strconv.ParseInt(v, 10, 64); err == nil {

@@ -49,7 +49,7 @@ func newLive(t *testing.T) *live {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.svc = verify.New(st, hp.log, verify.Config{BaseURL: srv.URL, Twilio: tw,
+	l.svc = verify.New(st, hp.log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Twilio: tw,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
 	hp.register(l.svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}, TwilioAuthToken: "tw-token"})
 	a := mustAgency(t, st, "Live Agency")

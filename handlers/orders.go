@@ -53,7 +53,7 @@ func (h *Handler) sendForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(), Products: []string{"income"}}
+	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: memberView(m, false), Providers: h.providerChoices(), Products: []string{"income"}}
 	if len(f.Providers) > 0 {
 		f.Provider = f.Providers[0].Name
 	}
@@ -106,7 +106,7 @@ func (h *Handler) orderCreate(c echo.Context) error {
 			req.Employers = append(req.Employers, e)
 		}
 	}
-	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: m, Providers: h.providerChoices(),
+	f := views.SendForm{CaseID: cs.ID, CaseNumber: cs.Number, Member: memberView(m, false), Providers: h.providerChoices(),
 		Provider: req.Provider, Products: req.Products, Channel: req.Channel, Employers: form.Get("employers")}
 	o, err := h.verify.Send(c.Request().Context(), req)
 	if e := h.explain(err, "an order"); err != nil {
@@ -385,5 +385,5 @@ func (h *Handler) outbox(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.OutboxPage(msgs))
+	return render(c, http.StatusOK, views.OutboxPage(outboxMessages(msgs)))
 }

@@ -31,7 +31,7 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL,
+	svc := verify.New(st, hp.log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "accountchek", Label: "AccountChek", Verifier: askEvenWithout{ac}, Webhooks: ac}}})
 	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"accountchek": em}})
 	a := mustAgency(t, st, "Fields Agency")

@@ -52,7 +52,7 @@ func TestSendForm_TrueworkRefusesSSN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(st, hp.log, verify.Config{BaseURL: srv.URL,
+	svc := verify.New(st, hp.log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "truework", Label: "Truework", Verifier: tw, Webhooks: tw, Sandbox: true}}})
 	hp.register(svc, handlers.Config{Sandboxes: map[string]http.Handler{"truework": em}})
 	a := mustAgency(t, st, "Refusal Agency")

@@ -35,7 +35,7 @@ func webhookServer(t *testing.T) (*echo.Echo, *store.Store, *verify.Service, *by
 	}
 	logs := &bytes.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
-	svc := verify.New(s.store, log, verify.Config{Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
+	svc := verify.New(s.store, log, verify.Config{Messages: handlers.LinkMessages{}, Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
 	h := handlers.New(s.store, log, sessions.NewCookieStore(bytes.Repeat([]byte{2}, 32)), svc, handlers.Config{CSRFKey: []byte("k")})
 	e := echo.New()
 	e.IPExtractor = echo.ExtractIPDirect()

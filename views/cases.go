@@ -147,9 +147,8 @@ func (f CaseForm) Action() string {
 // CaseView is the case page's state.
 type CaseView struct {
 	Case     *store.Case
-	Members  []*store.Member
+	Members  []MemberView // at most one of them Revealed
 	Notes    []*store.Note
-	Revealed int64 // the member whose details are shown unmasked, if any
 	NoteForm NoteForm
 	Orders   map[int64][]OrderRow // by member id, newest first
 	RollUp   RollUp

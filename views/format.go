@@ -58,47 +58,6 @@ func Phone(e164 string) string {
 	return e164
 }
 
-// MaskEmail shows the first letter and the domain: j•••@example.org.
-func MaskEmail(email string) string {
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 {
-		return maskAll(email)
-	}
-	r, _ := utf8.DecodeRuneInString(email)
-	return string(r) + "•••" + email[at:]
-}
-
-// MaskPhone shows the last two digits: (•••) •••-••23.
-func MaskPhone(e164 string) string {
-	if len(e164) < 4 {
-		return maskAll(e164)
-	}
-	return "(•••) •••-••" + e164[len(e164)-2:]
-}
-
-// MaskDate hides a date of birth entirely but says one is on file.
-func MaskDate(ymd string) string {
-	if ymd == "" {
-		return ""
-	}
-	return "••/••/••••"
-}
-
-// MaskSSN4 hides the last four of the SSN but says they are on file.
-func MaskSSN4(last4 string) string {
-	if last4 == "" {
-		return ""
-	}
-	return "•••-••-••••"
-}
-
-func maskAll(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "•••"
-}
-
 // Initial returns "J." for "Jane".
 func Initial(name string) string {
 	r, _ := utf8.DecodeRuneInString(name)

@@ -16,7 +16,7 @@ import (
 // HouseholdForm is the verify-the-household-together form's state.
 type HouseholdForm struct {
 	Case      *store.Case
-	Members   []*store.Member
+	Members   []MemberView // masked
 	Selected  []int64
 	Providers []ProviderChoice
 	Provider  string
@@ -229,9 +229,9 @@ func HouseholdFormPage(f HouseholdForm) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var12 string
-				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(m.FullName())
+				templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(m.FullName)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/household.templ`, Line: 55, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/household.templ`, Line: 55, Col: 20}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 				if templ_7745c5c3_Err != nil {

@@ -199,7 +199,7 @@ func (r RollUp) Sentence() string {
 type SendForm struct {
 	CaseID     int64
 	CaseNumber string
-	Member     *store.Member
+	Member     MemberView // masked
 	Providers  []ProviderChoice
 	Provider   string
 	Products   []string

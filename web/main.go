@@ -116,7 +116,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		return err
 	}
 	svc := verify.New(st, log, verify.Config{Providers: ps.list, BaseURL: cfg.BaseURL, ReconcileQuiet: cfg.ReconcileQuiet,
-		SMTP: mail, Twilio: text, RenewalRate: cfg.RenewalRate, Metrics: m})
+		SMTP: mail, Twilio: text, RenewalRate: cfg.RenewalRate, Metrics: m, Messages: handlers.LinkMessages{}})
 	h := handlers.New(st, log, newCookieStore(cfg), svc, handlers.Config{
 		Sandbox: cfg.Sandbox, Secure: cfg.Secure(), CSRFKey: derive(cfg.SessionKey, "csrf"),
 		Zone: cfg.TimeZone, DemoAccounts: demo, Sandboxes: ps.sandboxes, BaseURL: cfg.BaseURL, TwilioAuthToken: twilioToken,

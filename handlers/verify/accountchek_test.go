@@ -130,7 +130,7 @@ func testDataKey() []byte { return bytes.Repeat([]byte{5}, 32) }
 // service builds a Service on st with the counting AccountChek adapter, as
 // web/ wires it (a second one on another store handle is a second process).
 func (e *acEnv) service(st *store.Store, log *slog.Logger) *verify.Service {
-	return verify.New(st, log, verify.Config{BaseURL: e.url, Providers: []*verify.Provider{{Name: accountchek.Name,
+	return verify.New(st, log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, Providers: []*verify.Provider{{Name: accountchek.Name,
 		Label: "AccountChek", Verifier: e.ac, Webhooks: e.ac.Client, Sandbox: true}}})
 }
 

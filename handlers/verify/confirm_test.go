@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truuth"
@@ -92,7 +93,7 @@ func TestTruv_CompletedOnlyWithItsReport(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	flaky := &downReports{Client: e.truv, down: true}
-	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
+	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: flaky, Webhooks: e.truv}}})
 	o, err := e.svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: e.member.ID, Provider: "truv",
 		Products: []string{"income"}, Channel: verify.ChannelEmail})

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers/email"
 	"caseverify/providers/truuth"
@@ -178,7 +179,7 @@ func TestDeliver_RecordsBeforeSending(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := &checkingSender{t: t, st: e.st, agency: e.user.AgencyID, orderID: func() int64 { return o.ID }}
-	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, SMTP: cs,
+	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, SMTP: cs,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 	if err := svc.Resend(ctx, e.user, o, verify.ChannelEmail); err != nil {
 		t.Fatal(err)

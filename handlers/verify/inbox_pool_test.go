@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truuth"
@@ -71,7 +72,7 @@ func TestInbox_HungProviderDoesNotStallOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	hung := &hungTruuth{Client: tu, hangFor: 15 * time.Second}
-	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, Providers: []*verify.Provider{
+	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv},
 		{Name: "truuth", Label: "Truuth", Verifier: hung, Webhooks: tu}}})
 	for i := range 6 {

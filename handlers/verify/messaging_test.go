@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers/email"
 	"caseverify/providers/email/mailpittest"
@@ -20,7 +21,7 @@ import (
 
 // withSenders returns a Service like e.svc but with real senders.
 func (e *env) withSenders(t *testing.T, mail email.Sender, text sms.Sender) *verify.Service {
-	return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, SMTP: mail, Twilio: text,
+	return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, SMTP: mail, Twilio: text,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 }
 

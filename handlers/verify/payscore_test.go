@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/payscore"
@@ -103,7 +104,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 			w.WriteHeader(http.StatusInternalServerError)
 		}
 	})
-	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL,
+	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c}}})
 	a, _ := st.CreateAgency(ctx, "Housing Authority")
 	e.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "h@h.gov", Name: "H", Role: store.RoleCaseworker, Password: "long enough passphrase"})

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/accountchek"
@@ -183,7 +184,7 @@ func TestRenew_AccountChekPostbackFinishesRefresh(t *testing.T) {
 	o := e.completedAC(t, "assets", "income")
 	ac := &slowStatusAC{countingAC: e.ac}
 	ac.failures.Store(1)
-	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
+	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: accountchek.Name, Label: "AccountChek", Verifier: ac, Webhooks: e.ac.Client,
 			Sandbox: true}}})
 	it := e.renewOnce(t, svc)

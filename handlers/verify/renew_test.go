@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truv"
@@ -259,7 +260,7 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 		return st
 	}
 	newProcess := func(st *store.Store) *verify.Service {
-		return verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url, RenewalRate: 10000,
+		return verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, RenewalRate: 10000,
 			Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 	}
 	first := newProcess(openStore())
@@ -519,7 +520,7 @@ func TestRenew_SlowWorkerLostItsLease(t *testing.T) {
 		items, _ := e.st.RenewalItems(ctx, run.ID)
 		other = items[0]
 	}}
-	first := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
+	first := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: slow, Webhooks: e.truv}}})
 	if ok, err := first.RenewNext(ctx); !ok || err != nil {
 		t.Fatalf("slow worker: %v %v", ok, err)

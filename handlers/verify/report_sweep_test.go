@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/accountchek"
@@ -53,7 +54,7 @@ func TestReportSweep_VOIEOnlyUsesStatusIDsAndBacksOff(t *testing.T) {
 	e := newACEnv(t, acOptions{})
 	ctx := context.Background()
 	flaky := &flakyReports{countingAC: e.ac}
-	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: e.url,
+	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url,
 		Providers: []*verify.Provider{{Name: accountchek.Name, Label: "AccountChek", Verifier: flaky, Webhooks: e.ac.Client,
 			Sandbox: true}}})
 	o := e.send(t, "income")

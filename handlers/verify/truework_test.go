@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truework"
@@ -72,7 +73,7 @@ func newTwEnv(t *testing.T) *twEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
+	e.svc = verify.New(st, log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: c, Webhooks: c, Sandbox: true}}})
 	mux.Handle("/sandbox/truework/", http.StripPrefix("/sandbox/truework", e.em))
 	mux.HandleFunc("POST /webhooks/truework", func(w http.ResponseWriter, r *http.Request) {

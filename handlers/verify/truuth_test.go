@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truuth"
@@ -70,7 +71,7 @@ func newTruuthEnv(t *testing.T, emCfg truuth.EmulatorConfig) *truuthEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
+	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: tc, Webhooks: tc},
 		{Name: "truuth", Label: "Truuth", Verifier: e.client, Webhooks: e.client}}})
 	mux.Handle("/sandbox/truuth/", http.StripPrefix("/sandbox/truuth", e.em))

@@ -17,12 +17,12 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"caseverify/handlers/mask"
 	"caseverify/metrics"
 	"caseverify/providers"
 	"caseverify/providers/email"
 	"caseverify/providers/sms"
 	"caseverify/store"
-	"caseverify/views"
 )
 
 // Provider is one configured verification provider. What the portal does
@@ -61,6 +61,7 @@ type Service struct {
 	order     []string // provider names in display order
 	smtp      email.Sender
 	twilio    sms.Sender
+	messages  Messages
 	baseURL   string
 	wake      chan struct{}
 	renewWake chan struct{}
@@ -110,14 +111,50 @@ type Config struct {
 	// Metrics records the inbox's processing and the links delivered (nil:
 	// nothing is recorded).
 	Metrics *metrics.Metrics
+	// Messages writes the applicant's email and text message. The views do
+	// (web wires handlers.LinkMessages): the workflow decides what is sent,
+	// to whom and when, and imports no page code. Nil: email and SMS
+	// deliveries fail.
+	Messages Messages
 }
+
+// LinkMessage is what an applicant's message says: who asks, for what, the
+// link and until when it works. It is rendered in the applicant's language.
+type LinkMessage struct {
+	Lang       string // "en", "es"; others fall back to English
+	AgencyName string
+	FirstName  string
+	Products   []string // income, employment, assets, identity
+	Link       string
+	Expires    time.Time // zero when unknown
+	Reminder   bool
+}
+
+// EmailParts is a rendered email.
+type EmailParts struct {
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Messages renders the applicant's link message.
+type Messages interface {
+	// LinkEmail renders the email with a text and an HTML part.
+	LinkEmail(ctx context.Context, m LinkMessage) (EmailParts, error)
+	// LinkSMSVariants renders the text message from the fullest wording to
+	// the shortest; Deliver sends the first that fits one segment.
+	LinkSMSVariants(m LinkMessage) []string
+}
+
+// errNoMessages is a wiring mistake: Config.Messages was not set.
+var errNoMessages = errors.New("verify: no Messages configured to write the applicant's message")
 
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
 		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{},
-		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}}
+		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}, messages: cfg.Messages}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
 	}
@@ -393,7 +430,7 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	if err != nil {
 		return err
 	}
-	msg := views.LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
+	msg := LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
 		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
 	d := store.Delivery{OrderID: o.ID, MemberID: o.MemberID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
 	if channel == ChannelEmail || channel == ChannelSMS || channel == ChannelQR || channel == ChannelCopy {
@@ -410,8 +447,11 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 		if m.Email == "" {
 			return Problems{"channel": m.FirstName + " has no email address."}
 		}
-		d.RecipientMasked = views.MaskEmail(m.Email)
-		parts, err := views.LinkEmail(ctx, msg)
+		if s.messages == nil {
+			return errNoMessages
+		}
+		d.RecipientMasked = mask.Email(m.Email)
+		parts, err := s.messages.LinkEmail(ctx, msg)
 		if err != nil {
 			return err
 		}
@@ -424,7 +464,10 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 		if m.Phone == "" {
 			return Problems{"channel": m.FirstName + " has no mobile number."}
 		}
-		d.RecipientMasked = views.MaskPhone(m.Phone)
+		if s.messages == nil {
+			return errNoMessages
+		}
+		d.RecipientMasked = mask.Phone(m.Phone)
 		detail = "Link texted to " + d.RecipientMasked + "."
 		if out, err := s.store.OptedOut(ctx, m.Phone); err != nil {
 			return err
@@ -433,7 +476,7 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 			break
 		}
 		send = func() (string, error) {
-			id, err := s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: oneSegment(views.LinkSMSVariants(msg)),
+			id, err := s.smsSender(o.AgencyID).Send(ctx, sms.Message{To: m.Phone, Body: oneSegment(s.messages.LinkSMSVariants(msg)),
 				StatusCallback: s.smsStatusURL()})
 			if errors.Is(err, sms.ErrOptedOut) {
 				if oerr := s.store.OptOut(context.WithoutCancel(ctx), m.Phone); oerr != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/providers"
 	"caseverify/providers/truv"
@@ -80,7 +81,7 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 		t.Fatal(err)
 	}
 	e.truv = c
-	e.svc = verify.New(st, log, verify.Config{BaseURL: srv.URL, Providers: []*verify.Provider{
+	e.svc = verify.New(st, log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
 	e.faults = &createFaults{next: e.em}
 	mux.Handle("/sandbox/truv/", http.StripPrefix("/sandbox/truv", e.faults))
@@ -232,7 +233,7 @@ func TestSend_ProviderRefusalLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Providers: []*verify.Provider{
+	svc := verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: bad, Webhooks: bad}}})
 	_, err = svc.Send(ctx, verify.SendRequest{User: e.user, CaseID: e.caseID, MemberID: e.member.ID, Provider: "truv",
 		Products: []string{"income"}, Channel: verify.ChannelEmail})
