@@ -40,7 +40,7 @@ func (h *Handler) bulkFormPage(c echo.Context, status int, f views.BulkForm, off
 	if err != nil {
 		return err
 	}
-	f.Members, f.CaseNumbers, f.Providers = ms, numbers, h.providerChoices()
+	f.Members, f.CaseNumbers, f.Providers = memberViews(ms, 0), numbers, h.providerChoices()
 	return render(c, status, views.BulkFormPage(f))
 }
 

@@ -13,7 +13,7 @@ import (
 // memberView is m as the page shows it: details masked unless revealed (the
 // viewer asked, was allowed, and the reveal was audited).
 func memberView(m *store.Member, revealed bool) views.MemberView {
-	v := views.MemberView{ID: m.ID, FirstName: m.FirstName, FullName: m.FullName(), Relationship: m.Relationship,
+	v := views.MemberView{ID: m.ID, CaseID: m.CaseID, FirstName: m.FirstName, FullName: m.FullName(), Relationship: m.Relationship,
 		Language: m.Language, Primary: m.IsPrimary(), Revealed: revealed}
 	if revealed {
 		v.Email, v.Phone, v.DateOfBirth, v.SSNLast4 = m.Email, views.Phone(m.Phone), views.Date(m.DateOfBirth), m.SSNLast4

@@ -77,7 +77,7 @@ func ColumnLabel(name string) string { return name }
 
 // BulkForm is the bulk send form's state.
 type BulkForm struct {
-	Members     []*store.Member
+	Members     []MemberView // masked
 	CaseNumbers map[int64]string
 	Selected    map[int64]bool
 	Providers   []ProviderChoice

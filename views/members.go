@@ -9,6 +9,7 @@ import "time"
 // never masks.
 type MemberView struct {
 	ID           int64
+	CaseID       int64
 	FirstName    string
 	FullName     string
 	Relationship string
