@@ -81,7 +81,7 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("StartBulkSend", err)
 	}
 	return s.RenewalRun(ctx, agencyID, runID)
 }
@@ -103,7 +103,7 @@ func (s *Store) RunItemRows(ctx context.Context, agencyID, runID int64, limit in
 		FROM renewal_items i JOIN members m ON m.id = i.member_id JOIN cases c ON c.id = i.case_id
 		WHERE i.agency_id = ? AND i.run_id = ? ORDER BY i.status NOT IN ('skipped', 'failed'), i.id LIMIT ?`, agencyID, runID, limit)
 	if err != nil {
-		return nil, err
+		return nil, wrap("RunItemRows", err)
 	}
 	defer rows.Close()
 	var out []RunItemRow
@@ -142,7 +142,7 @@ func (s *Store) MembersByID(ctx context.Context, agencyID int64, ids []int64) ([
 		m.email_enc, m.phone_enc, m.dob_enc, m.ssn4_enc, m.language, m.created_at, m.updated_at, c.case_number FROM members m JOIN cases c ON c.id = m.case_id
 		WHERE m.agency_id = ? AND m.id IN (SELECT value FROM json_each(?)) ORDER BY c.case_number, m.case_id, m.position`, agencyID, string(js))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, wrap("MembersByID", err)
 	}
 	defer rows.Close()
 	var out []*Member
@@ -168,7 +168,7 @@ func (s *Store) MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (SELECT value FROM json_each(?))
 		ORDER BY case_id, position`, agencyID, string(js))
 	if err != nil {
-		return nil, err
+		return nil, wrap("MemberIDsOfCases", err)
 	}
 	defer rows.Close()
 	var out []int64

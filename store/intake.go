@@ -347,8 +347,8 @@ func newIntakeID() string {
 func intakeAAD(id string) string { return "csv_imports.data:" + id }
 
 // HoldIntake checks a file (ParseIntake: a file-level problem refuses it
-// and keeps nothing) and holds it, sealed, for agency and user. Files held
-// longer than a day are wiped first.
+// and keeps nothing) and holds it, sealed, for agency and user, for a day
+// (PurgeIntakes).
 func (s *Store) HoldIntake(ctx context.Context, agencyID, userID int64, data []byte) (*Intake, error) {
 	set, err := s.Settings(ctx, agencyID)
 	if err != nil {
@@ -361,18 +361,26 @@ func (s *Store) HoldIntake(ctx context.Context, agencyID, userID int64, data []b
 	now := s.Now()
 	in := &Intake{ID: newIntakeID(), AgencyID: agencyID, UserID: userID, Rows: len(rows), Status: "held", CreatedAt: now, data: data}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE csv_imports SET data_enc = x'' WHERE agency_id = ? AND created_at < ? AND length(data_enc) > 0
-			AND status != 'importing'`, agencyID, fmtTime(now.Add(-intakeHold))); err != nil {
-			return err
-		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO csv_imports (id, agency_id, user_id, data_enc, row_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			in.ID, agencyID, userID, s.crypt.Seal(string(data), intakeAAD(in.ID)), len(rows), fmtTime(now))
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("HoldIntake", err)
 	}
 	return in, nil
+}
+
+// PurgeIntakes wipes the contents of uploaded files held longer than a day
+// (they hold personal data); the import's summary and batch stay. The
+// retention sweep runs it hourly.
+func (s *Store) PurgeIntakes(ctx context.Context) (int64, error) {
+	res, err := s.write.ExecContext(ctx, `UPDATE csv_imports SET data_enc = x'' WHERE created_at < ? AND length(data_enc) > 0
+		AND status != 'importing'`, fmtTime(s.Now().Add(-intakeHold)))
+	if err != nil {
+		return 0, wrap("PurgeIntakes", err)
+	}
+	return res.RowsAffected()
 }
 
 // Intake returns a held file of the agency's user, or ErrNotFound (also for
@@ -387,13 +395,13 @@ func (s *Store) Intake(ctx context.Context, agencyID, userID int64, id string) (
 		agencyID, userID, id).Scan(&in.ID, &in.AgencyID, &in.UserID, &enc, &in.Rows, &in.Status, &in.Mode, &in.CreatedCases,
 		&in.AddedMembers, &in.Unchanged, &in.Skipped, &in.Error, &created, &started, &finished)
 	if err != nil {
-		return nil, formatError(err)
+		return nil, wrap("Intake", formatError(err))
 	}
 	in.CreatedAt, in.StartedAt, in.FinishedAt = parseTime(created), parseNullTime(started), parseNullTime(finished)
 	if len(enc) > 0 {
 		plain, err := s.crypt.Open(enc, intakeAAD(in.ID))
 		if err != nil {
-			return nil, err
+			return nil, wrap("Intake", err)
 		}
 		in.data = []byte(plain)
 	}
@@ -434,7 +442,7 @@ func (s *Store) PreviewIntake(ctx context.Context, in *Intake) (*IntakePreview, 
 	p.ProblemRows = len(rows) - len(valid)
 	st, err := s.matchIntake(ctx, s.read, in.AgencyID, valid)
 	if err != nil {
-		return nil, err
+		return nil, wrap("PreviewIntake", err)
 	}
 	newCases := map[string]bool{}
 	for _, row := range valid {
@@ -585,7 +593,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 		WHERE agency_id = ? AND user_id = ? AND id = ? AND (status != 'importing' OR started_at < ?)`,
 		mode, fmtTime(now), agencyID, userID, id, fmtTime(now.Add(-intakeStale)))
 	if err != nil {
-		return nil, err
+		return nil, wrap("ImportIntake", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, ErrIntakeBusy
@@ -641,6 +649,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 	}
 	fin := context.WithoutCancel(ctx)
 	if err != nil {
+		err = wrap("ImportIntake", err)
 		if _, uerr := s.write.ExecContext(fin, `UPDATE csv_imports SET status = 'failed', error = ?, created_cases = ?, added_members = ?,
 			unchanged = ?, skipped = ?, finished_at = ? WHERE id = ?`, "The import stopped before the end; rows already written stay (import the file again to finish: nothing is added twice).",
 			counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id); uerr != nil {
@@ -650,7 +659,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 	}
 	_, err = s.write.ExecContext(fin, `UPDATE csv_imports SET status = 'imported', created_cases = ?, added_members = ?, unchanged = ?,
 		skipped = ?, finished_at = ? WHERE id = ?`, counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id)
-	return counts, err
+	return counts, wrap("ImportIntake", err)
 }
 
 // importRows writes valid rows: a case not there yet is created, a member
@@ -710,7 +719,7 @@ func (s *Store) IntakeMemberIDs(ctx context.Context, agencyID, userID int64, id 
 		JOIN members m ON m.id = l.member_id
 		WHERE i.agency_id = ? AND i.user_id = ? AND i.id = ? AND m.agency_id = ? ORDER BY l.rowid`, agencyID, userID, id, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("IntakeMemberIDs", err)
 	}
 	defer rows.Close()
 	var out []int64

@@ -225,3 +225,29 @@ func TestIntake_TenThousandRows(t *testing.T) {
 		}
 	}
 }
+
+// An uploaded file is kept a day: the retention sweep wipes it after that
+// (the import's summary stays), and its preview is gone.
+func TestIntake_HeldADay(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	in, err := s.HoldIntake(ctx, f.agencyA.ID, f.userA.ID, []byte(intakeGood))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PurgeIntakes(ctx); err != nil || n != 0 {
+		t.Fatalf("a fresh file wiped: %d %v", n, err)
+	}
+	clk.Add(25 * time.Hour)
+	if n, err := s.PurgeIntakes(ctx); err != nil || n != 1 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	in, err = s.Intake(ctx, f.agencyA.ID, f.userA.ID, in.ID)
+	if err != nil || !in.Expired() || in.Rows != 3 {
+		t.Fatalf("after the day: %+v %v", in, err)
+	}
+	if _, err := s.PreviewIntake(ctx, in); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("preview of a wiped file: %v", err)
+	}
+}

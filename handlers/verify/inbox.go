@@ -719,7 +719,8 @@ func (s *Service) PurgeExpiredReports(ctx context.Context) {
 }
 
 // PurgeOld removes personal data past its retention: processed webhook
-// bodies and outbox messages older than keep.
+// bodies and outbox messages older than keep, and uploaded CSV files held
+// longer than a day.
 func (s *Service) PurgeOld(ctx context.Context, keep time.Duration) {
 	cutoff := time.Now().Add(-keep)
 	if n, err := s.store.PurgeInboxBodies(ctx, cutoff); err != nil {
@@ -731,5 +732,12 @@ func (s *Service) PurgeOld(ctx context.Context, keep time.Duration) {
 		s.log.Error("retention: outbox", "error", err)
 	} else if n > 0 {
 		s.log.Info("retention: outbox messages purged", "count", n)
+	}
+	// Uploaded CSV files are kept a day whatever keep says: long enough to
+	// preview and import them.
+	if n, err := s.store.PurgeIntakes(ctx); err != nil {
+		s.log.Error("retention: csv files", "error", err)
+	} else if n > 0 {
+		s.log.Info("retention: uploaded csv files wiped", "count", n)
 	}
 }
