@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
-	"caseverify/providers"
 	"caseverify/store"
 	"caseverify/views"
 )
@@ -65,169 +63,30 @@ func (h *Handler) renewals(c echo.Context) error {
 	return render(c, http.StatusOK, views.RenewalsPage(v))
 }
 
-// compare puts the income of a renewal's new reports beside the previous
-// ones: monthly income, and jobs that started or ended. "Before" is what the
-// previous order had when the renewal started and "after" what came since
-// (store.RenewalReports), so a refresh in place (AccountChek) compares its
-// new report with the old one, not with itself. Only report kinds both
-// sides have are compared. nil when there is nothing to compare.
+// compare words the workflow's comparison of a renewal's income
+// (verify.CompareRenewal) for the renewals page. nil when there is nothing to
+// compare.
 func (h *Handler) compare(c echo.Context, agencyID int64, it *store.RenewalItem) (*views.Comparison, error) {
-	before, after, err := h.store.RenewalReports(c.Request().Context(), agencyID, it)
-	if err != nil {
+	ic, err := h.verify.CompareRenewal(c.Request().Context(), agencyID, it)
+	if err != nil || ic == nil {
 		return nil, err
 	}
-	prev, err := decodeReports(before)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := decodeReports(after)
-	if err != nil {
-		return nil, err
-	}
-	prev, cur = commonKinds(prev, cur)
-	if len(prev) == 0 || len(cur) == 0 {
-		return nil, nil
-	}
-	pi, ci := incomeOf(prev), incomeOf(cur)
-	var pm, cm providers.Cents
 	basis := "Monthly gross"
-	switch {
-	case pi.hasPay || ci.hasPay:
-		pm, cm = pi.pay, ci.pay
-	case pi.hasBank || ci.hasBank:
+	if ic.Deposits {
 		// Bank-based reports (AccountChek VOA, Payscore) see deposits, not
 		// gross pay: say so.
-		pm, cm, basis = pi.bank, ci.bank, "Monthly deposits"
-	default:
-		return nil, nil // no income on either side (identity reports)
+		basis = "Monthly deposits"
 	}
-	cmp := &views.Comparison{Basis: basis, PrevMonthly: pm.String(), NewMonthly: cm.String(), Up: cm >= pm}
-	if d := cm - pm; d != 0 {
+	cmp := &views.Comparison{Basis: basis, PrevMonthly: ic.Prev.String(), NewMonthly: ic.New.String(), Up: ic.New >= ic.Prev,
+		PrevEmployers: ic.PrevEmployers, NewEmployers: ic.NewEmployers, NewJobs: ic.NewJobs, EndedJobs: ic.Ended}
+	if d := ic.New - ic.Prev; d != 0 {
 		sign := "+"
 		if d < 0 {
 			sign, d = "−", -d
 		}
 		cmp.Change = sign + d.String()
 	}
-	pe, ce := employers(prev, false), employers(cur, true)
-	cmp.PrevEmployers, cmp.NewEmployers = pe, ce
-	for _, e := range ce {
-		if !slices.Contains(pe, e) {
-			cmp.NewJobs = append(cmp.NewJobs, e)
-		}
-	}
-	for _, e := range pe {
-		if !slices.Contains(ce, e) {
-			cmp.EndedJobs = append(cmp.EndedJobs, e)
-		}
-	}
 	return cmp, nil
-}
-
-// decodeReports reads stored reports (provider-neutral JSON); purged ones
-// are left out.
-func decodeReports(recs []*store.Report) ([]*providers.Report, error) {
-	var out []*providers.Report
-	for _, rec := range recs {
-		if rec.Purged {
-			continue
-		}
-		r, err := providers.DecodeReport(rec.Data)
-		if err != nil {
-			return nil, fmt.Errorf("decode report %d: %w", rec.ID, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// commonKinds keeps the reports whose kind both sides have, so that a side
-// with one more report (a VOA beside a VOIE) does not look like new income.
-func commonKinds(a, b []*providers.Report) ([]*providers.Report, []*providers.Report) {
-	has := func(rs []*providers.Report, k providers.ReportKind) bool {
-		return slices.ContainsFunc(rs, func(r *providers.Report) bool { return r.Kind == k })
-	}
-	keep := func(rs, other []*providers.Report) []*providers.Report {
-		var out []*providers.Report
-		for _, r := range rs {
-			if has(other, r.Kind) {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	return keep(a, b), keep(b, a)
-}
-
-// periodsPerMonth converts a pay frequency into pay periods per month.
-var periodsPerMonth = map[string]float64{"weekly": 52.0 / 12, "biweekly": 26.0 / 12, "semimonthly": 2, "monthly": 1}
-
-// income is a side's monthly income, from pay and from bank deposits.
-type income struct {
-	pay, bank       providers.Cents
-	hasPay, hasBank bool
-}
-
-// incomeOf estimates monthly income from reports. Pay (gross): for each
-// current job, the average of the last three paystubs times the pay
-// periods in a month, or the newest year's gross over twelve. Bank: the
-// household summary's 3-month average (Payscore), else the income found in
-// each account (AccountChek VOA). The two are kept apart: deposits are the
-// same pay seen from the bank, and adding them would count it twice.
-func incomeOf(reports []*providers.Report) income {
-	var in income
-	var pay, bank float64
-	for _, r := range reports {
-		for _, e := range r.Employments {
-			in.hasPay = true
-			if !e.Active && e.EndDate != "" {
-				continue
-			}
-			if n := min(3, len(e.Paystubs)); n > 0 && periodsPerMonth[e.PayFrequency] > 0 {
-				var sum float64
-				for _, p := range e.Paystubs[:n] {
-					sum += float64(p.Gross)
-				}
-				pay += sum / float64(n) * periodsPerMonth[e.PayFrequency]
-			} else if len(e.AnnualIncome) > 0 {
-				newest := e.AnnualIncome[0]
-				for _, a := range e.AnnualIncome {
-					if a.Year > newest.Year {
-						newest = a
-					}
-				}
-				pay += float64(newest.Gross) / 12
-			}
-		}
-		if r.BankIncome != nil {
-			in.hasBank = true
-			bank += float64(r.BankIncome.AvgMonthlyNet3)
-			continue
-		}
-		for _, a := range r.Accounts {
-			if a.MonthlyIncome != 0 {
-				in.hasBank = true
-				bank += float64(a.MonthlyIncome)
-			}
-		}
-	}
-	in.pay, in.bank = providers.Cents(pay+0.5), providers.Cents(bank+0.5)
-	return in
-}
-
-func employers(reports []*providers.Report, activeOnly bool) []string {
-	var out []string
-	for _, r := range reports {
-		for _, e := range r.Employments {
-			if activeOnly && !e.Active && e.EndDate != "" {
-				continue
-			}
-			if e.Employer != "" && !slices.Contains(out, e.Employer) {
-				out = append(out, e.Employer)
-			}
-		}
-	}
-	return out
 }
 
 func (h *Handler) renewAll(c echo.Context) error {
