@@ -156,8 +156,13 @@ type Update struct {
 	RawStatus string // the provider's status value, e.g. "completed", "507"
 	// Status is the normalized status the raw value maps to; empty means the
 	// update is informational (timeline only, no status change) or the raw
-	// value is unknown (then the previous status is kept and RawStatus logged).
-	Status  Status
+	// value is unknown (then Unknown is set: the previous status is kept
+	// and the raw value logged).
+	Status Status
+	// Unknown says the provider sent a status or event value this adapter
+	// does not know. The order keeps its status, and the portal logs the raw
+	// value by LogUnknown (never the body: it may hold personal data).
+	Unknown bool
 	Outcome Outcome
 	// Detail is a short, PII-free sentence for the caseworker, e.g. "Bank not
 	// supported: Chase". Bank and employer names are not PII.

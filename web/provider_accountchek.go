@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"caseverify/handlers/verify"
-	"caseverify/providers"
 	"caseverify/providers/accountchek"
 )
 
@@ -40,10 +37,7 @@ func setupAccountChek(env providerEnv, ps *providerSet) error {
 	}
 	allowed := strings.FieldsFunc(getenv("ACCOUNTCHEK_ALLOWED_IPS"), func(r rune) bool { return r == ',' || r == ' ' })
 	provider := func(c *accountchek.Client, sandbox bool) *verify.Provider {
-		w := loggingAccountChek{Client: c, log: env.log.With("provider", accountchek.Name)}
-		// CanNotify: opening the order makes AccountChek email the borrower
-		// its own invite, with daily reminders (spec §4.2, §4.4 code 500).
-		p := &verify.Provider{Verifier: w, Webhooks: w, Sandbox: sandbox}
+		p := &verify.Provider{Verifier: c, Webhooks: c, Sandbox: sandbox}
 		if sandbox {
 			p.SandboxHint = "The member needs an email and the last 4 of the SSN on file (any 4 digits). The applicant signs in to the bank with user_good / pass_good (user_mfa asks for a code, user_update needs an update)."
 		}
@@ -158,49 +152,4 @@ func (t loopbackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := r.Clone(r.Context())
 	r2.URL, r2.Host = u, ""
 	return http.DefaultTransport.RoundTrip(r2)
-}
-
-// loggingAccountChek is the AccountChek adapter with one addition: a status
-// code the portal does not know keeps the previous status (the adapter
-// returns no Status for it) and is logged here by number, from a postback
-// and from a status call alike. Only the code, the service and
-// AccountChek's order id are logged: no personal data.
-type loggingAccountChek struct {
-	*accountchek.Client
-	log *slog.Logger
-}
-
-// Parse parses a postback and logs an unknown orderStatus.
-func (c loggingAccountChek) Parse(d providers.Delivery) ([]providers.Update, error) {
-	updates, err := c.Client.Parse(d)
-	if err != nil {
-		return nil, err
-	}
-	if p, perr := accountchek.ParsePostback(d.Body); perr == nil && !p.Known {
-		c.log.Warn("accountchek: unknown status code in a postback; status kept", "code", p.OrderStatus,
-			"service", serviceName(updates), "provider_order_id", p.OrderID)
-	}
-	return updates, nil
-}
-
-// FetchStatus reads the status and logs codes that map to nothing.
-func (c loggingAccountChek) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]providers.Update, error) {
-	updates, err := c.Client.FetchStatus(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range updates {
-		if u.Status == "" && u.RawStatus != "" {
-			c.log.Warn("accountchek: unknown status code from the status call; status kept", "code", u.RawStatus,
-				"service", u.SubID, "event", u.RawEvent, "provider_order_id", u.OrderID)
-		}
-	}
-	return updates, nil
-}
-
-func serviceName(us []providers.Update) string {
-	if len(us) == 0 {
-		return ""
-	}
-	return us[0].SubID
 }

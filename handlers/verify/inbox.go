@@ -181,6 +181,9 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		s.log.Warn("webhook unreadable", "provider", it.Provider, "inbox_id", it.ID)
 		return "unreadable: " + errorKind(err), time.Time{}, false
 	}
+	for _, u := range updates {
+		providers.LogUnknown(s.log, p.Name, u) // a value to teach the adapter
+	}
 	// An unauthenticated provider's delivery belongs to the order whose
 	// secret URL it came to, and to nothing else.
 	var bound *store.Order
@@ -552,6 +555,9 @@ func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, h
 	updates, err := p.Verifier.FetchStatus(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID})
 	if err != nil {
 		return err
+	}
+	for _, u := range updates {
+		providers.LogUnknown(s.log, p.Name, u)
 	}
 	updates = arrangeRead(updates)
 	for _, u := range updates {

@@ -271,6 +271,9 @@ func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, pr
 		s.log.Warn("renewal: status after refresh", "provider", prev.Provider, "order_id", prev.ID, "error", err)
 		return waiting()
 	}
+	for _, u := range updates {
+		providers.LogUnknown(s.log, p.Name, u)
+	}
 	var fresh []string
 	for _, sub := range refreshedServices(prev, p.Caps.Refresh) {
 		i := slices.IndexFunc(updates, func(u providers.Update) bool { return u.SubID == sub })

@@ -117,10 +117,11 @@ func (c *Client) serviceUpdate(ctx context.Context, orderID, sub, event, orderSt
 		}
 		return u, nil
 	}
-	if !isStatusCode(code) {
-		return u, nil // unknown: keep the previous status, log RawStatus
+	info, known := lookupStatus(code)
+	if !isStatusCode(code) || !known {
+		u.Unknown = true // keep the previous status; the portal logs the code
+		return u, nil
 	}
-	info, _ := lookupStatus(code)
 	if info.service != "" && info.service != sub {
 		return u, nil // a code of the other service here is not something to act on
 	}

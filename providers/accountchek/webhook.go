@@ -165,6 +165,7 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 		RawEvent:  RawEventPostback,
 		RawStatus: p.OrderStatus,
 		Refetch:   true,
+		Unknown:   !p.Known,
 	}}, nil
 }
 

@@ -86,8 +86,8 @@ type Config struct {
 	// Contract overrides the UNCONFIRMED paths and field names (see
 	// Contract); zero fields keep DefaultContract's values.
 	Contract Contract
-	// Logger gets webhook codes the adapter does not know (spec.md §7: unknown
-	// values are logged), never bodies or PII; nil discards.
+	// Logger gets what the adapter must report (a lookup after a lost
+	// create answer that failed), never bodies or PII; nil discards.
 	Logger *slog.Logger
 	// Property is the placeholder property for every group; empty fields may
 	// be overridden per order with OrderRequest.Options "property_name",

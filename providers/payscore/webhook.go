@@ -103,17 +103,12 @@ type applicantValue struct {
 // Parse turns a delivery into updates. Every documented code gives exactly
 // one update. An unknown code gives one informational update (RawEvent the
 // code, no status: the order keeps its status, and the timeline shows the
-// code) and is logged (spec.md §7: unknown values are kept in the previous
-// status and logged). Invalid JSON, a missing code or screening_group_id, a
+// code), marked Unknown so the portal logs it (spec.md §7: unknown values
+// are kept in the previous status and logged). Invalid JSON, a missing code or screening_group_id, a
 // missing screening_id where the code is about one applicant, or a value of
 // the wrong type returns an error wrapping providers.ErrMalformed.
 func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
-	ups, known, err := parseWebhook(d.Body)
-	if err == nil && !known && len(ups) == 1 {
-		// The code is Payscore's vocabulary, not applicant data; the body
-		// (which may carry names in value) is not logged.
-		c.log.Warn("payscore: unknown webhook code; order status kept", "code", ups[0].RawEvent)
-	}
+	ups, _, err := parseWebhook(d.Body)
 	return ups, err
 }
 
@@ -220,7 +215,7 @@ func parseBody(body []byte) ([]providers.Update, error) {
 		// A code this adapter does not know: the order keeps its status
 		// and the raw code goes on the timeline. Its value and screening
 		// are not read (their meaning is unknown).
-		return []providers.Update{{OrderID: u.OrderID, RawEvent: cleanText(code, 64)}}, errUnknownCode
+		return []providers.Update{{OrderID: u.OrderID, RawEvent: cleanText(code, 64), Unknown: true}}, errUnknownCode
 	}
 
 	switch code {
@@ -359,6 +354,9 @@ func mapScreening(status, reason string) providers.Update {
 	case "expired":
 		// Emulator value for an invite past 14 days (UNCONFIRMED).
 		u.Status = providers.StatusExpired
+	case "", "not_started":
+	default:
+		u.Unknown = true
 	}
 	return u
 }
@@ -372,6 +370,9 @@ func mapGroup(status string, reportExpired bool) providers.Update {
 		u.Status = providers.StatusInProgress
 	case "completed":
 		u.Status, u.ReportReady = providers.StatusCompleted, true
+	case "", "created", "not_started", "pending":
+	default:
+		u.Unknown = true
 	}
 	if reportExpired {
 		u.ReportReady = false

@@ -165,10 +165,11 @@ func TestParse_ApplicantPIIStaysOut(t *testing.T) {
 }
 
 // An unknown code keeps the order's status: one informational update with
-// the raw code (for the timeline) and nothing else, not an error.
+// the raw code (for the timeline), marked Unknown (the portal logs it), and
+// nothing else, not an error.
 func TestParse_UnknownCodeKeepsStatus(t *testing.T) {
 	ups, err := ParseWebhook([]byte(`{"code":"SOMETHING_NEW","screening_group_id":"g","screening_id":"s","value":{"applicant_first_name":"Ana"}}`))
-	want := []providers.Update{{OrderID: "g", RawEvent: "SOMETHING_NEW"}}
+	want := []providers.Update{{OrderID: "g", RawEvent: "SOMETHING_NEW", Unknown: true}}
 	if err != nil || !reflect.DeepEqual(ups, want) {
 		t.Fatalf("got %+v, %v; want %+v and no error", ups, err, want)
 	}

@@ -248,6 +248,7 @@ func (c *Client) updatesFromOrder(o *orderResource) []providers.Update {
 			RawStatus: vr.State.Canonical,
 		}
 		u.Status, u.Detail = c.mapState(vr.State.Canonical, vr.State.Raw)
+		u.Unknown = c.unknownState(vr.State.Canonical, vr.State.Raw)
 		if vr.State.Canonical == StateCanceled {
 			u.Status, u.Detail = mapCanceled(vr.CancellationReason)
 		}

@@ -89,6 +89,13 @@ func (c *Client) mapState(canonical, raw string) (providers.Status, string) {
 	}
 }
 
+// unknownState says a state value is none the adapter knows (mapState gives
+// it no status and no detail): the portal logs it (providers.Update.Unknown).
+func (c *Client) unknownState(canonical, raw string) bool {
+	st, detail := c.mapState(canonical, raw)
+	return canonical != "" && st == "" && detail == ""
+}
+
 // mapCanceled maps a canceled request by its cancellation reason: a reason
 // the verifier gives (the portal's own cancel, "other") is canceled;
 // "no-match", no reason at all or any reason a verifier cannot give means

@@ -103,6 +103,7 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 		}
 		u.RawStatus = env.Data.State
 		u.Status, u.Detail = c.mapState(env.Data.State, env.Data.State)
+		u.Unknown = c.unknownState(env.Data.State, env.Data.State)
 		switch env.Data.State {
 		case StateCompleted:
 			u.Refetch, u.Detail = true, detailCompletedFetch

@@ -349,7 +349,7 @@ func normStatus(raw, prefix string) string {
 //	EXPIRED, CANCELED/CANCELLED     → expired, canceled (values UNCONFIRMED)
 //	PENDING, CREATED, INVITED, NEW,
 //	NOT_STARTED, UNSPECIFIED        → no change (waiting; values UNCONFIRMED)
-//	anything else                   → no change; RawStatus tells the portal
+//	anything else                   → no change; marked Unknown (logged)
 func resultUpdate(id, raw string, checks []providers.IdentityCheck, ct Contract) providers.Update {
 	u := providers.Update{OrderID: id, RawStatus: raw}
 	switch normStatus(raw, ct.StatusEnumPrefix) {
@@ -376,6 +376,7 @@ func resultUpdate(id, raw string, checks []providers.IdentityCheck, ct Contract)
 		u.Detail = "Waiting for the applicant to start"
 	default:
 		u.Detail = "Truuth reported a status the portal does not know"
+		u.Unknown = true
 	}
 	return u
 }

@@ -354,7 +354,7 @@ func TestParseEventKinds(t *testing.T) {
 		{"biopass-looking body is a callback", `{"verificationId":"v5","biopass":{"userId":"u"},"status":"IN_PROGRESS"}`,
 			[]providers.Update{{OrderID: "v5", RawEvent: EventCallback, RawStatus: "IN_PROGRESS", Status: providers.StatusInProgress, Detail: "Applicant started identity verification"}}},
 		{"unknown status stays informational", `{"verificationId":"v4","status":"ARCHIVED"}`,
-			[]providers.Update{{OrderID: "v4", RawEvent: EventCallback, RawStatus: "ARCHIVED", Detail: "Truuth reported a status the portal does not know"}}},
+			[]providers.Update{{OrderID: "v4", RawEvent: EventCallback, RawStatus: "ARCHIVED", Detail: "Truuth reported a status the portal does not know", Unknown: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

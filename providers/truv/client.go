@@ -404,13 +404,13 @@ func (c *Client) FetchStatus(ctx context.Context, ref providers.OrderRef) ([]pro
 		}
 		ups = append(ups, providers.Update{
 			OrderID: o.ID, SubID: s.ID, RawEvent: RawEventPoll, RawStatus: s.Status,
-			Status: m.status, Outcome: m.outcome, Detail: detail, At: at, ReportReady: m.reportReady,
+			Status: m.status, Outcome: m.outcome, Detail: detail, At: at, ReportReady: m.reportReady, Unknown: m.status == "" && s.Status != "",
 		})
 	}
 	m := mapOrderStatus(o.Status)
 	ups = append(ups, providers.Update{
 		OrderID: o.ID, RawEvent: RawEventPoll, RawStatus: o.Status,
-		Status: m.status, Outcome: m.outcome, Detail: m.detail, At: orderAt, ReportReady: m.reportReady,
+		Status: m.status, Outcome: m.outcome, Detail: m.detail, At: orderAt, ReportReady: m.reportReady, Unknown: m.status == "" && o.Status != "",
 	})
 	return ups, nil
 }

@@ -164,12 +164,14 @@ func (c *Client) Parse(d providers.Delivery) ([]providers.Update, error) {
 	case EventOrderStatusUpdated:
 		m := mapOrderStatus(string(ev.Status))
 		u.Status, u.Outcome, u.Detail, u.ReportReady = m.status, m.outcome, m.detail, m.reportReady
+		u.Unknown = m.status == "" && ev.Status != ""
 	case EventTaskStatusUpdated:
 		if u.SubID == "" {
 			u.SubID = string(ev.TrackingInfo)
 		}
 		m := mapTaskStatus(string(ev.Status))
 		u.Status, u.Outcome, u.Detail, u.ReportReady = m.status, m.outcome, m.detail, m.reportReady
+		u.Unknown = m.status == "" && ev.Status != ""
 	case EventOrderRefreshFailed:
 		u.Status = providers.StatusActionRequired
 		u.Detail = refreshFailedDetail(string(ev.Status))
