@@ -341,34 +341,49 @@ func withReference(webhookURL, param, reference string) string {
 }
 
 // postGroup POSTs the create request at most once per reference that can be
-// proven not to have landed: after an answer is lost it looks the group up
-// and posts again only when the lookup found nothing. A lookup that cannot
-// be made returns the original error rather than risk a second group.
+// proven not to have landed (providers.Create): after an answer is lost it
+// looks the group up and posts again only when the lookup found nothing. A
+// lookup that cannot be made returns the original error rather than risk a
+// second group. There is no lookup before the first POST: the list is
+// read only when an answer was lost.
 func (c *Client) postGroup(ctx context.Context, raw []byte, reference string) (*groupOut, int, error) {
-	for attempt := 1; ; attempt++ {
-		resp, err := c.call(ctx, http.MethodPost, "/api/v1/screening_groups", raw)
-		if err == nil && resp.status != http.StatusOK && resp.status != http.StatusCreated {
-			err = c.apiError(opCreate, resp)
-		}
-		if err == nil {
+	type posted struct {
+		g      *groupOut
+		status int
+	}
+	p, err := providers.Create[posted]{
+		Reference: reference,
+		Lookup: func(ctx context.Context) (*posted, error) {
+			g, err := c.findGroup(ctx, reference)
+			if g == nil || err != nil {
+				return nil, err
+			}
+			return &posted{g, http.StatusOK}, nil
+		},
+		Post: func(ctx context.Context) (*posted, error) {
+			resp, err := c.call(ctx, http.MethodPost, "/api/v1/screening_groups", raw)
+			if err == nil && resp.status != http.StatusOK && resp.status != http.StatusCreated {
+				err = c.apiError(opCreate, resp)
+			}
+			if err != nil {
+				return nil, err
+			}
 			var g groupOut
 			if err := json.Unmarshal(resp.body, &g); err != nil || g.ID == "" {
-				return nil, resp.status, badAnswer(resp.status, err)
+				return nil, badAnswer(resp.status, err)
 			}
-			return &g, resp.status, nil
-		}
-		if !answerLost(err) || reference == "" || ctx.Err() != nil || attempt >= createAttempts {
-			return nil, 0, err
-		}
-		found, lerr := c.findGroup(ctx, reference)
-		if lerr != nil {
+			return &posted{&g, resp.status}, nil
+		},
+		Lost:     answerLost,
+		Attempts: createAttempts,
+		LookupFailed: func(lerr error) {
 			c.log.Warn("payscore: lookup after a lost create answer failed", "error", lerr)
-			return nil, 0, err
-		}
-		if found != nil {
-			return found, http.StatusOK, nil
-		}
+		},
+	}.Do(ctx)
+	if err != nil {
+		return nil, 0, err
 	}
+	return p.g, p.status, nil
 }
 
 // createAttempts bounds the POSTs of one create (each after the first only

@@ -42,24 +42,28 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 		in.Targets = append(in.Targets, t)
 	}
 
-	if req.Reference != "" {
-		existing, err := c.findByReference(ctx, req.Reference)
-		if err != nil {
-			return nil, err
-		}
-		if existing != nil {
-			return c.orderFrom(existing, req.Applicants), nil
-		}
-	}
-
-	var o orderResource
-	if _, err := c.getJSON(ctx, call{method: http.MethodPost, path: "/orders/truework-direct", body: in}, "order", &o); err != nil {
+	// The reference is the order's search key: looked up before the POST,
+	// and again when the POST's answer was lost (providers.Create).
+	o, err := providers.Create[orderResource]{
+		Reference:   req.Reference,
+		LookupFirst: true,
+		Lookup:      func(ctx context.Context) (*orderResource, error) { return c.findByReference(ctx, req.Reference) },
+		Post: func(ctx context.Context) (*orderResource, error) {
+			var o orderResource
+			_, err := c.getJSON(ctx, call{method: http.MethodPost, path: "/orders/truework-direct", body: in}, "order", &o)
+			return &o, err
+		},
+		Check: func(o *orderResource) error {
+			if o.ID == "" {
+				return decodeError(http.StatusCreated, "order", errors.New("order without id"))
+			}
+			return nil
+		},
+	}.Do(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if o.ID == "" {
-		return nil, decodeError(http.StatusCreated, "order", errors.New("order without id"))
-	}
-	return c.orderFrom(&o, req.Applicants), nil
+	return c.orderFrom(o, req.Applicants), nil
 }
 
 // FindOrder looks the order up by search_key (the portal's reference, GET

@@ -182,24 +182,23 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	order, err := c.findByReference(ctx, req.Reference, app.Ref)
+	// Looked up by externalRefId first; after an answer that may have been
+	// lost (no answer, a 5xx, or a 409 that says the reference exists) the
+	// create may have been committed, so it is looked up again.
+	order, err := providers.Create[providers.Order]{
+		Reference:   req.Reference,
+		LookupFirst: true,
+		Lookup: func(ctx context.Context) (*providers.Order, error) {
+			return c.findByReference(ctx, req.Reference, app.Ref)
+		},
+		Post: func(ctx context.Context) (*providers.Order, error) { return c.createInvite(ctx, req.Reference, app) },
+		Lost: func(err error) bool {
+			var pe *providers.ProviderError
+			return errors.As(err, &pe) && (pe.HTTPStatus == 0 || pe.HTTPStatus >= 500 || pe.HTTPStatus == http.StatusConflict)
+		},
+	}.Do(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if order == nil {
-		order, err = c.createInvite(ctx, req.Reference, app)
-		if err != nil {
-			var pe *providers.ProviderError
-			if !errors.As(err, &pe) || !(pe.HTTPStatus == 0 || pe.HTTPStatus >= 500 || pe.HTTPStatus == http.StatusConflict) {
-				return nil, err
-			}
-			// The create may have been committed before the answer was lost.
-			found, lerr := c.findByReference(ctx, req.Reference, app.Ref)
-			if lerr != nil || found == nil {
-				return nil, err
-			}
-			order = found
-		}
 	}
 	if req.ProviderNotifies {
 		if err := c.SendInvite(ctx, providers.OrderRef{OrderID: order.OrderID}); err != nil {

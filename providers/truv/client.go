@@ -312,41 +312,28 @@ func toOrder(o *wireOrder, applicantRef, fallbackRefreshOf string) *providers.Or
 // postIdempotent POSTs an order-creating request (create or refresh) so that
 // it lands at most once per reference. Without a reference it POSTs once.
 func (c *Client) postIdempotent(ctx context.Context, path string, body any, reference string) (*wireOrder, error) {
-	if reference != "" {
-		found, err := c.lookupOrder(ctx, reference)
-		switch {
-		case err == nil && found != nil:
-			return found, nil
-		case err != nil && !lookupUnsupported(err):
-			return nil, err
-		}
-	}
-	for attempt := 1; ; attempt++ {
-		var o wireOrder
-		err := c.doJSON(ctx, http.MethodPost, path, nil, body, &o)
-		if err == nil && strings.TrimSpace(o.ID) == "" {
-			// The order id is "id" (Truv's demo reads it; spec.md
-			// corrections). An answer without one cannot be followed up:
-			// say so rather than store an order nobody can find.
-			return nil, &providers.ProviderError{Provider: "truv", HTTPStatus: http.StatusOK, Code: "no_order_id",
-				Message: "Truv accepted the order but its answer has no order id. Check the order in the Truv dashboard before sending again."}
-		}
-		if err == nil {
-			return &o, nil
-		}
-		if !noAnswer(err) || reference == "" || ctx.Err() != nil || attempt >= c.createAttempts {
-			return nil, err
-		}
-		// The POST may have been committed before the connection failed:
-		// only a lookup that finds nothing allows another POST.
-		found, lerr := c.lookupOrder(ctx, reference)
-		if lerr != nil {
-			return nil, err
-		}
-		if found != nil {
-			return found, nil
-		}
-	}
+	return providers.Create[wireOrder]{
+		Reference:         reference,
+		LookupFirst:       true,
+		Lookup:            func(ctx context.Context) (*wireOrder, error) { return c.lookupOrder(ctx, reference) },
+		LookupUnsupported: lookupUnsupported,
+		Post: func(ctx context.Context) (*wireOrder, error) {
+			var o wireOrder
+			return &o, c.doJSON(ctx, http.MethodPost, path, nil, body, &o)
+		},
+		// The order id is "id" (Truv's demo reads it; spec.md corrections).
+		// An answer without one cannot be followed up: say so rather than
+		// store an order nobody can find.
+		Check: func(o *wireOrder) error {
+			if strings.TrimSpace(o.ID) == "" {
+				return &providers.ProviderError{Provider: "truv", HTTPStatus: http.StatusOK, Code: "no_order_id",
+					Message: "Truv accepted the order but its answer has no order id. Check the order in the Truv dashboard before sending again."}
+			}
+			return nil
+		},
+		Lost:     noAnswer,
+		Attempts: c.createAttempts,
+	}.Do(ctx)
 }
 
 // lookupOrder finds the order whose order_number is reference; nil, nil when
