@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"caseverify/providers"
+	"caseverify/store"
 	"caseverify/views"
 )
 
@@ -69,7 +70,7 @@ func fillReportView(v *views.ReportView, r *providers.Report) {
 			Recurring: b.Recurring.String(), NonRecurring: b.NonRecurring.String(), Days: b.TimespanDays}
 	}
 	if id := r.Identity; id != nil {
-		iv := &views.IdentityView{Outcome: views.OutcomeLabel(string(id.Outcome))}
+		iv := &views.IdentityView{Outcome: views.OutcomeLabel(store.Outcome(id.Outcome))}
 		for _, c := range id.Checks {
 			iv.Checks = append(iv.Checks, views.CheckView{Name: c.Name, Result: c.Result})
 		}

@@ -41,12 +41,12 @@ func TestTwilio_StatusCallbacksOutOfOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ds[0].MessageStatus != status || ds[0].Result != result {
+		if ds[0].MessageStatus != status || string(ds[0].Result) != result {
 			t.Fatalf("delivery: status %q result %q; want %q %q", ds[0].MessageStatus, ds[0].Result, status, result)
 		}
 	}
 	before, _ := l.st.Deliveries(ctx, l.user.AgencyID, l.order.ID)
-	sentResult := before[0].Result
+	sentResult := string(before[0].Result)
 
 	post("sent", "")
 	want("sent", sentResult)

@@ -81,7 +81,7 @@ func (s *Store) RenewApplicantPage(ctx context.Context, agencyID, orderID int64,
 			c.Seal(widgetToken, aad("orders", "widget_token", orderID)), fmtTime(now), fmtTime(now), agencyID, orderID); err != nil {
 			return wrap("RenewApplicantPage", err)
 		}
-		return addEvent(ctx, tx, agencyID, orderID, now, "caseworker", "", "", "", detail)
+		return addEvent(ctx, tx, agencyID, orderID, now, SourceCaseworker, "", "", "", detail)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
@@ -128,7 +128,7 @@ func (s *Store) OpenApplicantPage(ctx context.Context, token string) (*Applicant
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, p.AgencyID, p.OrderID).Scan(&caseID); err != nil {
 			return wrap("OpenApplicantPage", formatError(err))
 		}
-		return addEvent(ctx, tx, p.AgencyID, p.OrderID, now, "applicant", "", "", "", "The applicant opened the verification page.")
+		return addEvent(ctx, tx, p.AgencyID, p.OrderID, now, SourceApplicant, "", "", "", "The applicant opened the verification page.")
 	})
 	if err != nil {
 		return nil, wrap("OpenApplicantPage", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -14,8 +15,8 @@ type Delivery struct {
 	Channel         string // email, sms, qr, copy, provider
 	RecipientMasked string // never the full address or number
 	Language        string
-	Kind            string // first, reminder, resend
-	Result          string // sent, queued, failed, shown, copied
+	Kind            DeliveryKind
+	Result          DeliveryResult
 	Error           string // plain-language reason when failed, PII-free
 	MessageID       string
 	MessageStatus   string // the SMS/email provider's delivery status, e.g. delivered
@@ -49,10 +50,6 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 	return &d, nil
 }
 
-// DeliverySending is the result of a delivery recorded before its message
-// went out (StartDelivery), until FinishDelivery records the outcome.
-const DeliverySending = "sending"
-
 // StartDelivery records a delivery before its message is sent, result
 // "sending", with its tracked-link code: the code works the moment the
 // applicant can hold it, and a message that went out always has its row. No
@@ -77,7 +74,10 @@ func (s *Store) StartDelivery(ctx context.Context, agencyID int64, d Delivery) (
 // FinishDelivery records the outcome of a delivery started with
 // StartDelivery: its result, PII-free error and the message service's id,
 // with the timeline line, then publishes.
-func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, result, errText, messageID, detail string) error {
+func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, result DeliveryResult, errText, messageID, detail string) error {
+	if !result.Valid() || result == DeliverySending {
+		return fmt.Errorf("store: FinishDelivery: result %q is not an outcome", result)
+	}
 	now := s.Now()
 	var caseID, orderID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -107,6 +107,9 @@ func deliveryCase(ctx context.Context, tx *sql.Tx, agencyID, orderID int64) (int
 }
 
 func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, d Delivery, now time.Time) (int64, error) {
+	if !d.Kind.Valid() || !d.Result.Valid() {
+		return 0, fmt.Errorf("store: delivery kind %q or result %q is not one of the store's values", d.Kind, d.Result)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
 		result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
@@ -171,14 +174,14 @@ func (s *Store) hashLinkCodes(ctx context.Context) error {
 // settleDelivery writes a delivery's outcome on the order: the first
 // successful delivery marks the order sent, and the timeline says what
 // happened.
-func settleDelivery(ctx context.Context, tx *sql.Tx, agencyID, caseID, orderID int64, result, detail string, now time.Time) error {
-	if result != "failed" {
+func settleDelivery(ctx context.Context, tx *sql.Tx, agencyID, caseID, orderID int64, result DeliveryResult, detail string, now time.Time) error {
+	if result != DeliveryFailed {
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'created'`,
 			fmtTime(now), orderID); err != nil {
 			return wrap("settleDelivery", err)
 		}
 	}
-	if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", detail); err != nil {
+	if err := addEvent(ctx, tx, agencyID, orderID, now, SourceSystem, "", "", "", detail); err != nil {
 		return wrap("settleDelivery", err)
 	}
 	return updateRollUp(ctx, tx, agencyID, caseID, now)

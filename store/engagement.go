@@ -48,9 +48,9 @@ type MemberReport struct {
 // community engagement check is a Medicaid rule. A refresh that replaced an
 // order's report (AccountChek refreshes in place) leaves only the newest.
 func (s *Store) IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*MemberReport, error) {
-	where := []string{"r.agency_id = ?", "r.kind = 'income'", "r.purged_at IS NULL", "(r.expires_at IS NULL OR r.expires_at > ?)",
+	where := []string{"r.agency_id = ?", "r.kind = ?", "r.purged_at IS NULL", "(r.expires_at IS NULL OR r.expires_at > ?)",
 		"r.id = (SELECT max(id) FROM reports WHERE order_id = r.order_id AND kind = r.kind)", "c.program = 'medicaid'"}
-	args := []any{agencyID, fmtTime(s.Now())}
+	args := []any{agencyID, ReportIncome, fmtTime(s.Now())}
 	if caseID != 0 {
 		where = append(where, "o.case_id = ?")
 		args = append(args, caseID)

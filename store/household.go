@@ -17,7 +17,7 @@ type OrderMember struct {
 	Link      string
 	ShortLink string
 	Status    OrderStatus // the member's sub-item status ("" when unknown)
-	Outcome   string      // the member's sub-item outcome ("" when none yet)
+	Outcome   Outcome     // the member's sub-item outcome ("" when none yet)
 }
 
 // AddOrderMembers records a household order's members and their links.

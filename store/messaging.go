@@ -78,7 +78,7 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 			if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE id = ?`, d.OrderID).Scan(&caseID); err != nil {
 				return wrap("OpenLink", err)
 			}
-			return addEvent(ctx, tx, agencyID, d.OrderID, now, "applicant", "", "", "",
+			return addEvent(ctx, tx, agencyID, d.OrderID, now, SourceApplicant, "", "", "",
 				"The applicant opened the link from the "+channelWords(d.Channel)+".")
 		})
 		if err != nil {
@@ -223,9 +223,9 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 		err := tx.QueryRowContext(ctx, `SELECT o.id, o.agency_id, o.reminders_sent, a.reminder_count, a.reminder_every_hours
 			FROM orders o JOIN agencies a ON a.id = o.agency_id
 			WHERE o.next_reminder_at IS NOT NULL AND o.next_reminder_at <= ?
-			AND o.status IN ('created', 'sent', 'in_progress', 'action_required') AND o.notify = 'agency'
+			AND o.status IN ('created', 'sent', 'in_progress', 'action_required') AND o.notify = ?
 			AND (o.link_expires_at IS NULL OR o.link_expires_at > ?) AND o.reminders_sent < a.reminder_count
-			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now), fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
+			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now), NotifyAgency, fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
 		if err != nil {
 			return wrap("ClaimReminder", formatError(err))
 		}
@@ -271,8 +271,8 @@ func (s *Store) ChannelStats(ctx context.Context, agencyID int64) ([]ChannelStat
 	rows, err := s.read.QueryContext(ctx, `SELECT d.channel, count(*), count(d.link_code_hash), count(d.opened_at),
 		count(CASE WHEN o.status = 'completed' THEN 1 END)
 		FROM deliveries d JOIN orders o ON o.id = d.order_id
-		WHERE d.agency_id = ? AND d.kind = 'first' AND d.result != 'failed'
-		GROUP BY d.channel ORDER BY count(*) DESC`, agencyID)
+		WHERE d.agency_id = ? AND d.kind = ? AND d.result != ?
+		GROUP BY d.channel ORDER BY count(*) DESC`, agencyID, DeliveryFirst, DeliveryFailed)
 	if err != nil {
 		return nil, wrap("ChannelStats", err)
 	}

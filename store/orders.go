@@ -9,6 +9,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -23,11 +24,11 @@ type Order struct {
 	Reference       string // the portal's own id, sent to the provider
 	Provider        string
 	Products        []string
-	Notify          string // "agency": the portal delivers the link; "provider": the provider does
+	Notify          Notify
 	ProviderOrderID string
 	ProviderUserID  string
 	Status          OrderStatus
-	Outcome         string
+	Outcome         Outcome
 	Detail          string // the latest plain-language detail, PII-free
 	Link            string // the applicant's hosted link (a bearer secret: encrypted at rest)
 	ShortLink       string
@@ -70,7 +71,7 @@ type NewOrder struct {
 	Reference string
 	Provider  string
 	Products  []string
-	Notify    string
+	Notify    Notify
 	CreatedBy int64
 	RefreshOf int64
 }
@@ -80,7 +81,7 @@ type NewOrder struct {
 // shown as sent until AttachProviderOrder; DeleteOrder removes it when the
 // provider refuses.
 func (s *Store) CreateOrder(ctx context.Context, agencyID int64, in NewOrder) (*Order, error) {
-	if in.Notify != "agency" && in.Notify != "provider" {
+	if !in.Notify.Valid() {
 		return nil, errors.New("store: order notify must be agency or provider")
 	}
 	now := s.Now()
@@ -169,7 +170,7 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 			nullTime(p.ExpiresAt), secretHash, fmtTime(now), fmtTime(now), orderID); err != nil {
 			return wrap("AttachProviderOrder", formatError(err))
 		}
-		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", string(status), detail); err != nil {
+		if err := addEvent(ctx, tx, agencyID, orderID, now, SourceSystem, "", "", string(status), detail); err != nil {
 			return wrap("AttachProviderOrder", err)
 		}
 		// Deliveries that came before the order was known wait in the inbox
@@ -397,10 +398,10 @@ type StatusUpdate struct {
 	RawEvent  string
 	RawStatus string
 	Status    OrderStatus // "" = informational
-	Outcome   string
+	Outcome   Outcome
 	Detail    string
 	At        time.Time // the provider's time, zero if unknown
-	Source    string    // webhook, poll, caseworker, system, applicant
+	Source    Source
 	// AboutReport marks a note about the order's report (expiring,
 	// expired): it replaces the order's summary even after the order ended.
 	AboutReport bool
@@ -421,6 +422,9 @@ type StatusUpdate struct {
 // and whether its status changed. Late, duplicate or out-of-order updates
 // never move an order backwards.
 func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u StatusUpdate) (*Order, bool, error) {
+	if !u.Source.Valid() {
+		return nil, false, fmt.Errorf("store: ApplyUpdate: source %q is not one of the store's values", u.Source)
+	}
 	now := s.Now()
 	at := u.At
 	if at.IsZero() {
@@ -429,7 +433,8 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	var changed bool
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var provider, cur, outcome, lastDetail string
+		var provider, cur, lastDetail string
+		var outcome Outcome
 		var statusAt sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail, status_at FROM orders
 			WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail, &statusAt); err != nil {
@@ -495,7 +500,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		}
 		// The timeline: every webhook and caseworker action; a poll only when
 		// it changed something or says something new.
-		if u.Source != "poll" || changed || (u.Detail != "" && u.Detail != lastDetail) {
+		if u.Source != SourcePoll || changed || (u.Detail != "" && u.Detail != lastDetail) {
 			newStatus := ""
 			if changed {
 				newStatus = string(next)
@@ -588,7 +593,7 @@ func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now t
 			rows.Close()
 			return wrap("updateRollUp", err)
 		}
-		sts = append(sts, OrderState{Status: OrderStatus(s), Outcome: outcome})
+		sts = append(sts, OrderState{Status: OrderStatus(s), Outcome: Outcome(outcome)})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -603,14 +608,14 @@ func updateRollUp(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, now t
 type Event struct {
 	ID        int64
 	At        time.Time
-	Source    string
+	Source    Source
 	RawEvent  string
 	RawStatus string
 	Status    OrderStatus // the status it led to; "" when unchanged
 	Detail    string
 }
 
-func addEvent(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, at time.Time, source, rawEvent, rawStatus, status, detail string) error {
+func addEvent(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, at time.Time, source Source, rawEvent, rawStatus, status, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (agency_id, order_id, at, source, raw_event, raw_status, status, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, agencyID, orderID, fmtTime(at), source, rawEvent, rawStatus, status, detail)
 	return wrap("addEvent", err)
@@ -618,7 +623,10 @@ func addEvent(ctx context.Context, tx *sql.Tx, agencyID, orderID int64, at time.
 
 // AddEvent writes a timeline line without a status change (a caseworker
 // action, a delivery, a report fetched) and publishes it.
-func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source, detail string) error {
+func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source Source, detail string) error {
+	if !source.Valid() {
+		return fmt.Errorf("store: AddEvent: source %q is not one of the store's values", source)
+	}
 	var caseID int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
@@ -669,7 +677,7 @@ func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, 
 			s.crypt.Seal(link, aad("orders", "link", orderID)), fmtTime(now), fmtTime(now), orderID); err != nil {
 			return wrap("ReplaceLink", err)
 		}
-		return addEvent(ctx, tx, agencyID, orderID, now, "caseworker", "", "", "", detail)
+		return addEvent(ctx, tx, agencyID, orderID, now, SourceCaseworker, "", "", "", detail)
 	})
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})

@@ -59,7 +59,7 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 			s.crypt.Seal(string(r.Data), aad("reports", "data", r.ID)), r.ID); err != nil {
 			return wrap("SaveReport", err)
 		}
-		return addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", "Report received.")
+		return addEvent(ctx, tx, agencyID, orderID, now, SourceSystem, "", "", "", "Report received.")
 	})
 	if err != nil {
 		return nil, wrap("SaveReport", err)
@@ -124,11 +124,13 @@ func (s *Store) CaseReports(ctx context.Context, agencyID, caseID int64) (map[in
 // The due ones come first, oldest first, so orders still waiting never hide
 // the others.
 func (s *Store) OrdersMissingReport(ctx context.Context, quietSince time.Time, limit int) ([]*Order, error) {
+	without, args := inList(OutcomesWithoutReport)
+	args = append(args, fmtTime(quietSince), fmtTime(s.Now()), limit)
 	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
-		WHERE o.status = 'completed' AND o.outcome NOT IN ('no_data', 'no_income', 'no_bank', 'shared_bank')
+		WHERE o.status = 'completed' AND o.outcome NOT IN `+without+`
 		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id)
 		AND o.last_event_at < ? AND (o.report_retry_at IS NULL OR o.report_retry_at <= ?)
-		ORDER BY COALESCE(o.report_retry_at, o.last_event_at), o.id LIMIT ?`, fmtTime(quietSince), fmtTime(s.Now()), limit)
+		ORDER BY COALESCE(o.report_retry_at, o.last_event_at), o.id LIMIT ?`, args...)
 }
 
 // maxReportBackoff caps the wait between two report sweep tries of an order.

@@ -135,11 +135,11 @@ const (
 
 // StandingOf classifies an order by its status and its outcome: a completed
 // identity check that was rejected or needs review is not a success.
-func StandingOf(s OrderStatus, outcome string) Standing {
+func StandingOf(s OrderStatus, outcome Outcome) Standing {
 	switch {
-	case s == StatusCompleted && outcome == "review":
+	case s == StatusCompleted && outcome == OutcomeReview:
 		return StandingReview
-	case s == StatusCompleted && outcome == "fail":
+	case s == StatusCompleted && outcome == OutcomeFail:
 		return StandingRejected
 	case s == StatusCompleted:
 		return StandingDone
@@ -155,7 +155,7 @@ func StandingOf(s OrderStatus, outcome string) Standing {
 // OrderState is what the roll-up needs of one order.
 type OrderState struct {
 	Status  OrderStatus
-	Outcome string
+	Outcome Outcome
 }
 
 // RollUp computes a case's status from its current orders: action required

@@ -17,7 +17,7 @@ type OrderRow struct {
 	Provider    string // label
 	Products    string
 	Status      store.OrderStatus
-	Outcome     string
+	Outcome     store.Outcome
 	Detail      string
 	UpdatedAt   time.Time
 	HasReport   bool
@@ -114,17 +114,19 @@ func StatusLabel(s store.OrderStatus) string {
 	return string(s)
 }
 
-var outcomeLabels = map[string]string{
-	"verified": "data received", "no_data": "no data found", "pass": "approved", "review": "needs review",
-	"fail": "rejected", "no_income": "no income", "no_bank": "no bank account", "shared_bank": "shares a bank account",
+var outcomeLabels = map[store.Outcome]string{
+	store.OutcomeVerified: "data received", store.OutcomeNoData: "no data found", store.OutcomePass: "approved",
+	store.OutcomeReview: "needs review", store.OutcomeFail: "rejected", store.OutcomeNoIncome: "no income",
+	store.OutcomeNoBank: "no bank account", store.OutcomeSharedBank: "shares a bank account",
 }
 
-// OutcomeLabel names an outcome for people.
-func OutcomeLabel(o string) string {
+// OutcomeLabel names an outcome for people; an outcome the portal does not
+// know (an adapter's own) reads as its words.
+func OutcomeLabel(o store.Outcome) string {
 	if l, ok := outcomeLabels[o]; ok {
 		return l
 	}
-	return strings.ReplaceAll(o, "_", " ")
+	return strings.ReplaceAll(string(o), "_", " ")
 }
 
 func orderTagClass(s store.OrderStatus) string { return "usa-tag cv-tag cv-tag--" + string(s) }
@@ -355,15 +357,15 @@ func (v OrderView) Expired(now time.Time) bool {
 }
 
 // TimelineSource names an event's source for people.
-func TimelineSource(s string) string {
+func TimelineSource(s store.Source) string {
 	switch s {
-	case "webhook":
+	case store.SourceWebhook:
 		return "Provider"
-	case "poll":
+	case store.SourcePoll:
 		return "Provider (checked)"
-	case "caseworker":
+	case store.SourceCaseworker:
 		return "Staff"
-	case "applicant":
+	case store.SourceApplicant:
 		return "Applicant"
 	default:
 		return "Portal"

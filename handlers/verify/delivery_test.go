@@ -19,7 +19,7 @@ import (
 	"caseverify/store"
 )
 
-func countKind(t *testing.T, st *store.Store, agencyID, orderID int64, kind string) int {
+func countKind(t *testing.T, st *store.Store, agencyID, orderID int64, kind store.DeliveryKind) int {
 	t.Helper()
 	ds, err := st.Deliveries(context.Background(), agencyID, orderID)
 	if err != nil {

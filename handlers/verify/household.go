@@ -68,9 +68,9 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	notify := "agency"
+	notify := store.NotifyAgency
 	if req.Channel == ChannelProvider {
-		notify = "provider"
+		notify = store.NotifyProvider
 	}
 	ref := store.NewOrderReference()
 	o, err := s.store.CreateOrder(ctx, u.AgencyID, store.NewOrder{CaseID: cs.ID, MemberID: members[0].ID, Reference: ref,
@@ -88,7 +88,7 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 		rent = req.MonthlyRentCents
 	}
 	po, err := p.Verifier.CreateOrder(ctx, providers.OrderRequest{Reference: ref, CaseNumber: cs.Number, AgencyName: u.AgencyName,
-		Program: cs.Program, Products: toProducts(req.Products), ProviderNotifies: notify == "provider",
+		Program: cs.Program, Products: toProducts(req.Products), ProviderNotifies: notify == store.NotifyProvider,
 		WebhookURL: s.baseURL + "/webhooks/" + p.Name, MonthlyRentCents: rent, Applicants: applicants})
 	if err != nil {
 		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
@@ -123,7 +123,7 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	for i, m := range members {
 		one := *o // each member gets their own link
 		one.MemberID, one.Link, one.ShortLink = m.ID, oms[i].Link, oms[i].ShortLink
-		if err := s.Deliver(ctx, u, &one, req.Channel, "first"); err != nil && firstErr == nil {
+		if err := s.Deliver(ctx, u, &one, req.Channel, store.DeliveryFirst); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

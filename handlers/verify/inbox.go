@@ -228,7 +228,7 @@ func (s *Service) process(ctx context.Context, it *store.InboxItem) (string, tim
 		if p.Caps.Webhooks == providers.WebhooksHints {
 			err = s.applyHint(ctx, p, o, it, u)
 		} else {
-			err = s.Apply(ctx, o, s.asReceived(p, u), "webhook")
+			err = s.Apply(ctx, o, s.asReceived(p, u), store.SourceWebhook)
 		}
 		if err != nil {
 			// A provider read or fetch failed (or the database did): tried
@@ -351,7 +351,7 @@ func (s *Service) applyHint(ctx context.Context, p *Provider, o *store.Order, it
 		// from the read only.
 		note.Status, effect = u.Status, "status "+string(u.Status)
 	}
-	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, s.storeUpdate(o, note, s.memberDetail(ctx, o, u), "webhook")); err != nil {
+	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, s.storeUpdate(o, note, s.memberDetail(ctx, o, u), store.SourceWebhook)); err != nil {
 		return err
 	}
 	if u.ReportExpiresSoon {
@@ -403,7 +403,7 @@ func errorKind(err error) string {
 // (the delivery is tried again); a completed status with a report ready is
 // applied only once its report is stored, so "completed" never shows
 // without it.
-func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source string) error {
+func (s *Service) Apply(ctx context.Context, o *store.Order, u providers.Update, source store.Source) error {
 	return s.apply(ctx, o, u, source, &reportFetches{})
 }
 
@@ -425,14 +425,14 @@ type reportFetches struct {
 // this window.
 const reportWarningLead = 48 * time.Hour
 
-func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
+func (s *Service) apply(ctx context.Context, o *store.Order, u providers.Update, source store.Source, rf *reportFetches) error {
 	return s.applyAs(ctx, o, u, source, rf, false)
 }
 
 // applyAs is apply; forwardOnly marks a status read that cannot tell in
 // progress from action required (store.StatusUpdate.ForwardOnly).
-func (s *Service) applyAs(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches, forwardOnly bool) error {
-	if u.Refetch && source != "poll" {
+func (s *Service) applyAs(ctx context.Context, o *store.Order, u providers.Update, source store.Source, rf *reportFetches, forwardOnly bool) error {
+	if u.Refetch && source != store.SourcePoll {
 		// A hint, or an outcome to confirm: the provider's API decides.
 		if err := s.refetch(ctx, o, rf); err != nil {
 			return fmt.Errorf("read the order at %s: %w", o.Provider, err)
@@ -477,7 +477,7 @@ func (s *Service) applyAs(ctx context.Context, o *store.Order, u providers.Updat
 // id when it names one, otherwise when the order is already completed with
 // a report (a provider saying again that the report is ready, or a replay,
 // does not make another copy).
-func (s *Service) fetchReportOnce(ctx context.Context, o *store.Order, u providers.Update, source string, rf *reportFetches) error {
+func (s *Service) fetchReportOnce(ctx context.Context, o *store.Order, u providers.Update, source store.Source, rf *reportFetches) error {
 	if err, ok := rf.tried[u.ReportID]; ok {
 		return err
 	}
@@ -510,9 +510,9 @@ func (s *Service) fetchReportOnce(ctx context.Context, o *store.Order, u provide
 
 // storeUpdate is the store's view of a provider update. At, the provider's
 // time of the event, orders sideways moves (store.Newer).
-func (s *Service) storeUpdate(o *store.Order, u providers.Update, detail, source string) store.StatusUpdate {
+func (s *Service) storeUpdate(o *store.Order, u providers.Update, detail string, source store.Source) store.StatusUpdate {
 	return store.StatusUpdate{SubID: u.SubID, RawEvent: u.RawEvent, RawStatus: u.RawStatus, Status: store.OrderStatus(u.Status),
-		Outcome: string(u.Outcome), Detail: detail, At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired,
+		Outcome: store.Outcome(u.Outcome), Detail: detail, At: u.At, Source: source, AboutReport: u.ReportExpiresSoon || u.ReportExpired,
 		Reopen: s.caps(o.Provider).Reopener(u.RawEvent, u.RawStatus)}
 }
 
@@ -565,7 +565,7 @@ func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, h
 		// own status) fetches the report first, so "completed" never shows
 		// without it.
 		if s.reportFirst(o.Provider, u) {
-			if err := s.fetchReportOnce(ctx, o, u, "poll", rf); err != nil {
+			if err := s.fetchReportOnce(ctx, o, u, store.SourcePoll, rf); err != nil {
 				return err
 			}
 		}
@@ -575,7 +575,7 @@ func (s *Service) read(ctx context.Context, o *store.Order, rf *reportFetches, h
 		if hint != "" && s.caps(o.Provider).Reopener(hint, "") && u.SubID != "" {
 			u.RawEvent = hint
 		}
-		if err := s.applyAs(ctx, o, u, "poll", rf, s.caps(o.Provider).Webhooks == providers.WebhooksHints); err != nil {
+		if err := s.applyAs(ctx, o, u, store.SourcePoll, rf, s.caps(o.Provider).Webhooks == providers.WebhooksHints); err != nil {
 			return err
 		}
 	}
@@ -708,7 +708,7 @@ func (s *Service) SweepReports(ctx context.Context) {
 			continue
 		}
 		if attempts == 1 {
-			_ = s.store.AddEvent(ctx, o.AgencyID, o.ID, "system", "The report could not be fetched yet; the portal will try again.")
+			_ = s.store.AddEvent(ctx, o.AgencyID, o.ID, store.SourceSystem, "The report could not be fetched yet; the portal will try again.")
 		}
 	}
 }

@@ -35,7 +35,7 @@ type propertyCase struct {
 // processed: the order's status and outcome and every sub-item's status.
 type finalState struct {
 	Status  store.OrderStatus
-	Outcome string
+	Outcome store.Outcome
 	Items   map[string]store.OrderStatus
 }
 

@@ -119,7 +119,7 @@ func (s *Service) expireUnopened(ctx context.Context, o *store.Order) (bool, err
 		return false, nil
 	}
 	return true, s.Apply(ctx, cur, providers.Update{OrderID: cur.ProviderOrderID, RawEvent: lifetimeEvent,
-		Status: providers.StatusExpired, Detail: "Expired: the link was not opened in time."}, "system")
+		Status: providers.StatusExpired, Detail: "Expired: the link was not opened in time."}, store.SourceSystem)
 }
 
 // reportStored reports whether a poll names a report the order already has
@@ -128,8 +128,8 @@ func (s *Service) expireUnopened(ctx context.Context, o *store.Order) (bool, err
 // says "VOA report voa:<guid> ready" at every poll until the order ends.
 // Only polls with a provider report id are checked; webhooks, and providers
 // whose report is re-created on demand (no id), fetch as before.
-func (s *Service) reportStored(ctx context.Context, o *store.Order, u providers.Update, source string) bool {
-	if source != "poll" || u.ReportID == "" {
+func (s *Service) reportStored(ctx context.Context, o *store.Order, u providers.Update, source store.Source) bool {
+	if source != store.SourcePoll || u.ReportID == "" {
 		return false
 	}
 	have, err := s.store.HasReport(ctx, o.AgencyID, o.ID, u.ReportID)

@@ -145,7 +145,7 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	// the call, so a crash after the call is never followed by a second one.
 	ref := store.NewOrderReference()
 	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
-		Provider: prev.Provider, Products: productStrings(products), Notify: "agency", RefreshOf: prev.ID})
+		Provider: prev.Provider, Products: productStrings(products), Notify: store.NotifyAgency, RefreshOf: prev.ID})
 	if err != nil {
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
@@ -309,7 +309,7 @@ func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, pr
 			return waiting()
 		}
 	}
-	_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, "system", "Data refreshed at recertification.")
+	_ = s.store.AddEvent(ctx, prev.AgencyID, prev.ID, store.SourceSystem, "Data refreshed at recertification.")
 	return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
 }
 
@@ -510,7 +510,7 @@ func (s *Service) sendRefreshLink(ctx context.Context, it *store.RenewalItem, o 
 	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {
 		return leaseLost, "", "", 0, 0
 	}
-	if err := s.Deliver(ctx, u, o, channel, "first"); err != nil {
+	if err := s.Deliver(ctx, u, o, channel, store.DeliveryFirst); err != nil {
 		return "failed", "new_link", "The reverification needs the applicant, but their link was not sent.", it.PrevOrderID, o.ID
 	}
 	return "new_link", "new_link", "The reverification needs the applicant: their page was sent by " + ChannelWords(channel) + ".", it.PrevOrderID, o.ID

@@ -208,7 +208,7 @@ func (s *Service) SendFreshSession(ctx context.Context, u *store.User, o *store.
 	if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil {
 		return nil, err
 	}
-	return o, s.Deliver(ctx, u, o, channel, "resend")
+	return o, s.Deliver(ctx, u, o, channel, store.DeliveryResend)
 }
 
 // WidgetActions is what the order page offers for a widget order.
@@ -290,7 +290,7 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 	}
 	ref := store.NewOrderReference()
 	n, err := s.store.CreateOrder(ctx, o.AgencyID, store.NewOrder{CaseID: o.CaseID, MemberID: o.MemberID, Reference: ref,
-		Provider: o.Provider, Products: o.Products, Notify: "agency", CreatedBy: u.ID, RefreshOf: o.ID})
+		Provider: o.Provider, Products: o.Products, Notify: store.NotifyAgency, CreatedBy: u.ID, RefreshOf: o.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +322,7 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 		fmt.Sprintf("Reverification %s of order %s started at %s by %s.", ref, o.Reference, p.Label, u.Name)); err != nil {
 		return nil, err
 	}
-	if err := s.store.AddEvent(ctx, o.AgencyID, o.ID, "caseworker", fmt.Sprintf("Reverification requested by %s (order %s).", u.Name, ref)); err != nil {
+	if err := s.store.AddEvent(ctx, o.AgencyID, o.ID, store.SourceCaseworker, fmt.Sprintf("Reverification requested by %s (order %s).", u.Name, ref)); err != nil {
 		return nil, err
 	}
 	return s.store.Order(ctx, o.AgencyID, n.ID)

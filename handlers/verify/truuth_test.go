@@ -180,7 +180,7 @@ func TestTruuth_OutcomeTable(t *testing.T) {
 			}
 			e.settle(t)
 			o = e.order(t, o.ID)
-			if o.Status != tc.status || o.Outcome != tc.outcome {
+			if o.Status != tc.status || string(o.Outcome) != tc.outcome {
 				t.Fatalf("order %s/%q, want %s/%q", o.Status, o.Outcome, tc.status, tc.outcome)
 			}
 			if got := views.OutcomeLabel(o.Outcome); o.Outcome != "" && got != tc.label {

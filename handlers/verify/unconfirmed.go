@@ -154,7 +154,7 @@ func (s *Service) settle(ctx context.Context, o *store.Order, mayEnd bool) (bool
 func (s *Service) endUnconfirmed(ctx context.Context, o *store.Order, detail string) error {
 	s.log.Info("unconfirmed order ended", "provider", o.Provider, "order_id", o.ID)
 	_, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{RawEvent: "lookup-by-reference",
-		Status: store.StatusFailed, Detail: detail, Source: "system"})
+		Status: store.StatusFailed, Detail: detail, Source: store.SourceSystem})
 	return err
 }
 

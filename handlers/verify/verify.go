@@ -233,9 +233,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 		return nil, cmp.Or[error](err, problems)
 	}
 	req.SSN = ssnFor(p, req.SSN) // only a provider that needs it gets it
-	notify := "agency"
+	notify := store.NotifyAgency
 	if req.Channel == ChannelProvider {
-		notify = "provider"
+		notify = store.NotifyProvider
 	}
 	ref := store.NewOrderReference()
 	webhookURL, secret := s.baseURL+"/webhooks/"+p.Name, ""
@@ -250,7 +250,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 	}
 	po, err := p.Verifier.CreateOrder(ctx, providers.OrderRequest{
 		Reference: ref, CaseNumber: cs.Number, AgencyName: u.AgencyName, Program: cs.Program,
-		Products: toProducts(req.Products), Employers: req.Employers, ProviderNotifies: notify == "provider",
+		Products: toProducts(req.Products), Employers: req.Employers, ProviderNotifies: notify == store.NotifyProvider,
 		WebhookURL: webhookURL,
 		Applicants: []providers.Applicant{{Ref: fmt.Sprintf("member-%d", m.ID), FirstName: m.FirstName, LastName: m.LastName,
 			Email: m.Email, Phone: m.Phone, DateOfBirth: m.DateOfBirth, SSN: req.SSN, SSNLast4: m.SSNLast4, Language: m.Language}},
@@ -308,7 +308,7 @@ func (s *Service) attachCreated(ctx context.Context, u *store.User, o *store.Ord
 	if channel == "" {
 		return o, true, nil
 	}
-	if err := s.Deliver(ctx, u, o, channel, "first"); err != nil {
+	if err := s.Deliver(ctx, u, o, channel, store.DeliveryFirst); err != nil {
 		// The order exists at the provider; the caseworker can resend.
 		return o, true, err
 	}
@@ -425,13 +425,13 @@ func toProducts(ps []string) []providers.Product {
 // A message is recorded before it is sent (store.StartDelivery) and its
 // outcome after: once SMTP or Twilio accepted it, the applicant's /l/ link
 // always has its row.
-func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, channel, kind string) error {
+func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, channel string, kind store.DeliveryKind) error {
 	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
 	if err != nil {
 		return err
 	}
 	msg := LinkMessage{Lang: m.Language, AgencyName: u.AgencyName, FirstName: m.FirstName, Products: o.Products,
-		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == "reminder"}
+		Link: o.Link, Expires: o.LinkExpiresAt, Reminder: kind == store.DeliveryReminder}
 	d := store.Delivery{OrderID: o.ID, MemberID: o.MemberID, Channel: channel, Language: m.Language, Kind: kind, CreatedBy: u.ID}
 	if channel == ChannelEmail || channel == ChannelSMS || channel == ChannelQR || channel == ChannelCopy {
 		d.LinkCode = store.NewLinkCode()
@@ -486,18 +486,18 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 			return id, err
 		}
 	case ChannelQR:
-		d.Result, detail = "shown", "QR code shown for the applicant to scan."
+		d.Result, detail = store.DeliveryShown, "QR code shown for the applicant to scan."
 	case ChannelCopy:
-		d.Result, detail = "shown", "Link shown to staff to read out or paste."
+		d.Result, detail = store.DeliveryShown, "Link shown to staff to read out or paste."
 	case ChannelProvider:
 		p := s.providers[o.Provider]
 		if p == nil {
 			return fmt.Errorf("provider %s not configured", o.Provider)
 		}
-		if kind == "first" {
+		if kind == store.DeliveryFirst {
 			// The provider was asked to send it when the order was created
 			// (OrderRequest.ProviderNotifies).
-			d.Result, detail = "sent", p.Label+" sends the link to the applicant."
+			d.Result, detail = store.DeliverySent, p.Label+" sends the link to the applicant."
 			break
 		}
 		invite, err := s.providerInvite(ctx, o)
@@ -518,17 +518,17 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 		d.MessageID, sendErr = send()
 	}
 	if d.Result == "" {
-		d.Result = "sent"
+		d.Result = store.DeliverySent
 	}
 	if sendErr != nil {
-		d.Result, d.Error = "failed", messageError(sendErr)
+		d.Result, d.Error = store.DeliveryFailed, messageError(sendErr)
 		detail = fmt.Sprintf("Sending by %s failed: %s", ChannelWords(channel), d.Error)
 		s.log.Warn("delivery failed", "order_id", o.ID, "channel", channel, "error", d.Error)
 	}
 	switch kind {
-	case "reminder":
+	case store.DeliveryReminder:
 		detail = "Reminder: " + lowerFirst(detail)
-	case "resend":
+	case store.DeliveryResend:
 		detail = "Sent again: " + lowerFirst(detail)
 	}
 	if d.ID != 0 {
@@ -546,11 +546,11 @@ func (s *Service) Deliver(ctx context.Context, u *store.User, o *store.Order, ch
 	} else if _, err := s.store.AddDelivery(ctx, o.AgencyID, d, detail); err != nil {
 		return err
 	}
-	s.metrics.Message(channel, d.Result)
+	s.metrics.Message(channel, string(d.Result))
 	if sendErr != nil {
 		return &DeliveryError{Channel: channel, Reason: d.Error}
 	}
-	if kind == "first" && o.Notify == "agency" {
+	if kind == store.DeliveryFirst && o.Notify == store.NotifyAgency {
 		return s.scheduleReminders(ctx, o)
 	}
 	return nil
@@ -567,7 +567,7 @@ func (s *Service) QRLink(ctx context.Context, u *store.User, o *store.Order) (st
 	if code, err := s.trackedCode(ctx, o, ChannelQR); err != nil || code != "" {
 		return s.TrackedLink(code), err
 	}
-	if err := s.Deliver(ctx, u, o, ChannelQR, "resend"); err != nil {
+	if err := s.Deliver(ctx, u, o, ChannelQR, store.DeliveryResend); err != nil {
 		return "", err
 	}
 	code, err := s.trackedCode(ctx, o, ChannelQR)
@@ -646,14 +646,14 @@ func (s *Service) providerInvite(ctx context.Context, o *store.Order) (func() er
 		return nil, err
 	}
 	ref := providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID}
-	invited := o.Notify == "provider"
+	invited := o.Notify == store.NotifyProvider
 	if !invited {
 		ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range ds {
-			invited = invited || d.Channel == ChannelProvider && d.Result == "sent"
+			invited = invited || d.Channel == ChannelProvider && d.Result == store.DeliverySent
 		}
 	}
 	// A resend needs a first invite at the provider; an order whose link
@@ -755,7 +755,7 @@ func (s *Service) remindMember(ctx context.Context, o *store.Order) error {
 	if err != nil {
 		return err
 	}
-	return s.Deliver(ctx, a, o, channel, "reminder")
+	return s.Deliver(ctx, a, o, channel, store.DeliveryReminder)
 }
 
 func (s *Service) firstChannel(ctx context.Context, o *store.Order) (string, error) {
@@ -785,7 +785,7 @@ func (s *Service) Resend(ctx context.Context, u *store.User, o *store.Order, cha
 	if o.Link == "" {
 		return Problems{"channel": "This provider's link cannot be sent again from here."}
 	}
-	return s.Deliver(ctx, u, o, channel, "resend")
+	return s.Deliver(ctx, u, o, channel, store.DeliveryResend)
 }
 
 // Cancel cancels an order at the provider and in the portal, and stops its
@@ -810,7 +810,7 @@ func (s *Service) Cancel(ctx context.Context, u *store.User, o *store.Order) err
 		detail = "Canceled in the portal by " + u.Name + " (" + p.Label + " has no cancel call; the link may still open)."
 	}
 	if _, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{Status: store.StatusCanceled,
-		Source: "caseworker", Detail: detail}); err != nil {
+		Source: store.SourceCaseworker, Detail: detail}); err != nil {
 		return err
 	}
 	return s.store.StopReminders(ctx, o.ID)
@@ -856,7 +856,7 @@ func (s *Service) NewLink(ctx context.Context, u *store.User, o *store.Order, ch
 		if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil {
 			return nil, err
 		}
-		return o, s.Deliver(ctx, u, o, channel, "resend")
+		return o, s.Deliver(ctx, u, o, channel, store.DeliveryResend)
 	}
 	if !o.Status.Final() && (o.LinkExpiresAt.IsZero() || s.store.Now().Before(o.LinkExpiresAt)) {
 		return nil, Problems{"channel": "The current link still works: send it again instead."}
