@@ -28,7 +28,7 @@ func (h *Handler) renewals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.RenewalsView{Window: window, Cases: cases, Compare: map[int64]*views.Comparison{}, Providers: map[string]string{},
+	v := views.RenewalsView{Window: window, Cases: renewalCases(cases), Compare: map[int64]*views.Comparison{}, Providers: map[string]string{},
 		Now: h.store.Now()}
 	for _, p := range h.verify.Providers() {
 		v.Providers[p.Name] = p.Label

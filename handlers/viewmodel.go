@@ -45,3 +45,16 @@ func outboxMessages(ms []*store.OutboxMessage) []views.OutboxMessage {
 	}
 	return out
 }
+
+// renewalCases shows the cases due for renewal with their members masked.
+func renewalCases(cs []*store.DueCase) []views.RenewalCase {
+	out := make([]views.RenewalCase, len(cs))
+	for i, dc := range cs {
+		rc := views.RenewalCase{Case: dc.Case, Members: make([]views.RenewalMember, len(dc.Members))}
+		for j, m := range dc.Members {
+			rc.Members[j] = views.RenewalMember{Member: memberView(m.Member, false), Last: m.Last, Item: m.Item}
+		}
+		out[i] = rc
+	}
+	return out
+}

@@ -10,7 +10,7 @@ import (
 // RenewalsView is the renewals page's state.
 type RenewalsView struct {
 	Window    int
-	Cases     []*store.DueCase
+	Cases     []RenewalCase
 	Run       *store.RenewalRun // the newest bulk run, if any
 	Compare   map[int64]*Comparison
 	Providers map[string]string // name → label
@@ -19,6 +19,21 @@ type RenewalsView struct {
 	// Engagement is each member's community engagement result (Medicaid
 	// cases), by member id; nil when the agency hides the check.
 	Engagement map[int64]EngagementResult
+}
+
+// RenewalCase is a case due for renewal and its members (masked: the page
+// shows their names only).
+type RenewalCase struct {
+	Case    *store.Case
+	Members []RenewalMember
+}
+
+// RenewalMember is a member of a due case, their last completed
+// verification (nil when none) and their renewal (nil when none).
+type RenewalMember struct {
+	Member MemberView
+	Last   *store.Order
+	Item   *store.RenewalItem
 }
 
 // Comparison puts a member's new income beside the previous one.

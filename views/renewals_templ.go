@@ -313,9 +313,9 @@ func RenewalsPage(v RenewalsView) templ.Component {
 							return templ_7745c5c3_Err
 						}
 						var templ_7745c5c3_Var17 string
-						templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(m.Member.FullName())
+						templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(m.Member.FullName)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/renewals.templ`, Line: 69, Col: 67}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/renewals.templ`, Line: 69, Col: 65}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 						if templ_7745c5c3_Err != nil {
@@ -433,7 +433,7 @@ func RenewalsPage(v RenewalsView) templ.Component {
 							}
 						}
 						if e, ok := v.Engagement[m.Member.ID]; ok {
-							templ_7745c5c3_Err = EngagementLine(e, m.Member.FullName()).Render(ctx, templ_7745c5c3_Buffer)
+							templ_7745c5c3_Err = EngagementLine(e, m.Member.FullName).Render(ctx, templ_7745c5c3_Buffer)
 							if templ_7745c5c3_Err != nil {
 								return templ_7745c5c3_Err
 							}
