@@ -66,14 +66,14 @@ func (s *Store) RunsInProgress(ctx context.Context) ([]RunProgress, error) {
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT kind, count(*) FROM renewal_runs WHERE status = 'running' GROUP BY kind`)
 	if err != nil {
-		return nil, err
+		return nil, wrap("RunsInProgress", err)
 	}
 	for rows.Next() {
 		var kind string
 		var n int
 		if err := rows.Scan(&kind, &n); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, wrap("RunsInProgress", err)
 		}
 		if p := at[kind]; p != nil {
 			p.Running = n
@@ -81,23 +81,23 @@ func (s *Store) RunsInProgress(ctx context.Context) ([]RunProgress, error) {
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("RunsInProgress", err)
 	}
 	rows, err = s.read.QueryContext(ctx, `SELECT r.kind, i.status, count(*) FROM renewal_items i
 		JOIN renewal_runs r ON r.id = i.run_id WHERE r.status = 'running' GROUP BY r.kind, i.status`)
 	if err != nil {
-		return nil, err
+		return nil, wrap("RunsInProgress", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var kind, status string
 		var n int
 		if err := rows.Scan(&kind, &status, &n); err != nil {
-			return nil, err
+			return nil, wrap("RunsInProgress", err)
 		}
 		if p := at[kind]; p != nil {
 			p.Items[status] = n
 		}
 	}
-	return out, rows.Err()
+	return out, wrap("RunsInProgress", rows.Err())
 }
