@@ -29,7 +29,7 @@ func (s *Store) InboxBacklogs(ctx context.Context) ([]InboxBacklog, error) {
 			count(*) FILTER (WHERE next_attempt_at <= ?), count(*) FILTER (WHERE next_attempt_at > ?), min(received_at)
 		FROM webhook_inbox WHERE processed_at IS NULL GROUP BY provider ORDER BY provider`, now, now)
 	if err != nil {
-		return nil, err
+		return nil, wrap("InboxBacklogs", err)
 	}
 	defer rows.Close()
 	var out []InboxBacklog
@@ -37,12 +37,12 @@ func (s *Store) InboxBacklogs(ctx context.Context) ([]InboxBacklog, error) {
 		var b InboxBacklog
 		var oldest string
 		if err := rows.Scan(&b.Provider, &b.Due, &b.Waiting, &oldest); err != nil {
-			return nil, err
+			return nil, wrap("InboxBacklogs", err)
 		}
 		b.Oldest = parseTime(oldest)
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	return out, wrap("InboxBacklogs", rows.Err())
 }
 
 // RunProgress is the progress of the running runs of one kind.
