@@ -255,4 +255,12 @@ func TestBrowser_Dashboard(t *testing.T) {
 	if got := textOf(t, ctx, `[data-testid=audit-table]`); !strings.Contains(got, "Exported data") {
 		t.Errorf("the export is not in the audit log:\n%s", got)
 	}
+
+	// An administrator has it too, in a navigation that still fits.
+	do(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`[data-testid=sign-out]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid=login-form]`)))
+	signIn(t, ctx, p.URL, "admin@demo.caseverify.test", "demo-admin-2026")
+	do(t, ctx, "the administrator's dashboard", chromedp.Click(chromedp.CSS(`nav a[href="/dashboard"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=dash-totals]`)))
+	want("totals", [][]string{{"5", "4", "2", "1", "40%"}})
+	screenshot(t, ctx, "03_admin_dashboard")
 }
