@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,4 +129,13 @@ func (h *Handler) accountMFAOff(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// accountStore is what account.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type accountStore interface {
+	BeginTOTP(ctx context.Context, u *store.User, issuer string) (*store.TOTPEnrollment, error)
+	NewRecoveryCodes(ctx context.Context, u *store.User) ([]string, error)
+	RecoveryCodesLeft(ctx context.Context, userID int64) (int, error)
+	ResetMFA(ctx context.Context, agencyID, userID int64, keepToken string) error
+	VerifyPassword(ctx context.Context, u *store.User, password, ip string) error
 }

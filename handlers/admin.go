@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -145,4 +146,14 @@ func (h *Handler) setDisabled(c echo.Context, disabled bool) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/users")
+}
+
+// adminStore is what admin.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type adminStore interface {
+	CreateUser(ctx context.Context, agencyID int64, in store.NewUser) (*store.User, error)
+	ResetMFA(ctx context.Context, agencyID, userID int64, keepToken string) error
+	ResetPassword(ctx context.Context, agencyID, userID int64) (string, error)
+	SetUserDisabled(ctx context.Context, agencyID, userID int64, disabled bool) error
+	User(ctx context.Context, agencyID, userID int64) (*store.User, error)
+	Users(ctx context.Context, agencyID int64) ([]*store.User, error)
 }

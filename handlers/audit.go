@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -95,4 +96,13 @@ func (h *Handler) caseFind(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+strconv.FormatInt(cs.ID, 10))
+}
+
+// auditStore is what audit.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type auditStore interface {
+	AccountForAudit(ctx context.Context, email string) (*store.User, error)
+	AuditPage(ctx context.Context, agencyID int64, f store.AuditFilter) ([]*store.AuditEntry, bool, error)
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CaseByNumber(ctx context.Context, agencyID int64, number string) (*store.Case, error)
+	Users(ctx context.Context, agencyID int64) ([]*store.User, error)
 }

@@ -530,3 +530,19 @@ func (h *Handler) ready(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
+
+// authStore is what auth.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type authStore interface {
+	BeginTOTP(ctx context.Context, u *store.User, issuer string) (*store.TOTPEnrollment, error)
+	CanWrite(ctx context.Context) error
+	ChangePassword(ctx context.Context, u *store.User, current, password, ip, keepToken string) error
+	CheckSecondFactor(ctx context.Context, u *store.User, code string) (recovery bool, err error)
+	ConfirmTOTP(ctx context.Context, u *store.User, code string) ([]string, error)
+	DeleteSession(ctx context.Context, token string) error
+	PendingTOTP(ctx context.Context, u *store.User) (*store.TOTPEnrollment, error)
+	Ping(ctx context.Context) error
+	PromoteSession(ctx context.Context, oldToken string, stage store.SessionStage) (string, error)
+	SignIn(ctx context.Context, email, password, ip string) (*store.User, error)
+	StartSession(ctx context.Context, u *store.User, stage store.SessionStage) (string, error)
+	User(ctx context.Context, agencyID, userID int64) (*store.User, error)
+}

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -164,4 +166,17 @@ func (h *Handler) bulkCancel(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/bulk-send/runs/%d", run.ID))
+}
+
+// bulkStore is what bulk.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type bulkStore interface {
+	CancelRenewal(ctx context.Context, agencyID, runID int64) error
+	IntakeMemberIDs(ctx context.Context, agencyID, userID int64, id string) ([]int64, error)
+	MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []int64) ([]int64, error)
+	MembersByID(ctx context.Context, agencyID int64, ids []int64) ([]*store.Member, map[int64]string, error)
+	Now() time.Time
+	RenewalRun(ctx context.Context, agencyID, runID int64) (*store.RenewalRun, error)
+	RunItemRows(ctx context.Context, agencyID, runID int64, limit int) ([]store.RunItemRow, error)
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+	StartBulkSend(ctx context.Context, agencyID, userID int64, b store.BulkSend) (*store.RenewalRun, error)
 }

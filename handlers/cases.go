@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -247,4 +248,18 @@ func (h *Handler) noteCreate(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d#notes-heading", id))
+}
+
+// casesStore is what cases.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type casesStore interface {
+	AddNote(ctx context.Context, agencyID, caseID, authorID int64, body string) (*store.Note, error)
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*store.CaseViewer, error)
+	Cases(ctx context.Context, agencyID int64, f store.CaseFilter) ([]*store.Case, int, error)
+	CreateCase(ctx context.Context, agencyID, createdBy int64, in store.CaseInput) (*store.Case, error)
+	EngagementSettings(ctx context.Context, agencyID int64) (engagement.Settings, error)
+	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)
+	Notes(ctx context.Context, agencyID, caseID int64) ([]*store.Note, error)
+	UpdateCase(ctx context.Context, agencyID, caseID int64, in store.CaseInput) error
+	Users(ctx context.Context, agencyID int64) ([]*store.User, error)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"caseverify/handlers/mask"
 	"caseverify/handlers/verify"
+	"caseverify/store"
 	"caseverify/views"
 )
 
@@ -100,4 +102,10 @@ func (h *Handler) contactSend(c echo.Context) error {
 		return ferr
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/contact?order=%d", o.ID))
+}
+
+// contactStore is what contact.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type contactStore interface {
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
@@ -96,4 +97,9 @@ func (h *Handler) dashboardExport(c echo.Context) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// dashboardStore is what dashboard.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type dashboardStore interface {
+	Dashboard(ctx context.Context, agencyID int64, f store.DashboardFilter) (*store.Dashboard, error)
 }

@@ -439,3 +439,12 @@ func (h *Handler) sendEngagement(ctx context.Context, w io.Writer, agencyID int6
 	}
 	return writeEvent(ctx, w, "case-engagement", views.CaseEngagementRows(*caseEngagementView(members, checks)))
 }
+
+// engagementStore is what engagement.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type engagementStore interface {
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	EngagementSettings(ctx context.Context, agencyID int64) (engagement.Settings, error)
+	IncomeReports(ctx context.Context, agencyID, caseID int64) ([]*store.MemberReport, error)
+	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)
+	Now() time.Time
+}

@@ -36,7 +36,7 @@ func (h *Handler) caseEvents(c echo.Context) error {
 	if _, err := h.store.Case(ctx, u.AgencyID, caseID); err != nil {
 		return err
 	}
-	sub := h.store.Feed.Subscribe(u.AgencyID, caseID)
+	sub := h.feed.Subscribe(u.AgencyID, caseID)
 	defer sub.Close()
 	defer h.cfg.Metrics.StreamOpened()()
 
@@ -219,4 +219,14 @@ func (h *Handler) caseOrderRows(ctx context.Context, agencyID, caseID int64) (ma
 		}
 	}
 	return out, all, nil
+}
+
+// eventsStore is what events.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type eventsStore interface {
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CaseChangedSince(ctx context.Context, agencyID, caseID int64, t time.Time) (bool, error)
+	CaseOrders(ctx context.Context, agencyID, caseID int64) ([]*store.Order, error)
+	CaseReports(ctx context.Context, agencyID, caseID int64) (map[int64]bool, error)
+	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
+	SessionLive(ctx context.Context, token string) (bool, error)
 }

@@ -43,7 +43,12 @@ type Config struct {
 
 // Handler serves the portal.
 type Handler struct {
-	store   *store.Store
+	// store is every store method the handlers use: the union of the small
+	// interfaces each handler file declares for itself, beside its code
+	// (accountStore in account.go, casesStore in cases.go, ...). A method a
+	// file needs is added to its own interface; web/ wires the *store.Store.
+	store   storeAPI
+	feed    *store.Feed // the change feed live pages subscribe to
 	log     *slog.Logger
 	cookies sessions.Store
 	verify  *verify.Service
@@ -71,7 +76,7 @@ func New(s *store.Store, log *slog.Logger, cookies sessions.Store, svc *verify.S
 	if cfg.Zone == nil {
 		cfg.Zone = time.Local
 	}
-	return &Handler{store: s, log: log, cookies: cookies, verify: svc, cfg: cfg, stopping: make(chan struct{})}
+	return &Handler{store: s, feed: s.Feed, log: log, cookies: cookies, verify: svc, cfg: cfg, stopping: make(chan struct{})}
 }
 
 // CookieName is the session cookie's name: with the __Host- prefix when
@@ -81,4 +86,29 @@ func CookieName(secure bool) string {
 		return "__Host-caseverify"
 	}
 	return "caseverify"
+}
+
+// storeAPI is what the handlers use of the store, file by file.
+type storeAPI interface {
+	accountStore
+	adminStore
+	auditStore
+	authStore
+	bulkStore
+	casesStore
+	contactStore
+	dashboardStore
+	engagementStore
+	eventsStore
+	householdStore
+	intakeStore
+	membersStore
+	messagingStore
+	middlewareStore
+	orderActionsStore
+	ordersStore
+	renderStore
+	renewalsStore
+	settingsStore
+	webhooksStore
 }

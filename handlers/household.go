@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/handlers/verify"
+	"caseverify/store"
 	"caseverify/views"
 )
 
@@ -100,4 +102,9 @@ func (h *Handler) householdCreate(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/cases/%d", cs.ID))
+}
+
+// householdStore is what household.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type householdStore interface {
+	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)
 }

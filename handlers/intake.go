@@ -150,3 +150,11 @@ func (h *Handler) intakeImport(c echo.Context) error {
 	}()
 	return c.Redirect(http.StatusSeeOther, views.IntakeURL(id))
 }
+
+// intakeStore is what intake.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type intakeStore interface {
+	HoldIntake(ctx context.Context, agencyID, userID int64, data []byte) (*store.Intake, error)
+	ImportIntake(ctx context.Context, agencyID, userID int64, id, mode string, progress func(done, total int)) (*store.IntakeCounts, error)
+	Intake(ctx context.Context, agencyID, userID int64, id string) (*store.Intake, error)
+	PreviewIntake(ctx context.Context, in *store.Intake) (*store.IntakePreview, error)
+}

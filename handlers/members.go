@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -156,4 +157,13 @@ func (h *Handler) memberReveal(c echo.Context) error {
 		return err
 	}
 	return h.renderCase(c, cs.ID, http.StatusOK, m.ID, views.NoteForm{})
+}
+
+// membersStore is what members.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type membersStore interface {
+	AddMember(ctx context.Context, agencyID, caseID int64, in store.MemberInput) (*store.Member, error)
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)
+	RemoveMember(ctx context.Context, agencyID, caseID, memberID int64) error
+	UpdateMember(ctx context.Context, agencyID, caseID, memberID int64, in store.MemberInput) error
 }

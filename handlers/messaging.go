@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -123,4 +125,14 @@ func (h *Handler) twilioInbound(c echo.Context) error {
 		}
 	}
 	return c.Blob(http.StatusOK, "application/xml", []byte(`<?xml version="1.0" encoding="UTF-8"?><Response/>`))
+}
+
+// messagingStore is what messaging.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type messagingStore interface {
+	AgencyName(ctx context.Context, agencyID int64) (string, error)
+	Now() time.Time
+	OpenLink(ctx context.Context, code string) (*store.LinkOpen, error)
+	OptIn(ctx context.Context, phone string) error
+	OptOut(ctx context.Context, phone string) error
+	SetMessageStatus(ctx context.Context, messageID, status, errText string, replaces func(prev string) bool) (bool, error)
 }

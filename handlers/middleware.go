@@ -306,3 +306,9 @@ func randomToken() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// middlewareStore is what middleware.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type middlewareStore interface {
+	Now() time.Time
+	Session(ctx context.Context, token string) (*store.User, store.SessionStage, error)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -219,4 +220,14 @@ func (h *Handler) orderHandout(c echo.Context) error {
 	return render(c, http.StatusOK, views.HandoutPage(views.HandoutView{Lang: m.Language, FirstName: m.FirstName,
 		AgencyName: currentUser(c).AgencyName, Products: o.Products, QRURL: base + "/qr.png", Link: link,
 		Expires: o.LinkExpiresAt, BackURL: base}))
+}
+
+// orderActionsStore is what order_actions.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type orderActionsStore interface {
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	Deliveries(ctx context.Context, agencyID, orderID int64) ([]*store.Delivery, error)
+	Events(ctx context.Context, agencyID, orderID int64) ([]*store.Event, error)
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Now() time.Time
+	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
 }

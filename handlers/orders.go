@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -386,4 +387,17 @@ func (h *Handler) outbox(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.OutboxPage(outboxMessages(msgs)))
+}
+
+// ordersStore is what orders.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type ordersStore interface {
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	LatestReport(ctx context.Context, agencyID, orderID int64) (*store.Report, error)
+	LatestReports(ctx context.Context, agencyID, orderID int64) ([]*store.Report, error)
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Now() time.Time
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
+	Outbox(ctx context.Context, agencyID int64, limit int) ([]*store.OutboxMessage, error)
+	ReportByID(ctx context.Context, agencyID, orderID, reportID int64) (*store.Report, error)
 }

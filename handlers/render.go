@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -96,4 +97,9 @@ func (h *Handler) providerStatus(perr *providers.ProviderError, what string) int
 	}
 	h.log.Warn("provider failed "+what, "provider", perr.Provider, "status", perr.HTTPStatus, "code", perr.Code)
 	return http.StatusBadGateway
+}
+
+// renderStore is what render.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type renderStore interface {
+	Audit(ctx context.Context, e store.AuditEntry) error
 }

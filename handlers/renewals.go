@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -155,4 +157,15 @@ func (h *Handler) renewalCancel(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/renewals?window=%d", renewalWindow(c.FormValue("window"))))
+}
+
+// renewalsStore is what renewals.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type renewalsStore interface {
+	CancelRenewal(ctx context.Context, agencyID, runID int64) error
+	CountRenewable(ctx context.Context, agencyID int64, days int) (int, error)
+	DueCases(ctx context.Context, agencyID int64, days int) ([]*store.DueCase, error)
+	LatestRun(ctx context.Context, agencyID int64) (*store.RenewalRun, error)
+	Now() time.Time
+	RenewalRun(ctx context.Context, agencyID, runID int64) (*store.RenewalRun, error)
+	StartRenewal(ctx context.Context, agencyID, userID, caseID int64, windowDays int) (*store.RenewalRun, error)
 }

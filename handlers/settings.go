@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"caseverify/store"
+	"caseverify/store/engagement"
 	"caseverify/views"
 )
 
@@ -131,4 +133,16 @@ func (h *Handler) settingsSave(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/settings")
+}
+
+// settingsStore is what settings.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type settingsStore interface {
+	ChannelStats(ctx context.Context, agencyID int64) ([]store.ChannelStat, error)
+	EngagementSettings(ctx context.Context, agencyID int64) (engagement.Settings, error)
+	RenewalFallback(ctx context.Context, agencyID int64) (string, error)
+	SetEngagementSettings(ctx context.Context, agencyID int64, e engagement.Settings) error
+	SetMFARequired(ctx context.Context, agencyID int64, required bool) error
+	SetRenewalFallback(ctx context.Context, agencyID int64, v string) error
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+	UpdateSettings(ctx context.Context, agencyID int64, a store.AgencySettings) error
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -88,4 +89,10 @@ func randomHex() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// webhooksStore is what webhooks.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type webhooksStore interface {
+	AddInboxFor(ctx context.Context, provider, dedupeKey, path, partition string, body []byte) (inserted bool, err error)
+	OrderBySecret(ctx context.Context, provider, secret string) (*store.Order, error)
 }
