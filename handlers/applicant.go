@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -23,13 +24,13 @@ import (
 func (h *Handler) applicantPage(c echo.Context) error {
 	v, err := h.verify.OpenWidgetPage(c.Request().Context(), c.Param("token"))
 	if errors.Is(err, store.ErrNotFound) {
-		return render(c, http.StatusNotFound, views.LinkEndedPage("en", "your agency"))
+		return render(c, http.StatusNotFound, views.LinkEndedPage("en", "your agency", time.Time{}))
 	}
 	if err != nil {
 		return err
 	}
 	if v.Ended {
-		return render(c, http.StatusGone, views.LinkEndedPage(v.Lang, v.AgencyName))
+		return render(c, http.StatusGone, views.LinkEndedPage(v.Lang, v.AgencyName, v.ExpiredOn))
 	}
 	c.Response().Header().Set("Content-Security-Policy", widgetCSP(h.cfg.BaseURL, v.ScriptURL, v.FrameSources))
 	return render(c, http.StatusOK, views.WidgetPage(views.WidgetView{Lang: v.Lang, FirstName: v.FirstName,

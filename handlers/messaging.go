@@ -27,19 +27,23 @@ func (h *Handler) linkOpen(c echo.Context) error {
 	}
 	lo, err := h.store.OpenLink(c.Request().Context(), c.Param("code"))
 	if errors.Is(err, store.ErrNotFound) {
-		return render(c, http.StatusNotFound, views.LinkEndedPage("en", "your agency"))
+		return render(c, http.StatusNotFound, views.LinkEndedPage("en", "your agency", time.Time{}))
 	}
 	if err != nil {
 		return err
 	}
 	o := lo.Order
-	expired := !o.LinkExpiresAt.IsZero() && !h.store.Now().Before(o.LinkExpiresAt)
+	expired := o.LinkExpired(h.store.Now())
 	if o.Status.Final() || expired || o.Link == "" {
 		name, err := h.store.AgencyName(c.Request().Context(), o.AgencyID)
 		if err != nil {
 			return err
 		}
-		return render(c, http.StatusGone, views.LinkEndedPage(lo.Language, name))
+		var on time.Time
+		if expired && (!o.Status.Final() || o.Status == store.StatusExpired) {
+			on = o.LinkExpiresAt // it expired: say so, and when
+		}
+		return render(c, http.StatusGone, views.LinkEndedPage(lo.Language, name, on))
 	}
 	return c.Redirect(http.StatusFound, o.Link)
 }

@@ -26,7 +26,7 @@ func (h *Handler) settingsForm(c echo.Context) error {
 	}
 	f := views.SettingsForm{FirstHours: fmt.Sprint(s.ReminderFirstHours), EveryHours: fmt.Sprint(s.ReminderEveryHours),
 		Count: fmt.Sprint(s.ReminderCount), Channel: s.ReminderChannel, Provider: s.DefaultProvider, Program: s.DefaultProgram,
-		Products: s.DefaultProducts, RenewalFallback: fb}
+		Products: s.DefaultProducts, RenewalFallback: fb, LinkDays: fmt.Sprint(s.LinkLifetimeHours / 24)}
 	es, err := h.store.EngagementSettings(c.Request().Context(), u.AgencyID)
 	if err != nil {
 		return err
@@ -74,7 +74,8 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	}
 	f := views.SettingsForm{FirstHours: form.Get("reminder_first_hours"), EveryHours: form.Get("reminder_every_hours"),
 		Count: form.Get("reminder_count"), Channel: form.Get("reminder_channel"), Provider: form.Get("default_provider"),
-		Program: form.Get("default_program"), Products: form["default_products"], RenewalFallback: form.Get("renewal_fallback")}
+		Program: form.Get("default_program"), Products: form["default_products"], RenewalFallback: form.Get("renewal_fallback"),
+		LinkDays: form.Get("link_lifetime_days")}
 	f.Engagement = views.EngagementForm{Shown: form.Get("engagement_shown") == "1", Seasonal: form.Get("engagement_seasonal") == "1",
 		Hours: form.Get("engagement_hours"), Rate: form.Get("engagement_rate"),
 		LookbackApplication: form.Get("engagement_lookback_application"), LookbackRenewal: form.Get("engagement_lookback_renewal")}
@@ -95,6 +96,11 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	}
 	if s.ReminderCount, perr = strconv.Atoi(f.Count); perr != nil {
 		s.ReminderCount = -1
+	}
+	if days, derr := strconv.Atoi(f.LinkDays); derr != nil || days < 0 {
+		s.LinkLifetimeHours = -1
+	} else {
+		s.LinkLifetimeHours = min(days, store.MaxLinkLifetimeHours/24+1) * 24 // out of range is refused by UpdateSettings
 	}
 	if h.verify.Provider(s.DefaultProvider) == nil {
 		s.DefaultProvider = ""

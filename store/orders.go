@@ -46,6 +46,13 @@ type Order struct {
 	UnconfirmedAt time.Time
 }
 
+// LinkExpired says the applicant's link no longer works at now: its expiry
+// (the earlier of the provider's and the agency's lifetime, LinkExpiry) has
+// passed.
+func (o *Order) LinkExpired(now time.Time) bool {
+	return !o.LinkExpiresAt.IsZero() && !now.Before(o.LinkExpiresAt)
+}
+
 // Checking says the portal does not know yet whether the provider has this
 // order: its create got no answer and no lookup has settled it. The
 // reconciler asks the provider by the order's reference (its idempotency
@@ -153,6 +160,13 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 			attached = false
 			return nil
 		}
+		var lifetime int
+		var created string
+		if err := tx.QueryRowContext(ctx, `SELECT a.link_lifetime_hours, o.created_at FROM orders o JOIN agencies a ON a.id = o.agency_id
+			WHERE o.id = ?`, orderID).Scan(&lifetime, &created); err != nil {
+			return err
+		}
+		expires := LinkExpiry(p.ExpiresAt, parseTime(created), lifetime)
 		status := p.Status
 		if !status.Valid() {
 			status = StatusCreated
@@ -167,7 +181,7 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 			last_event_at = ? WHERE id = ?`,
 			p.OrderID, p.UserID, string(status), c.Seal(p.Link, aad("orders", "link", orderID)),
 			c.Seal(p.ShortLink, aad("orders", "short_link", orderID)), c.Seal(p.WidgetToken, aad("orders", "widget_token", orderID)),
-			nullTime(p.ExpiresAt), secretHash, fmtTime(now), fmtTime(now), orderID); err != nil {
+			nullTime(expires), secretHash, fmtTime(now), fmtTime(now), orderID); err != nil {
 			return wrap("AttachProviderOrder", formatError(err))
 		}
 		if err := addEvent(ctx, tx, agencyID, orderID, now, SourceSystem, "", "", string(status), detail); err != nil {

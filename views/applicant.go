@@ -10,6 +10,7 @@ import (
 // QR code shown at the desk.
 type applicantTexts struct {
 	endedTitle, endedBody, endedCall                                    string
+	expiredTitle, expiredBody                                           string
 	handoutTitle, handoutIntro, step1, step2, step3, typeLink, validTil string
 	noExpiry, print, questions                                          string
 	qrTitle, qrIntro, qrAlt, qrTypeLink                                 string
@@ -20,6 +21,8 @@ var applicantWords = map[string]applicantTexts{
 		endedTitle:   "This link has ended",
 		endedBody:    "This verification link is no longer active. It may have expired, or the verification may already be done.",
 		endedCall:    "If you still need to verify, contact your caseworker at %s for a new link.",
+		expiredTitle: "This link has expired",
+		expiredBody:  "This verification link expired on %s. Links stay valid only for a limited time, to keep your information safe.",
 		handoutTitle: "Verify your information for %s",
 		handoutIntro: "%s, %s needs to verify your %s for your benefits case. It takes about 5 minutes on your phone.",
 		step1:        "Open your phone's camera and point it at the square code below.",
@@ -39,6 +42,8 @@ var applicantWords = map[string]applicantTexts{
 		endedTitle:   "Este enlace ya no está activo",
 		endedBody:    "Este enlace de verificación ya no está activo. Puede haber vencido, o la verificación ya puede estar hecha.",
 		endedCall:    "Si todavía necesita verificar, comuníquese con su trabajador social de %s para recibir un enlace nuevo.",
+		expiredTitle: "Este enlace venció",
+		expiredBody:  "Este enlace de verificación venció el %s. Los enlaces son válidos solo por un tiempo limitado, para proteger su información.",
 		handoutTitle: "Verifique su información para %s",
 		handoutIntro: "%s, %s necesita verificar sus %s para su caso de beneficios. Toma unos 5 minutos desde su teléfono.",
 		step1:        "Abra la cámara de su teléfono y apúntela al código cuadrado de abajo.",

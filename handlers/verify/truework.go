@@ -107,6 +107,7 @@ type WidgetPage struct {
 	FirstName      string
 	AgencyName     string
 	Ended          bool
+	ExpiredOn      time.Time // set when it ended because the link's lifetime passed
 	ScriptURL      string
 	FrameSources   []string // origins the widget frames (its Content-Security-Policy)
 	PublishableKey string
@@ -137,6 +138,10 @@ func (s *Service) OpenWidgetPage(ctx context.Context, token string) (*WidgetPage
 	}
 	v := &WidgetPage{Lang: m.Language, FirstName: m.FirstName, AgencyName: agency}
 	_, w := s.widget(o.Provider)
+	if o.LinkExpired(s.store.Now()) && !o.Status.Final() {
+		v.Ended, v.ExpiredOn = true, o.LinkExpiresAt // the provider's or the agency's lifetime passed
+		return v, nil
+	}
 	if w == nil || !pg.Usable(s.store.Now()) || o.Status.Final() || o.WidgetToken == "" {
 		v.Ended = true
 		return v, nil

@@ -785,6 +785,9 @@ func (s *Service) Resend(ctx context.Context, u *store.User, o *store.Order, cha
 	if o.Link == "" {
 		return Problems{"channel": "This provider's link cannot be sent again from here."}
 	}
+	if o.LinkExpired(s.store.Now()) {
+		return Problems{"channel": "This link has expired; send a new link instead."}
+	}
 	return s.Deliver(ctx, u, o, channel, store.DeliveryResend)
 }
 
