@@ -97,7 +97,9 @@ func (h *Handler) settingsSave(c echo.Context) error {
 	if s.ReminderCount, perr = strconv.Atoi(f.Count); perr != nil {
 		s.ReminderCount = -1
 	}
-	if days, derr := strconv.Atoi(f.LinkDays); derr != nil || days < 0 {
+	if f.LinkDays == "" {
+		s.LinkLifetimeHours = 0 // not on the form: as long as the provider keeps the link
+	} else if days, derr := strconv.Atoi(f.LinkDays); derr != nil || days < 0 {
 		s.LinkLifetimeHours = -1
 	} else {
 		s.LinkLifetimeHours = min(days, store.MaxLinkLifetimeHours/24+1) * 24 // out of range is refused by UpdateSettings
