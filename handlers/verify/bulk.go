@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"time"
 
 	"caseverify/providers"
 	"caseverify/store"
@@ -97,4 +98,14 @@ func (s *Service) CheckBulkSend(provider string, products []string, channel stri
 		problems["ssn"] = s.providers[provider].Label + " needs each member's full SSN, typed when sending: send those from each member's page."
 	}
 	return problems
+}
+
+// bulkStore is what bulk.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type bulkStore interface {
+	ExtendRenewalLease(ctx context.Context, it *store.RenewalItem, lease time.Duration) error
+	FinishRenewalItem(ctx context.Context, it *store.RenewalItem, status, path, detail string, prevOrderID, orderID int64) error
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	OrderSince(ctx context.Context, agencyID, memberID int64, provider string, since time.Time) (*store.Order, error)
+	RenewalRun(ctx context.Context, agencyID, runID int64) (*store.RenewalRun, error)
+	User(ctx context.Context, agencyID, userID int64) (*store.User, error)
 }

@@ -178,3 +178,15 @@ func (s *Service) undoContact(ctx context.Context, agencyID, caseID, memberID in
 		}
 	}
 }
+
+// contactStore is what contact.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type contactStore interface {
+	AddMember(ctx context.Context, agencyID, caseID int64, in store.MemberInput) (*store.Member, error)
+	CaseByNumber(ctx context.Context, agencyID int64, number string) (*store.Case, error)
+	CheckMember(in store.MemberInput) store.ValidationError
+	CreateCase(ctx context.Context, agencyID, createdBy int64, in store.CaseInput) (*store.Case, error)
+	DeleteEmptyCase(ctx context.Context, agencyID, caseID int64) error
+	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)
+	RemoveMember(ctx context.Context, agencyID, caseID, memberID int64) error
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+}

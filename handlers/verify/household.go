@@ -139,3 +139,14 @@ func providerLabel(p *Provider) string {
 	}
 	return p.Label
 }
+
+// householdStore is what household.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type householdStore interface {
+	AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms []store.OrderMember) error
+	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
+	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+}

@@ -747,3 +747,32 @@ func (s *Service) PurgeOld(ctx context.Context, keep time.Duration) {
 		s.log.Info("retention: uploaded csv files wiped", "count", n)
 	}
 }
+
+// inboxStore is what inbox.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type inboxStore interface {
+	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
+	ApplyUpdate(ctx context.Context, agencyID, orderID int64, u store.StatusUpdate) (*store.Order, bool, error)
+	ClaimInboxExcept(ctx context.Context, lease time.Duration, skip []string) (*store.InboxItem, error)
+	FinishInbox(ctx context.Context, id int64, errText string, retryAt time.Time) error
+	HasAnyReport(ctx context.Context, agencyID, orderID int64) (bool, error)
+	LastInboxID(ctx context.Context) (int64, error)
+	LatestReport(ctx context.Context, agencyID, orderID int64) (*store.Report, error)
+	Now() time.Time
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	OrderByInboxPath(ctx context.Context, provider, path string) (*store.Order, error)
+	OrderByProviderID(ctx context.Context, provider, providerOrderID string) (*store.Order, error)
+	OrderByProviderKeys(ctx context.Context, provider string, keys []string) (*store.Order, error)
+	OrderMemberFirstName(ctx context.Context, agencyID, orderID int64, subID string) (string, error)
+	OrdersMissingReport(ctx context.Context, quietSince time.Time, limit int) ([]*store.Order, error)
+	PurgeExpiredReports(ctx context.Context) (int, error)
+	PurgeInboxBodies(ctx context.Context, cutoff time.Time) (int64, error)
+	PurgeIntakes(ctx context.Context) (int64, error)
+	PurgeOutbox(ctx context.Context, cutoff time.Time) (int64, error)
+	PurgeReports(ctx context.Context, agencyID, orderID int64) error
+	RecordWebhookEffect(ctx context.Context, orderID int64, code, bodyHash, effect string) error
+	RememberProviderKeys(ctx context.Context, provider string, orderID int64, keys []string, moved bool) error
+	ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by time.Time) error
+	ReportFetchFailed(ctx context.Context, orderID int64, base time.Duration) (int, error)
+	SaveReport(ctx context.Context, agencyID, orderID int64, r store.Report) (*store.Report, error)
+	WebhookEffect(ctx context.Context, orderID int64, code, bodyHash string) (effect string, seen bool, err error)
+}

@@ -180,3 +180,8 @@ func employers(reports []*providers.Report, activeOnly bool) []string {
 	}
 	return out
 }
+
+// incomeStore is what income.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type incomeStore interface {
+	RenewalReports(ctx context.Context, agencyID int64, it *store.RenewalItem) (before, after []*store.Report, err error)
+}

@@ -171,3 +171,12 @@ func final(u providers.Update) int {
 	}
 	return 0
 }
+
+// reconcileStore is what reconcile.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type reconcileStore interface {
+	ClaimQuietOrders(ctx context.Context, providers []string, quiet time.Duration, limit int) ([]*store.Order, error)
+	FinishPoll(ctx context.Context, orderID int64, progressed bool) error
+	HasReport(ctx context.Context, agencyID, orderID int64, providerReportID string) (bool, error)
+	Now() time.Time
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+}

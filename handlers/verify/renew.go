@@ -527,3 +527,27 @@ func (s *Service) dropReserved(ctx context.Context, it *store.RenewalItem, order
 		s.log.Error("renewal: delete reserved order", "order_id", orderID, "error", err)
 	}
 }
+
+// renewStore is what renew.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type renewStore interface {
+	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
+	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
+	ClaimRenewalItem(ctx context.Context, lease time.Duration) (*store.RenewalItem, error)
+	ClaimRenewalOutcome(ctx context.Context, orderID int64, lease time.Duration) (*store.RenewalItem, error)
+	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
+	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
+	ExtendRenewalLease(ctx context.Context, it *store.RenewalItem, lease time.Duration) error
+	FinishRenewalItem(ctx context.Context, it *store.RenewalItem, status, path, detail string, prevOrderID, orderID int64) error
+	LastCompleted(ctx context.Context, agencyID, memberID int64) (*store.Order, error)
+	LatestReport(ctx context.Context, agencyID, orderID int64) (*store.Report, error)
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Now() time.Time
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	RefreshesSince(ctx context.Context, agencyID, orderID int64, since time.Time) (int, error)
+	RenewalFallback(ctx context.Context, agencyID int64) (string, error)
+	RenewalItemByOrder(ctx context.Context, orderID int64) (*store.RenewalItem, error)
+	ReportRowID(ctx context.Context, agencyID, orderID int64, providerReportID string) (int64, error)
+	SetRenewalBaseline(ctx context.Context, itemID, prevOrderID, prevReportID int64) error
+	SetRenewalOrder(ctx context.Context, itemID, orderID int64) error
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+}

@@ -340,3 +340,22 @@ func windowWords(d time.Duration) string {
 	}
 	return d.String()
 }
+
+// trueworkStore is what truework.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type trueworkStore interface {
+	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
+	AgencyName(ctx context.Context, agencyID int64) (string, error)
+	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
+	CreateApplicantPage(ctx context.Context, agencyID, orderID int64, token string, expires time.Time) error
+	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
+	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
+	HasUsableApplicantPage(ctx context.Context, agencyID, orderID int64) (bool, error)
+	LatestReport(ctx context.Context, agencyID, orderID int64) (*store.Report, error)
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Now() time.Time
+	OpenApplicantPage(ctx context.Context, token string) (*store.ApplicantPage, error)
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	RenewApplicantPage(ctx context.Context, agencyID, orderID int64, token string, expires time.Time,
+		link, widgetToken, detail string) error
+	UpdateMember(ctx context.Context, agencyID, caseID, memberID int64, in store.MemberInput) error
+}

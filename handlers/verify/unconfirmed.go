@@ -185,3 +185,15 @@ func (s *Service) settleChecking(ctx context.Context, provider string) bool {
 	}
 	return settledAny
 }
+
+// unconfirmedStore is what unconfirmed.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type unconfirmedStore interface {
+	ApplyUpdate(ctx context.Context, agencyID, orderID int64, u store.StatusUpdate) (*store.Order, bool, error)
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CheckingOrder(ctx context.Context, agencyID, memberID int64, provider string) (*store.Order, error)
+	CheckingOrders(ctx context.Context, provider string, limit int) ([]*store.Order, error)
+	MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, channel, secret, detail string, firstCheck time.Duration) error
+	Now() time.Time
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	UnconfirmedChannel(ctx context.Context, agencyID, orderID int64) (string, error)
+}

@@ -55,7 +55,9 @@ func (p *Provider) Complete() *Provider {
 
 // Service runs the workflows.
 type Service struct {
-	store     *store.Store
+	// store is the union of the small interfaces each workflow file declares
+	// for itself (inboxStore in inbox.go, renewStore in renew.go, ...).
+	store     storeAPI
 	log       *slog.Logger
 	providers map[string]*Provider
 	order     []string // provider names in display order
@@ -954,7 +956,7 @@ func (s *Service) smsSender(agencyID int64) sms.Sender {
 
 // outboxEmail "sends" email into the database outbox (the default).
 type outboxEmail struct {
-	store    *store.Store
+	store    outboxStore
 	agencyID int64
 }
 
@@ -966,7 +968,7 @@ func (o outboxEmail) Send(ctx context.Context, m email.Message) (string, error) 
 
 // outboxSMS "sends" text messages into the database outbox (the default).
 type outboxSMS struct {
-	store    *store.Store
+	store    outboxStore
 	agencyID int64
 }
 
@@ -991,4 +993,51 @@ func providerVerifier(p *Provider) providers.Verifier {
 		return nil
 	}
 	return p.Verifier
+}
+
+// verifyStore is what verify.go uses of the store (declared here, where it is used; *store.Store satisfies it).
+type verifyStore interface {
+	AddDelivery(ctx context.Context, agencyID int64, d store.Delivery, detail string) (*store.Delivery, error)
+	AgencyName(ctx context.Context, agencyID int64) (string, error)
+	ApplyUpdate(ctx context.Context, agencyID, orderID int64, u store.StatusUpdate) (*store.Order, bool, error)
+	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
+	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	ClaimReminder(ctx context.Context) (*store.Order, int, error)
+	ConfirmOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) (bool, error)
+	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
+	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
+	Deliveries(ctx context.Context, agencyID, orderID int64) ([]*store.Delivery, error)
+	FinishDelivery(ctx context.Context, agencyID, deliveryID int64, result store.DeliveryResult, errText, messageID, detail string) error
+	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)
+	Now() time.Time
+	OptOut(ctx context.Context, phone string) error
+	OptedOut(ctx context.Context, phone string) (bool, error)
+	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
+	ReplaceLink(ctx context.Context, agencyID, orderID int64, link, detail string) error
+	ScheduleReminders(ctx context.Context, orderID int64, first time.Time) error
+	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+	StartDelivery(ctx context.Context, agencyID int64, d store.Delivery) (*store.Delivery, error)
+	StopReminders(ctx context.Context, orderID int64) error
+}
+
+// outboxStore is what the outbox senders (outboxEmail, outboxSMS) use of the store.
+type outboxStore interface {
+	AddOutbox(ctx context.Context, agencyID int64, m store.OutboxMessage) (int64, error)
+}
+
+// storeAPI is what the workflows use of the store, file by file; New takes
+// the *store.Store that satisfies it.
+type storeAPI interface {
+	bulkStore
+	contactStore
+	householdStore
+	inboxStore
+	incomeStore
+	reconcileStore
+	renewStore
+	trueworkStore
+	unconfirmedStore
+	verifyStore
+	outboxStore
 }
