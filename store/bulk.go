@@ -52,7 +52,7 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 	ids = slices.Compact(ids)
 	js, err := json.Marshal(ids)
 	if err != nil {
-		return nil, err
+		return nil, wrap("StartBulkSend", err)
 	}
 	now := s.Now()
 	var runID int64
@@ -60,10 +60,10 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 		res, err := tx.ExecContext(ctx, `INSERT INTO renewal_runs (agency_id, kind, window_days, status, started_by, provider, products, channel, created_at)
 			VALUES (?, 'bulk_send', 0, 'running', ?, ?, ?, ?, ?)`, agencyID, nullID(userID), b.Provider, strings.Join(b.Products, ","), b.Channel, fmtTime(now))
 		if err != nil {
-			return err
+			return wrap("StartBulkSend", err)
 		}
 		if runID, err = res.LastInsertId(); err != nil {
-			return err
+			return wrap("StartBulkSend", err)
 		}
 		contact := "m.email_idx"
 		noContact := skipNoEmail
@@ -78,7 +78,7 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 					WHERE i.member_id = m.id AND r.status = 'running' AND i.status IN ('pending', 'working')) AS busy
 				FROM members m WHERE m.agency_id = ? AND m.id IN (SELECT value FROM json_each(?))) m
 			ORDER BY m.case_id, m.position`, runID, skipBusy, noContact, fmtTime(now), agencyID, string(js))
-		return err
+		return wrap("StartBulkSend", err)
 	})
 	if err != nil {
 		return nil, wrap("StartBulkSend", err)
@@ -113,7 +113,7 @@ func (s *Store) RunItemRows(ctx context.Context, agencyID, runID int64, limit in
 		var updated string
 		if err := rows.Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail,
 			&it.PrevOrderID, &it.OrderID, &it.PrevReportID, &it.RecertDue, &it.Attempts, &updated, &r.MemberName, &r.CaseNumber); err != nil {
-			return nil, err
+			return nil, wrap("RunItemRows", err)
 		}
 		it.UpdatedAt = parseTime(updated)
 		r.Item = &it
@@ -136,7 +136,7 @@ func (s *Store) OrderSince(ctx context.Context, agencyID, memberID int64, provid
 func (s *Store) MembersByID(ctx context.Context, agencyID int64, ids []int64) ([]*Member, map[int64]string, error) {
 	js, err := json.Marshal(ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, wrap("MembersByID", err)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT m.id, m.agency_id, m.case_id, m.position, m.first_name, m.last_name, m.relationship,
 		m.email_enc, m.phone_enc, m.dob_enc, m.ssn4_enc, m.language, m.created_at, m.updated_at, c.case_number FROM members m JOIN cases c ON c.id = m.case_id
@@ -151,7 +151,7 @@ func (s *Store) MembersByID(ctx context.Context, agencyID int64, ids []int64) ([
 		var num string
 		m, err := s.scanMember(scanWith{rows, &num})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, wrap("MembersByID", err)
 		}
 		numbers[m.CaseID] = num
 		out = append(out, m)
@@ -163,7 +163,7 @@ func (s *Store) MembersByID(ctx context.Context, agencyID int64, ids []int64) ([
 func (s *Store) MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []int64) ([]int64, error) {
 	js, err := json.Marshal(caseIDs)
 	if err != nil {
-		return nil, err
+		return nil, wrap("MemberIDsOfCases", err)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (SELECT value FROM json_each(?))
 		ORDER BY case_id, position`, agencyID, string(js))
@@ -175,7 +175,7 @@ func (s *Store) MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, wrap("MemberIDsOfCases", err)
 		}
 		out = append(out, id)
 	}

@@ -117,7 +117,7 @@ func insertCase(ctx context.Context, tx *sql.Tx, agencyID, createdBy int64, in C
 		agencyID, in.Number, in.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
 		fmtTime(now), fmtTime(now))
 	if err != nil {
-		return 0, formatError(err)
+		return 0, wrap("insertCase", formatError(err))
 	}
 	return res.LastInsertId()
 }

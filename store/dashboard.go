@@ -137,7 +137,7 @@ func (s *Store) dashOrders(ctx context.Context, agencyID int64, f DashboardFilte
 			JOIN cases c ON c.id = o.case_id AND c.agency_id = o.agency_id
 		WHERE o.agency_id = ? AND o.created_at >= ? AND o.created_at < ?`, agencyID, fmtTime(f.From), fmtTime(f.To))
 	if err != nil {
-		return nil, err
+		return nil, wrap("dashOrders", err)
 	}
 	defer rows.Close()
 	var out []dashOrder
@@ -146,7 +146,7 @@ func (s *Store) dashOrders(ctx context.Context, agencyID int64, f DashboardFilte
 		var sent, completed, opened, pageOpened string
 		if err := rows.Scan(&o.provider, &o.status, &sent, &completed, &o.language, &o.channel, &opened, &pageOpened,
 			&o.reminders, &o.workerID); err != nil {
-			return nil, err
+			return nil, wrap("dashOrders", err)
 		}
 		o.sent = parseTime(sent)
 		if completed != "" {
@@ -246,7 +246,7 @@ func (s *Store) waitingOrders(ctx context.Context, agencyID int64, f DashboardFi
 	var total int
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM orders WHERE agency_id = ? AND status IN `+waitingStatuses+`
 		AND created_at < ?`, agencyID, before).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, 0, wrap("waitingOrders", err)
 	}
 	limit := cmp.Or(f.WaitingLimit, 500)
 	rows, err := s.read.QueryContext(ctx, `SELECT o.id, o.case_id, c.case_number, m.first_name, m.last_name, o.provider, o.status,
@@ -257,7 +257,7 @@ func (s *Store) waitingOrders(ctx context.Context, agencyID int64, f DashboardFi
 		WHERE o.agency_id = ? AND o.status IN `+waitingStatuses+` AND o.created_at < ?
 		ORDER BY o.created_at, o.id LIMIT ?`, agencyID, before, limit)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, wrap("waitingOrders", err)
 	}
 	defer rows.Close()
 	var out []WaitingOrder
@@ -266,7 +266,7 @@ func (s *Store) waitingOrders(ctx context.Context, agencyID int64, f DashboardFi
 		var sent string
 		if err := rows.Scan(&w.OrderID, &w.CaseID, &w.CaseNumber, &w.FirstName, &w.LastName, &w.Provider, &w.Status,
 			&sent, &w.WorkerName); err != nil {
-			return nil, 0, err
+			return nil, 0, wrap("waitingOrders", err)
 		}
 		w.SentAt = parseTime(sent)
 		out = append(out, w)
@@ -286,20 +286,20 @@ func (s *Store) workload(ctx context.Context, agencyID int64, f DashboardFilter,
 		FROM cases c LEFT JOIN orders o ON o.case_id = c.id AND o.agency_id = c.agency_id
 		WHERE c.agency_id = ? GROUP BY COALESCE(c.assigned_user_id, 0)`, before, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("workload", err)
 	}
 	byUser := map[int64]*Workload{}
 	for rows.Next() {
 		w := &Workload{}
 		if err := rows.Scan(&w.UserID, &w.OpenCases, &w.OpenOrders, &w.Waiting); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, wrap("workload", err)
 		}
 		byUser[w.UserID] = w
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("workload", err)
 	}
 	for _, o := range orders {
 		w := byUser[o.workerID]
@@ -316,19 +316,19 @@ func (s *Store) workload(ctx context.Context, agencyID int64, f DashboardFilter,
 	urows, err := s.read.QueryContext(ctx, `SELECT id, name FROM users WHERE agency_id = ? AND (disabled_at IS NULL OR id IN (
 		SELECT assigned_user_id FROM cases WHERE agency_id = ? AND assigned_user_id IS NOT NULL))`, agencyID, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("workload", err)
 	}
 	defer urows.Close()
 	for urows.Next() {
 		var id int64
 		var name string
 		if err := urows.Scan(&id, &name); err != nil {
-			return nil, err
+			return nil, wrap("workload", err)
 		}
 		names[id] = name
 	}
 	if err := urows.Err(); err != nil {
-		return nil, err
+		return nil, wrap("workload", err)
 	}
 	var out []Workload
 	for id, w := range byUser {

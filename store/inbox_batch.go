@@ -113,12 +113,12 @@ func (s *Store) writeInboxBatch(batch []*inboxWrite) {
 		// ciphertext is bound to the row id).
 		var next int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM webhook_inbox`).Scan(&next); err != nil {
-			return err
+			return wrap("writeInboxBatch", err)
 		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO webhook_inbox (id, provider, dedupe_key, path, body_hash, body_enc,
 			received_at, next_attempt_at, partition_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, dedupe_key) DO NOTHING`)
 		if err != nil {
-			return err
+			return wrap("writeInboxBatch", err)
 		}
 		defer ins.Close()
 		now := fmtTime(s.Now())
@@ -127,7 +127,7 @@ func (s *Store) writeInboxBatch(batch []*inboxWrite) {
 			res, err := ins.ExecContext(ctx, next, r.provider, r.dedupeKey, r.path, hex.EncodeToString(sum[:]),
 				s.crypt.Seal(string(r.body), aad("webhook_inbox", "body", next)), now, now, r.partition)
 			if err != nil {
-				return err
+				return wrap("writeInboxBatch", err)
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				inserted[i] = true

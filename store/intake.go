@@ -139,7 +139,7 @@ func ParseIntake(data []byte, defaultProgram string, now time.Time) ([]*IntakeRo
 	}
 	cols, err := intakeHeader(header)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ParseIntake", err)
 	}
 	var rows []*IntakeRow
 	for {
@@ -352,18 +352,18 @@ func intakeAAD(id string) string { return "csv_imports.data:" + id }
 func (s *Store) HoldIntake(ctx context.Context, agencyID, userID int64, data []byte) (*Intake, error) {
 	set, err := s.Settings(ctx, agencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("HoldIntake", err)
 	}
 	rows, err := ParseIntake(data, set.DefaultProgram, s.Now())
 	if err != nil {
-		return nil, err
+		return nil, wrap("HoldIntake", err)
 	}
 	now := s.Now()
 	in := &Intake{ID: newIntakeID(), AgencyID: agencyID, UserID: userID, Rows: len(rows), Status: "held", CreatedAt: now, data: data}
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO csv_imports (id, agency_id, user_id, data_enc, row_count, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			in.ID, agencyID, userID, s.crypt.Seal(string(data), intakeAAD(in.ID)), len(rows), fmtTime(now))
-		return err
+		return wrap("HoldIntake", err)
 	})
 	if err != nil {
 		return nil, wrap("HoldIntake", err)
@@ -431,11 +431,11 @@ func (s *Store) PreviewIntake(ctx context.Context, in *Intake) (*IntakePreview, 
 	}
 	set, err := s.Settings(ctx, in.AgencyID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("PreviewIntake", err)
 	}
 	rows, err := ParseIntake(in.data, set.DefaultProgram, s.Now())
 	if err != nil {
-		return nil, err
+		return nil, wrap("PreviewIntake", err)
 	}
 	p := &IntakePreview{Rows: rows, Problems: RowProblems(rows)}
 	valid := validRows(rows)
@@ -495,12 +495,12 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 	}
 	js, err := json.Marshal(numbers)
 	if err != nil {
-		return nil, err
+		return nil, wrap("matchIntake", err)
 	}
 	cr, err := q.QueryContext(ctx, `SELECT id, case_number FROM cases WHERE agency_id = ?
 		AND lower(case_number) IN (SELECT lower(value) FROM json_each(?)) ORDER BY id`, agencyID, string(js))
 	if err != nil {
-		return nil, err
+		return nil, wrap("matchIntake", err)
 	}
 	exact := map[string]bool{}
 	var ids []int64
@@ -509,7 +509,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 		var num string
 		if err := cr.Scan(&id, &num); err != nil {
 			cr.Close()
-			return nil, err
+			return nil, wrap("matchIntake", err)
 		}
 		k := strings.ToLower(num)
 		isExact := slices.Contains(numbers, num)
@@ -520,7 +520,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 	}
 	cr.Close()
 	if err := cr.Err(); err != nil {
-		return nil, err
+		return nil, wrap("matchIntake", err)
 	}
 	caseKey := map[int64]string{}
 	for k, id := range st.cases {
@@ -528,12 +528,12 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 	}
 	jsIDs, err := json.Marshal(ids)
 	if err != nil {
-		return nil, err
+		return nil, wrap("matchIntake", err)
 	}
 	mr, err := q.QueryContext(ctx, `SELECT id, case_id, position, name_search, dob_enc FROM members WHERE agency_id = ?
 		AND case_id IN (SELECT value FROM json_each(?))`, agencyID, string(jsIDs))
 	if err != nil {
-		return nil, err
+		return nil, wrap("matchIntake", err)
 	}
 	defer mr.Close()
 	for mr.Next() {
@@ -542,7 +542,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 		var name string
 		var dob []byte
 		if err := mr.Scan(&id, &caseID, &pos, &name, &dob); err != nil {
-			return nil, err
+			return nil, wrap("matchIntake", err)
 		}
 		st.lastPos[caseID] = max(st.lastPos[caseID], pos)
 		k, ok := caseKey[caseID]
@@ -551,7 +551,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 		}
 		d, err := s.crypt.Open(dob, aad("members", "dob", id))
 		if err != nil {
-			return nil, err
+			return nil, wrap("matchIntake", err)
 		}
 		st.members[k+"\x00"+name+"\x00"+d] = id
 	}
@@ -579,11 +579,11 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 	}
 	in, err := s.Intake(ctx, agencyID, userID, id)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ImportIntake", err)
 	}
 	p, err := s.PreviewIntake(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, wrap("ImportIntake", err)
 	}
 	if mode == "all" && p.ProblemRows > 0 {
 		return nil, ValidationError{"mode": fmt.Sprintf("%d rows have problems, so the file cannot be imported in one piece. Correct the file and upload it again, or import the valid rows only.", p.ProblemRows)}
@@ -612,13 +612,13 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			st, err := s.matchIntake(ctx, tx, agencyID, valid)
 			if err != nil {
-				return err
+				return wrap("ImportIntake", err)
 			}
 			c := &IntakeCounts{}
 			for b := 0; b < len(valid); b += intakeBatch {
 				batch := valid[b:min(b+intakeBatch, len(valid))]
 				if err := s.importRows(ctx, tx, agencyID, userID, id, batch, st, c); err != nil {
-					return err
+					return wrap("ImportIntake", err)
 				}
 				done += len(batch)
 				report()
@@ -634,10 +634,10 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 				// committed meanwhile is seen, and nothing is added twice.
 				st, err := s.matchIntake(ctx, tx, agencyID, batch)
 				if err != nil {
-					return err
+					return wrap("ImportIntake", err)
 				}
 				if err := s.importRows(ctx, tx, agencyID, userID, id, batch, st, counts); err != nil {
-					return err
+					return wrap("ImportIntake", err)
 				}
 				return touchCases(ctx, tx, agencyID, st, s.Now())
 			})
@@ -655,7 +655,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 			counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id); uerr != nil {
 			return nil, errors.Join(err, uerr)
 		}
-		return nil, err
+		return nil, wrap("ImportIntake", err)
 	}
 	_, err = s.write.ExecContext(fin, `UPDATE csv_imports SET status = 'imported', created_cases = ?, added_members = ?, unchanged = ?,
 		skipped = ?, finished_at = ? WHERE id = ?`, counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id)
@@ -669,7 +669,7 @@ func (s *Store) importRows(ctx context.Context, tx *sql.Tx, agencyID, userID int
 	now := s.Now()
 	link, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO csv_import_members (import_id, member_id) VALUES (?, ?)`)
 	if err != nil {
-		return err
+		return wrap("importRows", err)
 	}
 	defer link.Close()
 	for _, row := range rows {
@@ -677,7 +677,7 @@ func (s *Store) importRows(ctx context.Context, tx *sql.Tx, agencyID, userID int
 		caseID, ok := st.cases[ck]
 		if !ok {
 			if caseID, err = insertCase(ctx, tx, agencyID, userID, row.Case, now); err != nil {
-				return err
+				return wrap("importRows", err)
 			}
 			st.cases[ck] = caseID
 			c.CreatedCases++
@@ -689,13 +689,13 @@ func (s *Store) importRows(ctx context.Context, tx *sql.Tx, agencyID, userID int
 		} else {
 			pos := st.lastPos[caseID] + 1
 			if memberID, err = s.insertMember(ctx, tx, agencyID, caseID, pos, row.Member, now); err != nil {
-				return err
+				return wrap("importRows", err)
 			}
 			st.lastPos[caseID], st.members[mk], st.touched[caseID] = pos, memberID, true
 			c.AddedMembers++
 		}
 		if _, err := link.ExecContext(ctx, importID, memberID); err != nil {
-			return err
+			return wrap("importRows", err)
 		}
 	}
 	return nil
@@ -705,7 +705,7 @@ func (s *Store) importRows(ctx context.Context, tx *sql.Tx, agencyID, userID int
 func touchCases(ctx context.Context, tx *sql.Tx, agencyID int64, st *intakeState, now time.Time) error {
 	for id := range st.touched {
 		if err := touchCase(ctx, tx, agencyID, id, now); err != nil {
-			return err
+			return wrap("touchCases", err)
 		}
 	}
 	clear(st.touched)
@@ -726,7 +726,7 @@ func (s *Store) IntakeMemberIDs(ctx context.Context, agencyID, userID int64, id 
 	for rows.Next() {
 		var mid int64
 		if err := rows.Scan(&mid); err != nil {
-			return nil, err
+			return nil, wrap("IntakeMemberIDs", err)
 		}
 		out = append(out, mid)
 	}

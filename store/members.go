@@ -207,11 +207,11 @@ func (s *Store) insertMember(ctx context.Context, tx *sql.Tx, agencyID, caseID i
 		relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?)`,
 		agencyID, caseID, pos, fmtTime(now), fmtTime(now))
 	if err != nil {
-		return 0, err
+		return 0, wrap("insertMember", err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
-		return 0, err
+		return 0, wrap("insertMember", err)
 	}
 	return id, s.writeMember(ctx, tx, id, in, now)
 }
@@ -238,12 +238,12 @@ func (s *Store) writeMember(ctx context.Context, tx *sql.Tx, id int64, in Member
 // case search looks names up in (a prefix of any word of the name).
 func writeNameWords(ctx context.Context, tx *sql.Tx, memberID int64, name string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM member_words WHERE member_id = ?`, memberID); err != nil {
-		return err
+		return wrap("writeNameWords", err)
 	}
 	for _, w := range nameWords(name) {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_words (agency_id, word, member_id, case_id)
 			SELECT agency_id, ?, id, case_id FROM members WHERE id = ?`, w, memberID); err != nil {
-			return err
+			return wrap("writeNameWords", err)
 		}
 	}
 	return nil

@@ -135,7 +135,7 @@ type ProviderOrder struct {
 // an order created with CreateOrder, and writes the first timeline event.
 func (s *Store) AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p ProviderOrder, detail string) error {
 	_, err := s.attachProviderOrder(ctx, agencyID, orderID, p, detail, false)
-	return err
+	return wrap("AttachProviderOrder", err)
 }
 
 // ConfirmOrder attaches what a lookup found to an order whose create got no
@@ -164,7 +164,7 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 		var created string
 		if err := tx.QueryRowContext(ctx, `SELECT a.link_lifetime_hours, o.created_at FROM orders o JOIN agencies a ON a.id = o.agency_id
 			WHERE o.id = ?`, orderID).Scan(&lifetime, &created); err != nil {
-			return err
+			return wrap("attachProviderOrder", err)
 		}
 		expires := LinkExpiry(p.ExpiresAt, parseTime(created), lifetime)
 		status := p.Status
@@ -204,7 +204,7 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 	if err == nil && attached {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
-	return attached && err == nil, err
+	return attached && err == nil, wrap("attachProviderOrder", err)
 }
 
 // shownOrder is the condition for an order that belongs on the case page
@@ -227,7 +227,7 @@ func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, ch
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`,
 			agencyID, orderID).Scan(&caseID); err != nil {
-			return formatError(err)
+			return wrap("MarkUnconfirmed", formatError(err))
 		}
 		var secretHash string
 		if secret != "" {
@@ -236,10 +236,10 @@ func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, ch
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET unconfirmed_at = ?, unconfirmed_channel = ?, secret_hash = ?, detail = ?,
 			next_poll_at = ?, updated_at = ? WHERE id = ?`, fmtTime(now), channel, secretHash, detail, fmtTime(now.Add(firstCheck)),
 			fmtTime(now), orderID); err != nil {
-			return err
+			return wrap("MarkUnconfirmed", err)
 		}
 		if err := addEvent(ctx, tx, agencyID, orderID, now, "system", "", "", "", detail); err != nil {
-			return err
+			return wrap("MarkUnconfirmed", err)
 		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
 	})
@@ -254,7 +254,7 @@ func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, ch
 func (s *Store) UnconfirmedChannel(ctx context.Context, agencyID, orderID int64) (string, error) {
 	var ch string
 	err := s.read.QueryRowContext(ctx, `SELECT unconfirmed_channel FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&ch)
-	return ch, formatError(err)
+	return ch, wrap("UnconfirmedChannel", formatError(err))
 }
 
 // CheckingOrder returns the member's order of provider whose create got no

@@ -109,7 +109,7 @@ func boundOpenLinks(ctx context.Context, tx *sql.Tx, agencyID int64, lifetimeHou
 	rows, err := tx.QueryContext(ctx, `SELECT id, created_at, link_expires_at FROM orders WHERE agency_id = ?
 		AND provider_order_id IS NOT NULL AND status NOT IN ('completed', 'canceled', 'expired', 'failed')`, agencyID)
 	if err != nil {
-		return err
+		return wrap("boundOpenLinks", err)
 	}
 	type bound struct {
 		id  int64
@@ -122,7 +122,7 @@ func boundOpenLinks(ctx context.Context, tx *sql.Tx, agencyID int64, lifetimeHou
 		var current sql.NullString
 		if err := rows.Scan(&id, &created, &current); err != nil {
 			rows.Close()
-			return err
+			return wrap("boundOpenLinks", err)
 		}
 		cur := parseNullTime(current)
 		if exp := LinkExpiry(cur, parseTime(created), lifetimeHours); !exp.Equal(cur) {
@@ -131,11 +131,11 @@ func boundOpenLinks(ctx context.Context, tx *sql.Tx, agencyID int64, lifetimeHou
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return wrap("boundOpenLinks", err)
 	}
 	for _, b := range out {
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET link_expires_at = ? WHERE id = ?`, nullTime(b.exp), b.id); err != nil {
-			return err
+			return wrap("boundOpenLinks", err)
 		}
 	}
 	return nil
