@@ -341,8 +341,8 @@ func windowWords(d time.Duration) string {
 	return d.String()
 }
 
-// trueworkStore is what truework.go uses of the store (declared here, where it is used; *store.Store satisfies it).
-type trueworkStore interface {
+// applicantPageFlowStore is what truework.go (the applicant-page flow) uses of the store (declared here, where it is used; *store.Store satisfies it).
+type applicantPageFlowStore interface {
 	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
 	AgencyName(ctx context.Context, agencyID int64) (string, error)
 	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error

@@ -1036,7 +1036,7 @@ type storeAPI interface {
 	incomeStore
 	reconcileStore
 	renewStore
-	trueworkStore
+	applicantPageFlowStore
 	unconfirmedStore
 	verifyStore
 	outboxStore
