@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,6 +35,10 @@ const (
 	// kindPage is answered by an error page with its own words (not found,
 	// a conflict, a refused request).
 	kindPage
+	// kindBusy is the database busy past its bound (store.BusyError):
+	// nothing was saved; 503 with Retry-After, so the request is tried
+	// again instead of waiting until the server drops it.
+	kindBusy
 	// kindInput is a problem with what was typed: the form again, 422.
 	kindInput
 	// kindProvider is the provider refusing (422) or failing (502).
@@ -53,6 +59,8 @@ type explained struct {
 	// Fields are problems by form field: the store's (kindInput) or the
 	// ones the provider named (kindProvider).
 	Fields map[string]string
+	// RetryAfter is sent as the Retry-After header (kindBusy).
+	RetryAfter time.Duration
 }
 
 // Words of the error pages.
@@ -71,6 +79,7 @@ func (h *Handler) explain(err error, what string) explained {
 	var perr *providers.ProviderError
 	var derr *verify.DeliveryError
 	var uerr *verify.UnconfirmedError
+	var busy *store.BusyError
 	switch {
 	case errors.As(err, &he):
 		return httpErrorPage(he)
@@ -86,6 +95,9 @@ func (h *Handler) explain(err error, what string) explained {
 	case errors.As(err, &uerr):
 		return explained{Kind: kindUnconfirmed, Status: http.StatusAccepted, Heading: "Checking with " + uerr.Provider,
 			Message: uerr.Message()}
+	case errors.As(err, &busy):
+		return explained{Kind: kindBusy, Status: http.StatusServiceUnavailable, Heading: "The portal is busy",
+			Message: "Nothing was saved. Wait a few seconds and try again.", RetryAfter: busy.Wait}
 	case errors.Is(err, store.ErrNotFound):
 		return explained{Kind: kindPage, Status: http.StatusNotFound, Heading: headingNotFound, Message: messageNotFound}
 	case errors.Is(err, store.ErrConflict):
@@ -132,6 +144,11 @@ func httpErrorPage(he *echo.HTTPError) explained {
 		}
 	}
 	return e
+}
+
+// retryAfter is the Retry-After header's value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 
 // upperFirst starts a sentence.

@@ -67,6 +67,23 @@ type liveClient struct {
 	cookie string
 }
 
+// formToken opens pageURL as the signed-in client and returns the CSRF
+// token of its forms.
+func (c *liveClient) formToken(pageURL string) string {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, pageURL, nil)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	token := csrfRE.FindStringSubmatch(readBody(resp))
+	if token == nil {
+		c.t.Fatalf("no CSRF token on %s", pageURL)
+	}
+	return token[1]
+}
+
 func (c *liveClient) signIn(l *live, email string) {
 	c.t.Helper()
 	jar := &simpleJar{}

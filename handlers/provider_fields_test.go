@@ -84,21 +84,11 @@ func TestSendForm_ProviderFieldProblemsListed(t *testing.T) {
 // form to it, as the signed-in client.
 func postSendForm(t *testing.T, c *liveClient, formURL string, form url.Values) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, formURL+"/verify", nil)
-	req.Header.Set("Cookie", c.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := csrfRE.FindStringSubmatch(readBody(resp))
-	if token == nil {
-		t.Fatal("no CSRF token on the send form")
-	}
-	form.Set("_csrf", token[1])
-	req, _ = http.NewRequest(http.MethodPost, formURL+"/orders", strings.NewReader(form.Encode()))
+	form.Set("_csrf", c.formToken(formURL+"/verify"))
+	req, _ := http.NewRequest(http.MethodPost, formURL+"/orders", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Cookie", c.cookie)
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

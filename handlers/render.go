@@ -35,6 +35,9 @@ func (h *Handler) handleError(err error, c echo.Context) {
 		return
 	}
 	e := h.explain(err, "a request")
+	if e.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", retryAfter(e.RetryAfter))
+	}
 	if e.Status >= 500 {
 		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("route", c.Path()), slog.String("error", err.Error()),

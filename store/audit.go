@@ -61,7 +61,7 @@ type AuditEntry struct {
 
 // Audit records an entry.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_log (agency_id, user_id, action, case_id, member_id, subject, route, ip, at)
+	_, err := s.execWrite(ctx, `INSERT INTO audit_log (agency_id, user_id, action, case_id, member_id, subject, route, ip, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.AgencyID, nullID(e.UserID), e.Action, nullID(e.CaseID), nullID(e.MemberID),
 		e.Subject, e.Route, e.IP, fmtTime(s.Now()))
 	return wrap("Audit", err)

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -14,6 +15,20 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict")
 )
+
+// BusyError says the database stayed busy past the store's bound
+// (Options.Wait): nothing of this write was committed; the same request
+// may be tried again, after about Wait.
+type BusyError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *BusyError) Error() string {
+	return "store: database busy past " + e.Wait.String() + ": " + strings.TrimPrefix(e.Err.Error(), "store: ")
+}
+
+func (e *BusyError) Unwrap() error { return e.Err }
 
 // ValidationError says which fields of an input are wrong, in words a
 // caseworker understands. The key is the form field name.

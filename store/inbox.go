@@ -89,11 +89,11 @@ func (s *Store) ClaimInboxExcept(ctx context.Context, lease time.Duration, skip 
 // reason it was dropped), or, when retryAt is set, leaves it for another try.
 func (s *Store) FinishInbox(ctx context.Context, id int64, errText string, retryAt time.Time) error {
 	if !retryAt.IsZero() {
-		_, err := s.write.ExecContext(ctx, `UPDATE webhook_inbox SET error = ?, next_attempt_at = ? WHERE id = ?`,
+		_, err := s.execWrite(ctx, `UPDATE webhook_inbox SET error = ?, next_attempt_at = ? WHERE id = ?`,
 			errText, fmtTime(retryAt), id)
 		return wrap("FinishInbox", err)
 	}
-	_, err := s.write.ExecContext(ctx, `UPDATE webhook_inbox SET error = ?, processed_at = ? WHERE id = ?`, errText, fmtTime(s.Now()), id)
+	_, err := s.execWrite(ctx, `UPDATE webhook_inbox SET error = ?, processed_at = ? WHERE id = ?`, errText, fmtTime(s.Now()), id)
 	return wrap("FinishInbox", err)
 }
 

@@ -21,8 +21,8 @@ import (
 // inboxBatchMax bounds a batch, so one commit stays short.
 const inboxBatchMax = 256
 
-// inboxBatchTimeout bounds one batch's transaction (the write lock may be
-// held by another writer: the busy timeout is 5 s).
+// inboxBatchTimeout bounds one batch's transaction; waiting for the write
+// connection and the write lock is bounded sooner, by the store's wait.
 const inboxBatchTimeout = 10 * time.Second
 
 // ErrClosed is returned for deliveries offered while the store closes.
@@ -145,17 +145,28 @@ func (s *Store) writeInboxBatch(batch []*inboxWrite) {
 }
 
 // offerInbox queues a delivery for the writer and waits for its batch to
-// commit. A caller that gives up (ctx) is answered with its error: its
-// delivery may still be committed, and the provider's retry is then a
-// duplicate, acknowledged without a second row.
+// commit, at most twice the store's wait (the batch being written, then
+// its own: each waits at most that for the database), then answers a
+// *BusyError. A caller that gives up (ctx, or that bound) is answered with
+// its error: its delivery may still be committed, and the provider's retry
+// is then a duplicate, acknowledged without a second row.
 func (s *Store) offerInbox(ctx context.Context, r *inboxWrite) (bool, error) {
 	r.done = make(chan inboxWritten, 1)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, 2*s.wait)
+	defer cancel()
+	gaveUp := func() error {
+		if parent.Err() == nil {
+			return &BusyError{Wait: s.wait, Err: ctx.Err()}
+		}
+		return parent.Err()
+	}
 	select {
 	case s.inboxWriter.queue <- r:
 	case <-s.inboxWriter.quit:
 		return false, ErrClosed
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, gaveUp()
 	}
 	select {
 	case out := <-r.done:
@@ -168,6 +179,6 @@ func (s *Store) offerInbox(ctx context.Context, r *inboxWrite) (bool, error) {
 			return false, ErrClosed
 		}
 	case <-ctx.Done():
-		return false, ctx.Err()
+		return false, gaveUp()
 	}
 }

@@ -375,7 +375,7 @@ func (s *Store) HoldIntake(ctx context.Context, agencyID, userID int64, data []b
 // (they hold personal data); the import's summary and batch stay. The
 // retention sweep runs it hourly.
 func (s *Store) PurgeIntakes(ctx context.Context) (int64, error) {
-	res, err := s.write.ExecContext(ctx, `UPDATE csv_imports SET data_enc = x'' WHERE created_at < ? AND length(data_enc) > 0
+	res, err := s.execWrite(ctx, `UPDATE csv_imports SET data_enc = x'' WHERE created_at < ? AND length(data_enc) > 0
 		AND status != 'importing'`, fmtTime(s.Now().Add(-intakeHold)))
 	if err != nil {
 		return 0, wrap("PurgeIntakes", err)
@@ -589,7 +589,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 		return nil, ValidationError{"mode": fmt.Sprintf("%d rows have problems, so the file cannot be imported in one piece. Correct the file and upload it again, or import the valid rows only.", p.ProblemRows)}
 	}
 	now := s.Now()
-	res, err := s.write.ExecContext(ctx, `UPDATE csv_imports SET status = 'importing', mode = ?, started_at = ?, finished_at = NULL, error = ''
+	res, err := s.execWrite(ctx, `UPDATE csv_imports SET status = 'importing', mode = ?, started_at = ?, finished_at = NULL, error = ''
 		WHERE agency_id = ? AND user_id = ? AND id = ? AND (status != 'importing' OR started_at < ?)`,
 		mode, fmtTime(now), agencyID, userID, id, fmtTime(now.Add(-intakeStale)))
 	if err != nil {
@@ -650,14 +650,14 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 	fin := context.WithoutCancel(ctx)
 	if err != nil {
 		err = wrap("ImportIntake", err)
-		if _, uerr := s.write.ExecContext(fin, `UPDATE csv_imports SET status = 'failed', error = ?, created_cases = ?, added_members = ?,
+		if _, uerr := s.execWrite(fin, `UPDATE csv_imports SET status = 'failed', error = ?, created_cases = ?, added_members = ?,
 			unchanged = ?, skipped = ?, finished_at = ? WHERE id = ?`, "The import stopped before the end; rows already written stay (import the file again to finish: nothing is added twice).",
 			counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id); uerr != nil {
 			return nil, errors.Join(err, uerr)
 		}
 		return nil, wrap("ImportIntake", err)
 	}
-	_, err = s.write.ExecContext(fin, `UPDATE csv_imports SET status = 'imported', created_cases = ?, added_members = ?, unchanged = ?,
+	_, err = s.execWrite(fin, `UPDATE csv_imports SET status = 'imported', created_cases = ?, added_members = ?, unchanged = ?,
 		skipped = ?, finished_at = ? WHERE id = ?`, counts.CreatedCases, counts.AddedMembers, counts.Unchanged, counts.Skipped, fmtTime(s.Now()), id)
 	return counts, wrap("ImportIntake", err)
 }

@@ -176,14 +176,14 @@ func (s *Store) SetMessageStatus(ctx context.Context, messageID, status, errText
 
 // OptOut records that a phone number answered STOP; OptIn removes it.
 func (s *Store) OptOut(ctx context.Context, phone string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO sms_optouts (phone_idx, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+	_, err := s.execWrite(ctx, `INSERT INTO sms_optouts (phone_idx, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 		s.crypt.Index("phone", phone), fmtTime(s.Now()))
 	return wrap("OptOut", err)
 }
 
 // OptIn forgets an opt-out (the applicant answered START).
 func (s *Store) OptIn(ctx context.Context, phone string) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM sms_optouts WHERE phone_idx = ?`, s.crypt.Index("phone", phone))
+	_, err := s.execWrite(ctx, `DELETE FROM sms_optouts WHERE phone_idx = ?`, s.crypt.Index("phone", phone))
 	return wrap("OptIn", err)
 }
 
@@ -199,7 +199,7 @@ func (s *Store) OptedOut(ctx context.Context, phone string) (bool, error) {
 
 // ScheduleReminders sets when an order's first reminder is due (or none).
 func (s *Store) ScheduleReminders(ctx context.Context, orderID int64, first time.Time) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = ? WHERE id = ?`, nullTime(first), orderID)
+	_, err := s.execWrite(ctx, `UPDATE orders SET next_reminder_at = ? WHERE id = ?`, nullTime(first), orderID)
 	return wrap("ScheduleReminders", err)
 }
 
@@ -247,7 +247,7 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 // StopReminders cancels an order's pending reminders (it ended, or staff
 // resent by hand).
 func (s *Store) StopReminders(ctx context.Context, orderID int64) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE orders SET next_reminder_at = NULL WHERE id = ?`, orderID)
+	_, err := s.execWrite(ctx, `UPDATE orders SET next_reminder_at = NULL WHERE id = ?`, orderID)
 	return wrap("StopReminders", err)
 }
 

@@ -58,7 +58,7 @@ func (s *Store) BeginTOTP(ctx context.Context, u *User, issuer string) (*TOTPEnr
 		return nil, wrap("BeginTOTP", err)
 	}
 	sealed := s.crypt.Seal(key.URL(), aad("users", "totp_pending", u.ID))
-	if _, err := s.write.ExecContext(ctx, `UPDATE users SET totp_pending_enc = ? WHERE id = ? AND agency_id = ?`,
+	if _, err := s.execWrite(ctx, `UPDATE users SET totp_pending_enc = ? WHERE id = ? AND agency_id = ?`,
 		sealed, u.ID, u.AgencyID); err != nil {
 		return nil, wrap("BeginTOTP", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u *User, code string) (re
 		return false, wrap("CheckSecondFactor", err)
 	}
 	if rc, ok := normalizeRecoveryCode(code); ok {
-		res, err := s.write.ExecContext(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+		res, err := s.execWrite(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
 			fmtTime(now), u.ID, s.recoveryHash(u.ID, rc))
 		if err != nil {
 			return false, wrap("CheckSecondFactor", err)
@@ -164,7 +164,7 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u *User, code string) (re
 	}
 	// A code is good once: its step must come after the last one accepted,
 	// checked and recorded in one statement (ASVS 6.5.1).
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, u.ID, step)
+	res, err := s.execWrite(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, u.ID, step)
 	if err != nil {
 		return false, wrap("CheckSecondFactor", err)
 	}
@@ -215,7 +215,7 @@ func (s *Store) throttleCode(ctx context.Context, userID int64, now time.Time) e
 }
 
 func (s *Store) clearCodeThrottle(ctx context.Context, userID int64) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM login_throttle WHERE key = ?`, codeThrottleKey(userID))
+	_, err := s.execWrite(ctx, `DELETE FROM login_throttle WHERE key = ?`, codeThrottleKey(userID))
 	return wrap("clearCodeThrottle", err)
 }
 
@@ -317,7 +317,7 @@ func (s *Store) ResetMFA(ctx context.Context, agencyID, userID int64, keepToken 
 
 // SetMFARequired turns an agency's "MFA required for everyone" on or off.
 func (s *Store) SetMFARequired(ctx context.Context, agencyID int64, required bool) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET mfa_required = ? WHERE id = ?`, required, agencyID)
+	_, err := s.execWrite(ctx, `UPDATE agencies SET mfa_required = ? WHERE id = ?`, required, agencyID)
 	return wrap("SetMFARequired", err)
 }
 

@@ -329,7 +329,7 @@ func (s *Store) orderBySecretHash(ctx context.Context, provider, want string) (*
 
 // DeleteOrder removes an order the provider never accepted.
 func (s *Store) DeleteOrder(ctx context.Context, agencyID, orderID int64) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`, agencyID, orderID)
+	_, err := s.execWrite(ctx, `DELETE FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`, agencyID, orderID)
 	return wrap("DeleteOrder", err)
 }
 

@@ -24,7 +24,7 @@ func (s *Store) RememberProviderKeys(ctx context.Context, provider string, order
 		if strings.TrimSpace(k) == "" || strings.HasPrefix(k, "user:") {
 			continue
 		}
-		if _, err := s.write.ExecContext(ctx, q, provider, k, orderID); err != nil {
+		if _, err := s.execWrite(ctx, q, provider, k, orderID); err != nil {
 			return wrap("RememberProviderKeys", err)
 		}
 	}

@@ -142,7 +142,7 @@ func (s *Store) FinishPoll(ctx context.Context, orderID int64, progressed bool) 
 	if progressed {
 		q = `UPDATE orders SET polled_at = ?, poll_attempts = 0, next_poll_at = NULL WHERE id = ?`
 	}
-	_, err := s.write.ExecContext(ctx, q, fmtTime(s.Now()), orderID)
+	_, err := s.execWrite(ctx, q, fmtTime(s.Now()), orderID)
 	return wrap("FinishPoll", err)
 }
 

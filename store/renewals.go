@@ -296,7 +296,7 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 	}
 	if r.Status == "running" && c.Remaining() == 0 {
 		now := s.Now()
-		if _, err := s.write.ExecContext(ctx, `UPDATE renewal_runs SET status = 'done', finished_at = ? WHERE id = ? AND status = 'running'`,
+		if _, err := s.execWrite(ctx, `UPDATE renewal_runs SET status = 'done', finished_at = ? WHERE id = ? AND status = 'running'`,
 			fmtTime(now), runID); err != nil {
 			return nil, wrap("RenewalRun", err)
 		}
@@ -379,7 +379,7 @@ func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*Ren
 // lease ran out and whose item another worker (or a webhook's outcome) took
 // over gets ErrLeaseLost and must not record anything: the other one does.
 func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, path, detail string, prevOrderID, orderID int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
+	res, err := s.execWrite(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
 		order_id = COALESCE(?, order_id), lease_until = NULL, updated_at = ?
 		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`,
 		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), it.ID, it.Attempts)
@@ -398,7 +398,7 @@ func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, 
 // has taken it over.
 func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease time.Duration) error {
 	now := s.Now()
-	res, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET lease_until = ?, updated_at = ?
+	res, err := s.execWrite(ctx, `UPDATE renewal_items SET lease_until = ?, updated_at = ?
 		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`, fmtTime(now.Add(lease)), fmtTime(now), it.ID, it.Attempts)
 	if err != nil {
 		return wrap("ExtendRenewalLease", err)
@@ -456,7 +456,7 @@ func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease ti
 // SetRenewalBaseline records, before the refresh, the order a renewal
 // starts from and that order's newest report (reports.id, 0 for none).
 func (s *Store) SetRenewalBaseline(ctx context.Context, itemID, prevOrderID, prevReportID int64) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET prev_order_id = ?, prev_report_id = ?, updated_at = ? WHERE id = ?`,
+	_, err := s.execWrite(ctx, `UPDATE renewal_items SET prev_order_id = ?, prev_report_id = ?, updated_at = ? WHERE id = ?`,
 		nullID(prevOrderID), nullID(prevReportID), fmtTime(s.Now()), itemID)
 	return wrap("SetRenewalBaseline", err)
 }
@@ -587,7 +587,7 @@ func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string
 	if v != "send" && v != "queue" {
 		return ValidationError{"renewal_fallback": "Choose what happens when a refresh is not possible."}
 	}
-	_, err := s.write.ExecContext(ctx, `UPDATE agencies SET renewal_fallback = ? WHERE id = ?`, v, agencyID)
+	_, err := s.execWrite(ctx, `UPDATE agencies SET renewal_fallback = ? WHERE id = ?`, v, agencyID)
 	return wrap("SetRenewalFallback", err)
 }
 
@@ -595,6 +595,6 @@ func (s *Store) SetRenewalFallback(ctx context.Context, agencyID int64, v string
 // refresh (0 unlinks it), before the provider is called: a worker that takes the item over
 // after a crash then knows a refresh may already have been asked for.
 func (s *Store) SetRenewalOrder(ctx context.Context, itemID, orderID int64) error {
-	_, err := s.write.ExecContext(ctx, `UPDATE renewal_items SET order_id = ?, updated_at = ? WHERE id = ?`, nullID(orderID), fmtTime(s.Now()), itemID)
+	_, err := s.execWrite(ctx, `UPDATE renewal_items SET order_id = ?, updated_at = ? WHERE id = ?`, nullID(orderID), fmtTime(s.Now()), itemID)
 	return wrap("SetRenewalOrder", err)
 }

@@ -18,10 +18,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
 )
 
@@ -46,6 +47,8 @@ type Store struct {
 	Feed  *Feed // change feed: published after commit
 	// inboxWriter writes webhook deliveries in batches (inbox_batch.go).
 	inboxWriter *inboxWriter
+	// wait bounds each wait for the database (Options.Wait).
+	wait time.Duration
 }
 
 // Options configure Open.
@@ -58,7 +61,20 @@ type Options struct {
 	// sets only (`make bench`), where a crash may lose what was committed
 	// and nobody minds. Never set by the portal.
 	Unsynced bool
+	// Wait bounds how long one write waits for the database: for the
+	// write connection (another transaction of this process holds it) and
+	// for SQLite's write lock (another process holds it, the busy
+	// timeout). Past it the write fails with a *BusyError and the request
+	// is answered 503 with Retry-After, instead of queueing until the
+	// server drops it unanswered while its write commits later (issue 13).
+	// Zero means DefaultWait.
+	Wait time.Duration
 }
+
+// DefaultWait is Options.Wait when none is given: long enough for any
+// healthy transaction ahead (milliseconds), well under the server's 60 s
+// write timeout.
+const DefaultWait = 3 * time.Second
 
 // Open opens (creating if needed) the SQLite database at path, which may be a
 // plain file path or a "file:" URI, applies pending migrations and returns
@@ -66,7 +82,7 @@ type Options struct {
 //
 // The connection settings are fixed here rather than taken from the caller:
 // WAL, synchronous=FULL (a webhook we acknowledged must survive a power loss,
-// reliability.md §4), foreign keys on, a 5 s busy timeout, immediate write
+// reliability.md §4), foreign keys on, a busy timeout of opts.Wait, immediate write
 // transactions, and secure_delete so purged PII is overwritten.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	file := strings.TrimPrefix(path, "file:")
@@ -93,7 +109,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Unsynced {
 		sync = "OFF"
 	}
-	common := "_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=5000&_foreign_keys=on&_secure_delete=on"
+	wait := opts.Wait
+	if wait <= 0 {
+		wait = DefaultWait
+	}
+	common := "_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=" + strconv.FormatInt(wait.Milliseconds(), 10) +
+		"&_foreign_keys=on&_secure_delete=on"
 	write, err := sql.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
@@ -116,7 +137,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// cores and a case page waits for CPU (17.6 ms p95 against 7.7 ms with
 	// one, make bench); searches take a few ms, so they queue briefly.
 	lists.SetMaxOpenConns(1)
-	s := &Store{write: write, read: read, lists: lists, crypt: crypt, now: opts.Now, Feed: NewFeed()}
+	s := &Store{write: write, read: read, lists: lists, crypt: crypt, now: opts.Now, Feed: NewFeed(), wait: wait}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -236,19 +257,62 @@ func (s *Store) Pragmas(ctx context.Context) (map[string]string, error) {
 func (s *Store) Now() time.Time { return s.now().UTC() }
 
 // inTx runs fn in a write transaction and commits it when fn returns nil.
+// Waiting for the write connection and for the write lock (BEGIN
+// IMMEDIATE) are each bounded by s.wait (*BusyError).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+	conn, err := s.writeConn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", s.busy(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", formatError(err))
+		return fmt.Errorf("store: commit: %w", s.busy(formatError(err)))
 	}
 	return nil
+}
+
+// writeConn takes the write connection, waiting at most s.wait for it: a
+// transaction of this process that holds it longer (itself waiting for
+// the lock, or slow) makes the caller fail with a *BusyError rather than
+// queue. The wait's deadline covers the taking only, not the work after.
+func (s *Store) writeConn(ctx context.Context) (*sql.Conn, error) {
+	waitCtx, cancel := context.WithTimeout(ctx, s.wait)
+	defer cancel()
+	conn, err := s.write.Conn(waitCtx)
+	if err != nil && ctx.Err() == nil && errors.Is(waitCtx.Err(), context.DeadlineExceeded) {
+		return nil, &BusyError{Wait: s.wait, Err: err}
+	}
+	return conn, err
+}
+
+// execWrite runs one statement outside a transaction on the write
+// connection, with inTx's bounds.
+func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	conn, err := s.writeConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	res, err := conn.ExecContext(ctx, query, args...)
+	return res, s.busy(err)
+}
+
+// busy makes SQLite's "database is locked" (the busy timeout, s.wait,
+// ran out) a *BusyError; any other error is returned as it is.
+func (s *Store) busy(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return &BusyError{Wait: s.wait, Err: err}
+	}
+	return err
 }
 
 // timestamps

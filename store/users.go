@@ -466,7 +466,7 @@ func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage,
 	})
 	if errors.Is(err, errExpired) {
 		// The deletion must commit even though the caller gets no user.
-		_, _ = s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
+		_, _ = s.execWrite(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
 		return nil, "", ErrNotFound
 	}
 	if err != nil {
@@ -510,7 +510,7 @@ func sessionEnded(now time.Time, created, seen string, stage SessionStage, userD
 
 // DeleteSession ends a session (sign-out).
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	_, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(token))
+	_, err := s.execWrite(ctx, `DELETE FROM sessions WHERE token_hash = ?`, hashToken(token))
 	return wrap("DeleteSession", err)
 }
 

@@ -52,7 +52,7 @@ func userCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader,
 		return err
 	}
 	password := strings.TrimRight(line, "\r\n")
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Wait: cfg.DBWait})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"caseverify/store"
 )
 
 // Config is every setting, read once from the environment at start and
@@ -35,6 +37,7 @@ type Config struct {
 	RenewalRate    float64        // RENEWAL_RATE: refresh calls a second per provider in bulk renewals
 	Retention      time.Duration  // RETENTION: how long processed webhook bodies and outbox messages are kept
 	MetricsAddr    string         // METRICS_ADDR: where /metrics listens; empty: no metrics
+	DBWait         time.Duration  // DB_WAIT: how long a write waits for the database before the request gets 503
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -116,6 +119,16 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			problems = append(problems, "RECONCILE_QUIET must be a duration of at least 1s, such as 15m")
 		}
 		c.ReconcileQuiet = d
+	}
+	c.DBWait = store.DefaultWait
+	if v := getenv("DB_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		// Well under the server's 60 s write timeout: a request waits at
+		// most about twice DB_WAIT (the write connection, then the lock).
+		if err != nil || d < 100*time.Millisecond || d > 20*time.Second {
+			problems = append(problems, "DB_WAIT must be a duration between 100ms and 20s, such as 3s")
+		}
+		c.DBWait = d
 	}
 	c.RenewalRate = 5
 	if v := getenv("RENEWAL_RATE"); v != "" {

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		// No BASE_URL: the portal is where it listens (port 0 in tests).
 		cfg.BaseURL = "http://" + localhost(ln.Addr().String())
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Wait: cfg.DBWait})
 	if err != nil {
 		return err
 	}
