@@ -100,6 +100,7 @@ type storeAPI interface {
 	dashboardStore
 	engagementStore
 	eventsStore
+	formPostsStore
 	householdStore
 	intakeStore
 	membersStore

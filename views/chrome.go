@@ -5,6 +5,8 @@ package views
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -50,6 +52,16 @@ func ChromeFrom(ctx context.Context) Chrome {
 }
 
 func csrfToken(ctx context.Context) string { return ChromeFrom(ctx).CSRFToken }
+
+// formToken is a new one-time token for one rendering of a form: 128
+// random bits, so two renderings never share one.
+func formToken() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
 
 // can says whether the signed-in user's role includes p: pages offer only
 // what the server would allow (the routes check it again).
