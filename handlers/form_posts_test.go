@@ -91,6 +91,15 @@ func TestFormToken_DoublePostActsOnce(t *testing.T) {
 		t.Fatalf("one case form posted twice made %d cases (%v), want 1", n, err)
 	}
 
+	// Start a bulk send twice with one form token: one run (before, a
+	// double click started two runs for the same members).
+	csrf, form = tokens(l.srv.URL + "/bulk-send?case=" + strconv.FormatInt(l.order.CaseID, 10))
+	runURL := twice("bulk send", "/bulk-send", url.Values{"_csrf": {csrf}, "_form": {form},
+		"members": {strconv.FormatInt(m.ID, 10)}, "provider": {"truv"}, "products": {"income"}, "channel": {"email"}})
+	if !strings.HasPrefix(runURL, "/bulk-send/runs/") {
+		t.Fatalf("bulk send led to %q, want its run page", runURL)
+	}
+
 	// A new form (a new token) acts again: here the store refuses the
 	// same case number, and the refusal releases the token, so the
 	// corrected form with that token then goes through.
