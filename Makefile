@@ -12,8 +12,15 @@ run: ## build and start the portal; prints the URL and the sign-in
 build: ## a binary in bin/
 	$(GO) build -trimpath -o bin/caseverify ./web
 
-test: test-deps check-generated check-templ-fmt vet lint ## every test, with the race detector
+test: test-deps check-generated check-templ-fmt vet lint ## every test, with the race detector, on both engines
 	$(GO) test -race -count=1 -timeout 12m ./...
+	$(if $(strip $(PG_TEST_PACKAGES)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 12m $(PG_TEST_PACKAGES))
+
+# The second pass of `make test` (issue 18): the suites that touch the
+# database again on PostgreSQL. Each test binary starts its own throwaway
+# cluster (store/pgtest); one `go test` runs the packages side by side.
+# Empty skips the pass (`make test PG_TEST_PACKAGES=`).
+PG_TEST_PACKAGES ?= ./store/pgtest/
 
 # Development tools the portal does not import live in their own module,
 # .tools/go.mod (mailpit, staticcheck, nilness), so their dependencies stay out
@@ -22,13 +29,23 @@ test: test-deps check-generated check-templ-fmt vet lint ## every test, with the
 TOOL = $$($(GO) -C .tools tool -n $(1))
 
 # What the tests need that a fresh machine may lack: Debian's Chromium for the
-# browser tests, and the pinned Go tools (templ in go.mod; mailpit, staticcheck
+# browser tests, Debian's PostgreSQL server for the PostgreSQL pass (only
+# its binaries: store/pgtest runs its own cluster, so the package's main
+# cluster is not created on a machine that had no PostgreSQL), and the
+# pinned Go tools (templ in go.mod; mailpit, staticcheck
 # and nilness in .tools/go.mod), built once.
 test-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing chromium (Debian package) for the browser tests"; \
 		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+		echo "installing postgresql (Debian package) for the PostgreSQL tests"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		if [ ! -e /etc/postgresql-common ]; then \
+			$$SUDO mkdir -p /etc/postgresql-common/createcluster.d && \
+			echo "create_main_cluster = false" | $$SUDO tee /etc/postgresql-common/createcluster.d/caseverify-tests.conf >/dev/null; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 	@$(GO) tool -n templ >/dev/null
 	@$(GO) -C .tools tool -n mailpit >/dev/null
 	@$(GO) -C .tools tool -n staticcheck >/dev/null
