@@ -105,6 +105,11 @@ type OrderRequest struct {
 	// Options carries provider-specific settings by name (e.g. Truv
 	// "template_id", AccountChek "voa_request_type"). Unknown keys are ignored.
 	Options map[string]string
+	// RefreshOf, in a FindOrder, says the order looked up was a refresh of
+	// this provider order (Refresh with RefreshRequest.Reference): an
+	// adapter whose provider does not keep the reference on a refresh
+	// answers ErrNotSupported rather than a false ErrNotFound.
+	RefreshOf string
 }
 
 // Order is what a provider returns when an order is created (or refreshed).

@@ -20,7 +20,8 @@ type OrderMember struct {
 	Outcome   Outcome     // the member's sub-item outcome ("" when none yet)
 }
 
-// AddOrderMembers records a household order's members and their links.
+// AddOrderMembers records a household order's members and their links
+// (again, when their links arrive).
 func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms []OrderMember) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
@@ -38,8 +39,11 @@ func (s *Store) AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms
 				}
 			}
 			key := aad("order_members", "link", orderID*1_000_000+m.MemberID)
+			// A member kept with an order being checked (no link yet) gets
+			// its link and sub-item once the provider confirms the order.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO order_members (order_id, member_id, sub_id, link_enc, short_link_enc)
-				VALUES (?, ?, ?, ?, ?)`, orderID, m.MemberID, m.SubID, s.crypt.Seal(m.Link, key), s.crypt.Seal(m.ShortLink, key+":short")); err != nil {
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_id, member_id) DO UPDATE SET sub_id = excluded.sub_id,
+				link_enc = excluded.link_enc, short_link_enc = excluded.short_link_enc`, orderID, m.MemberID, m.SubID, s.crypt.Seal(m.Link, key), s.crypt.Seal(m.ShortLink, key+":short")); err != nil {
 				return wrap("AddOrderMembers", formatError(err))
 			}
 		}

@@ -246,7 +246,7 @@ func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, ch
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
-	return wrap("AttachProviderOrder", err)
+	return wrap("MarkUnconfirmed", err)
 }
 
 // UnconfirmedChannel is the channel a checking order's link waits to go

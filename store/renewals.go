@@ -47,12 +47,12 @@ type RenewalRun struct {
 
 // RenewalCounts is a run's progress.
 type RenewalCounts struct {
-	Total, Pending, Working, Refreshing, Refreshed, NewLink, Queued, Failed, Skipped int
+	Total, Pending, Working, Checking, Refreshing, Refreshed, NewLink, Queued, Failed, Skipped int
 }
 
 // Done counts the items that need no more work from the run.
 func (c RenewalCounts) Done() int {
-	return c.Refreshing + c.Refreshed + c.NewLink + c.Queued + c.Failed + c.Skipped
+	return c.Checking + c.Refreshing + c.Refreshed + c.NewLink + c.Queued + c.Failed + c.Skipped
 }
 
 // Remaining counts the items not handled yet.
@@ -277,6 +277,8 @@ func (s *Store) RenewalRun(ctx context.Context, agencyID, runID int64) (*Renewal
 			c.Pending = n
 		case "working":
 			c.Working = n
+		case "checking":
+			c.Checking = n
 		case "refreshing":
 			c.Refreshing = n
 		case "refreshed":
@@ -381,7 +383,7 @@ func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*Ren
 func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, path, detail string, prevOrderID, orderID int64) error {
 	res, err := s.execWrite(ctx, `UPDATE renewal_items SET status = ?, path = ?, detail = ?, prev_order_id = COALESCE(?, prev_order_id),
 		order_id = COALESCE(?, order_id), lease_until = NULL, updated_at = ?
-		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`,
+		WHERE id = ? AND attempts = ? AND status IN `+openItem,
 		status, path, detail, nullID(prevOrderID), nullID(orderID), fmtTime(s.Now()), it.ID, it.Attempts)
 	if err != nil {
 		return wrap("FinishRenewalItem", err)
@@ -399,7 +401,7 @@ func (s *Store) FinishRenewalItem(ctx context.Context, it *RenewalItem, status, 
 func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease time.Duration) error {
 	now := s.Now()
 	res, err := s.execWrite(ctx, `UPDATE renewal_items SET lease_until = ?, updated_at = ?
-		WHERE id = ? AND attempts = ? AND status IN ('working', 'refreshing')`, fmtTime(now.Add(lease)), fmtTime(now), it.ID, it.Attempts)
+		WHERE id = ? AND attempts = ? AND status IN `+openItem, fmtTime(now.Add(lease)), fmtTime(now), it.ID, it.Attempts)
 	if err != nil {
 		return wrap("ExtendRenewalLease", err)
 	}
@@ -408,6 +410,12 @@ func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease t
 	}
 	return nil
 }
+
+// openItem are the statuses of an item whose outcome is still to be
+// recorded: held by a worker (working), waiting for the provider to say
+// whether it got the create or refresh that had no answer (checking:
+// issue 13 item 5), or waiting for a refresh's result (refreshing).
+const openItem = `('working', 'checking', 'refreshing')`
 
 const itemColumns = `id, run_id, agency_id, case_id, member_id, status, path, detail, COALESCE(prev_order_id, 0), COALESCE(order_id, 0),
 	COALESCE(prev_report_id, 0), COALESCE(recert_due, ''), attempts, updated_at`
@@ -425,11 +433,13 @@ func scanItem(row interface{ Scan(...any) error }) (*RenewalItem, error) {
 
 // RenewalItemByOrder returns the open item whose refresh order is orderID,
 // or ErrNotFound. Open is "refreshing" (the outcome arrives later, by
-// webhook) and also "working": a webhook can be processed between the
-// worker storing the provider's order id and recording "refreshing".
+// webhook), "checking" (the refresh or new link got no answer: the
+// provider's lookup decides) and also "working": a webhook can be processed
+// between the worker storing the provider's order id and recording
+// "refreshing".
 func (s *Store) RenewalItemByOrder(ctx context.Context, orderID int64) (*RenewalItem, error) {
 	return scanItem(s.read.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM renewal_items
-		WHERE order_id = ? AND status IN ('refreshing', 'working') ORDER BY id DESC LIMIT 1`, orderID))
+		WHERE order_id = ? AND status IN `+openItem+` ORDER BY id DESC LIMIT 1`, orderID))
 }
 
 // ClaimRenewalOutcome takes the open item of a refresh order (see
@@ -445,7 +455,7 @@ func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease ti
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET attempts = attempts + 1, lease_until = ?, updated_at = ?
-			WHERE id = (SELECT id FROM renewal_items WHERE order_id = ? AND status IN ('refreshing', 'working')
+			WHERE id = (SELECT id FROM renewal_items WHERE order_id = ? AND status IN `+openItem+`
 				AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id DESC LIMIT 1)
 			RETURNING `+itemColumns, fmtTime(now.Add(lease)), fmtTime(now), orderID, fmtTime(now)))
 		return wrap("ClaimRenewalOutcome", err)

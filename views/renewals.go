@@ -61,7 +61,7 @@ func Age(now, t time.Time) string {
 }
 
 var renewalLabels = map[string]string{
-	"pending": "Waiting", "working": "Working", "refreshing": "Refresh requested", "refreshed": "Refreshed",
+	"pending": "Waiting", "working": "Working", "checking": "Checking with the provider", "refreshing": "Refresh requested", "refreshed": "Refreshed",
 	"new_link": "New link sent", "queued": "Queued for you", "failed": "Failed", "skipped": "Skipped",
 }
 
@@ -72,7 +72,7 @@ func renewalTag(s string) string {
 	switch s {
 	case "refreshed":
 		return "usa-tag cv-tag cv-tag--completed"
-	case "new_link", "refreshing", "working", "pending":
+	case "new_link", "checking", "refreshing", "working", "pending":
 		return "usa-tag cv-tag cv-tag--in_progress"
 	case "queued":
 		return "usa-tag cv-tag cv-tag--action_required"
@@ -95,7 +95,7 @@ func (v RenewalsView) Live() bool {
 	}
 	for _, dc := range v.Cases {
 		for _, m := range dc.Members {
-			if m.Item != nil && (m.Item.Status == "pending" || m.Item.Status == "working" || m.Item.Status == "refreshing") {
+			if m.Item != nil && (m.Item.Status == "pending" || m.Item.Status == "working" || m.Item.Status == "checking" || m.Item.Status == "refreshing") {
 				return true
 			}
 		}

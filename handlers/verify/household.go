@@ -1,7 +1,9 @@
 package verify
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -68,6 +70,11 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	if len(problems) > 0 {
 		return nil, problems
 	}
+	for _, m := range members {
+		if problems, err := s.checkingFirst(ctx, u, m, p); err != nil || len(problems) > 0 {
+			return nil, cmp.Or[error](err, problems)
+		}
+	}
 	notify := store.NotifyAgency
 	if req.Channel == ChannelProvider {
 		notify = store.NotifyProvider
@@ -78,10 +85,18 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 	if err != nil {
 		return nil, err
 	}
+	// The members are kept with the order from the start: a create that
+	// gets no answer leaves an order being checked, and the lookup that
+	// confirms it pairs each member's link (settle).
+	kept := make([]*store.OrderMember, len(members))
 	var applicants []providers.Applicant
-	for _, m := range members {
-		applicants = append(applicants, providers.Applicant{Ref: fmt.Sprintf("member-%d", m.ID), FirstName: m.FirstName,
+	for i, m := range members {
+		kept[i] = &store.OrderMember{MemberID: m.ID, FirstName: m.FirstName}
+		applicants = append(applicants, providers.Applicant{Ref: memberRef(m.ID), FirstName: m.FirstName,
 			LastName: m.LastName, Email: m.Email, Phone: m.Phone, Language: m.Language})
+	}
+	if err := s.store.AddOrderMembers(ctx, u.AgencyID, o.ID, orderMembers(kept)); err != nil {
+		return nil, errors.Join(err, s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID))
 	}
 	rent := int64(0)
 	if cs.Program == "housing" {
@@ -91,46 +106,69 @@ func (s *Service) SendHousehold(ctx context.Context, req HouseholdRequest) (*sto
 		Program: cs.Program, Products: toProducts(req.Products), ProviderNotifies: notify == store.NotifyProvider,
 		WebhookURL: s.baseURL + "/webhooks/" + p.Name, MonthlyRentCents: rent, Applicants: applicants})
 	if err != nil {
-		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
-			s.log.Error("delete refused order", "order_id", o.ID, "error", derr)
-		}
-		return nil, err
+		return s.createFailed(ctx, o, p, req.Channel, "", err, nil)
 	}
+	names := make([]string, len(members))
+	for i, m := range members {
+		names[i] = m.FirstName
+	}
+	o, _, err = s.attachHousehold(ctx, u, o, p, po, kept, req.Channel,
+		fmt.Sprintf("Household order %s created at %s by %s for %s.", ref, p.Label, u.Name, strings.Join(names, ", ")), false)
+	return o, err
+}
+
+// attachHousehold records what the provider returned for a created (or,
+// when confirm, a found) household order, each member's link and
+// sub-item, and sends each member their own link by channel ("" sends
+// none). Like attachCreated it reports whether it attached.
+func (s *Service) attachHousehold(ctx context.Context, u *store.User, o *store.Order, p *Provider, po *providers.Order,
+	members []*store.OrderMember, channel, detail string, confirm bool) (*store.Order, bool, error) {
 	links := map[string]providers.ApplicantLink{}
 	for _, l := range po.Links {
 		links[l.ApplicantRef] = l
 	}
-	first := links[applicants[0].Ref]
-	var names []string
-	var oms []store.OrderMember
+	oms := make([]*store.OrderMember, len(members))
 	for i, m := range members {
-		l := links[applicants[i].Ref]
-		oms = append(oms, store.OrderMember{MemberID: m.ID, SubID: l.SubID, Link: l.URL, ShortLink: l.ShortURL})
-		names = append(names, m.FirstName)
+		l := links[memberRef(m.MemberID)]
+		oms[i] = &store.OrderMember{MemberID: m.MemberID, SubID: l.SubID, Link: l.URL, ShortLink: l.ShortURL}
 	}
-	if err := s.store.AttachProviderOrder(ctx, u.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
-		Status: store.StatusCreated, Link: first.URL, ShortLink: first.ShortURL, ExpiresAt: po.ExpiresAt},
-		fmt.Sprintf("Household order %s created at %s by %s for %s.", ref, p.Label, u.Name, strings.Join(names, ", "))); err != nil {
-		return nil, err
+	attach := store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID, Status: store.StatusCreated, Link: oms[0].Link,
+		ShortLink: oms[0].ShortLink, ExpiresAt: po.ExpiresAt}
+	if confirm {
+		if ok, err := s.store.ConfirmOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil || !ok {
+			return o, false, err
+		}
+	} else if err := s.store.AttachProviderOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
+		return nil, false, err
 	}
-	if err := s.store.AddOrderMembers(ctx, u.AgencyID, o.ID, oms); err != nil {
-		return nil, err
+	if err := s.store.AddOrderMembers(ctx, o.AgencyID, o.ID, orderMembers(oms)); err != nil {
+		return nil, true, err
 	}
-	if o, err = s.store.Order(ctx, u.AgencyID, o.ID); err != nil {
-		return nil, err
+	o, err := s.store.Order(ctx, o.AgencyID, o.ID)
+	if err != nil || channel == "" {
+		return o, true, err
 	}
 	var firstErr error
-	for i, m := range members {
+	for _, om := range oms {
 		one := *o // each member gets their own link
-		one.MemberID, one.Link, one.ShortLink = m.ID, oms[i].Link, oms[i].ShortLink
-		if err := s.Deliver(ctx, u, &one, req.Channel, store.DeliveryFirst); err != nil && firstErr == nil {
+		one.MemberID, one.Link, one.ShortLink = om.MemberID, om.Link, om.ShortLink
+		if err := s.Deliver(ctx, u, &one, channel, store.DeliveryFirst); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	if firstErr != nil {
-		return o, firstErr
+		return o, true, firstErr
 	}
-	return s.store.Order(ctx, u.AgencyID, o.ID)
+	o, err = s.store.Order(ctx, o.AgencyID, o.ID)
+	return o, true, err
+}
+
+func orderMembers(ms []*store.OrderMember) []store.OrderMember {
+	out := make([]store.OrderMember, len(ms))
+	for i, m := range ms {
+		out[i] = *m
+	}
+	return out
 }
 
 func providerLabel(p *Provider) string {
@@ -145,6 +183,8 @@ type householdStore interface {
 	AddOrderMembers(ctx context.Context, agencyID, orderID int64, ms []store.OrderMember) error
 	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
 	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
+	CheckingOrder(ctx context.Context, agencyID, memberID int64, provider string) (*store.Order, error)
+	ConfirmOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) (bool, error)
 	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
 	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
 	Member(ctx context.Context, agencyID, caseID, memberID int64) (*store.Member, error)

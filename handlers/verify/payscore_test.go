@@ -34,6 +34,8 @@ type payscoreEnv struct {
 	members []*store.Member
 	mu      sync.Mutex
 	bodies  [][]byte // every delivery the emulator sent, as sent
+	// faults sits in front of the emulator (unconfirmed_test.go).
+	faults *createFaults
 }
 
 // delivered counts the deliveries with the given code the emulator sent.
@@ -85,7 +87,11 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 		t.Fatal(err)
 	}
 	e := &payscoreEnv{st: st, em: em, clock: clk}
-	mux.Handle("/sandbox/payscore/", http.StripPrefix("/sandbox/payscore", em))
+	groups := func(method string) func(*http.Request) bool {
+		return func(r *http.Request) bool { return r.Method == method && r.URL.Path == "/api/v1/screening_groups" }
+	}
+	e.faults = &createFaults{next: em, creates: groups(http.MethodPost), lookups: groups(http.MethodGet)}
+	mux.Handle("/sandbox/payscore/", http.StripPrefix("/sandbox/payscore", e.faults))
 	mux.HandleFunc("POST /webhooks/payscore", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		d := providers.Delivery{Header: r.Header, Body: body}

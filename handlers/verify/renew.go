@@ -62,6 +62,13 @@ func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 	if err != nil {
 		return true, err
 	}
+	if status == "checking" {
+		// The provider's answer may have settled the order (a webhook's
+		// look-up) while this worker held the item.
+		if o, err := s.store.Order(ctx, it.AgencyID, next); err == nil && !o.Checking() {
+			s.checkedOutcome(ctx, o)
+		}
+	}
 	if status == "refreshing" && next != prev {
 		// The refresh's webhook may have been processed while this worker
 		// held the item (RenewalOutcome then leaves it alone): look at the
@@ -164,17 +171,30 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 			break
 		}
 	}
-	if err != nil || po.OrderID == prev.ProviderOrderID {
-		s.dropReserved(ctx, it, o.ID) // no new order at the provider
+	drop := func(ctx context.Context) { s.dropReserved(ctx, it, o.ID) } // no new order at the provider
+	switch {
+	case err != nil && p.Caps.Refresh.InPlace == nil:
+		// A refresh that makes a new order is a create: with no answer the
+		// provider may have it (billed), so the reserved order is kept,
+		// being checked, and the item waits for the answer (checkedOutcome).
+		var uerr *UnconfirmedError
+		if _, kerr := s.createFailed(ctx, o, p, "", "", err, drop); errors.As(kerr, &uerr) {
+			return "checking", "refresh", fmt.Sprintf("%s did not answer the refresh request. The portal is checking with %s whether it was made; "+
+				"this renewal goes on when %s answers.", p.Label, p.Label, p.Label), prev.ID, o.ID
+		}
+	case err != nil || po.OrderID == prev.ProviderOrderID:
+		drop(ctx)
 	}
 	var perr *providers.ProviderError
 	switch {
 	case errors.Is(err, providers.ErrNotSupported):
 		return s.fallback(ctx, it, prev, p.Label+" cannot refresh data without the applicant.")
-	case errors.As(err, &perr):
-		return s.fallback(ctx, it, prev, "Refresh refused: "+perr.Message)
+	case errors.As(err, &perr) && perr.Message != "":
+		return s.fallback(ctx, it, prev, "Refresh refused: "+perr.Message) // the adapter's plain sentence
 	case err != nil:
-		return s.fallback(ctx, it, prev, "Refresh failed: "+err.Error())
+		// Staff read a sentence; the error, without personal data, goes to the log.
+		s.log.Warn("renewal: refresh failed", "provider", p.Name, "order_id", prev.ID, "error", providers.Redact(err.Error()))
+		return s.fallback(ctx, it, prev, p.Label+" did not take the refresh request.")
 	}
 	if po.OrderID == prev.ProviderOrderID {
 		return s.completeInPlace(ctx, it, prev, p)
@@ -386,6 +406,13 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	o, err := s.Send(ctx, SendRequest{User: u, CaseID: it.CaseID, MemberID: it.MemberID, Provider: provider,
 		Products: products, Channel: channel})
 	if err != nil {
+		var uerr *UnconfirmedError
+		if errors.As(err, &uerr) && o != nil {
+			// Kept, being checked: the link goes out by channel once the
+			// provider confirms it (settle), and checkedOutcome records it.
+			return "checking", "new_link", fmt.Sprintf("%s %s did not answer when the new link's order was sent. The portal is checking with %s whether it was created; "+
+				"once it is, the link goes out by %s.", why, uerr.Provider, uerr.Provider, ChannelWords(channel)), prevID, o.ID
+		}
 		var derr *DeliveryError
 		if errors.As(err, &derr) && o != nil {
 			return "failed", "new_link", why + " A new link was created but not sent: " + derr.Reason, prevID, o.ID
@@ -467,6 +494,66 @@ func (s *Service) inPlaceOutcome(ctx context.Context, o *store.Order) {
 	s.finishOutcome(ctx, it, status, path, detail, prevID, orderID)
 }
 
+// checkedOutcome finishes the item waiting ("checking") on an order whose
+// create or refresh got no answer, once the provider's look-up settled the
+// order (settle, unconfirmed.go). Confirmed: a refresh waits for its result
+// like any other (refreshing, then RenewalOutcome); a new link went out by
+// the channel chosen, and the item says so. Never made: a refresh falls
+// back to a new link; a new link fails, saying why.
+func (s *Service) checkedOutcome(ctx context.Context, o *store.Order) {
+	it, err := s.store.RenewalItemByOrder(ctx, o.ID)
+	if err != nil || it.Status != "checking" {
+		return
+	}
+	if it, err = s.store.ClaimRenewalOutcome(ctx, o.ID, renewLease); err != nil {
+		return // a worker holds it and looks at the order itself (RenewNext)
+	}
+	if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil || it.Status != "checking" || o.Checking() {
+		s.finishOutcome(ctx, it, it.Status, it.Path, it.Detail, it.PrevOrderID, it.OrderID) // as it was
+		return
+	}
+	label := providerLabel(s.providers[o.Provider])
+	failed := o.Status == store.StatusFailed
+	switch {
+	case it.Path == "refresh" && failed:
+		prev, err := s.store.Order(ctx, o.AgencyID, it.PrevOrderID)
+		if err != nil {
+			s.finishOutcome(ctx, it, "failed", "refresh", label+" never got the refresh request, and the member's last verification could not be read.", it.PrevOrderID, o.ID)
+			return
+		}
+		status, path, detail, prevID, orderID := s.fallback(ctx, it, prev, label+" never got the refresh request.")
+		s.finishOutcome(ctx, it, status, path, detail, prevID, orderID)
+	case it.Path == "refresh":
+		s.finishOutcome(ctx, it, "refreshing", "refresh", fmt.Sprintf("%s confirmed the refresh request; waiting for its result.", label), it.PrevOrderID, o.ID)
+		s.RenewalOutcome(ctx, o) // it may have its result already
+	case failed:
+		s.finishOutcome(ctx, it, "failed", it.Path, o.Detail, it.PrevOrderID, o.ID)
+	default:
+		sent, channel := s.firstSent(ctx, o)
+		detail := fmt.Sprintf("%s confirmed the order; the new link was sent by %s.", label, ChannelWords(channel))
+		status := "new_link"
+		if !sent {
+			status, detail = "failed", label+" confirmed the order, but its link was not sent: send it again from the case page."
+		}
+		s.finishOutcome(ctx, it, status, it.Path, detail, it.PrevOrderID, o.ID)
+	}
+}
+
+// firstSent says whether the order's first link went out, and by which
+// channel.
+func (s *Service) firstSent(ctx context.Context, o *store.Order) (bool, string) {
+	ds, err := s.store.Deliveries(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return false, ""
+	}
+	for _, d := range ds {
+		if d.Kind == store.DeliveryFirst && d.Result == store.DeliverySent {
+			return true, d.Channel
+		}
+	}
+	return false, ""
+}
+
 // finishOutcome records an outcome under the claim that produced it.
 func (s *Service) finishOutcome(ctx context.Context, it *store.RenewalItem, status, path, detail string, prevID, orderID int64) {
 	if status == leaseLost {
@@ -536,6 +623,7 @@ type renewStore interface {
 	ClaimRenewalOutcome(ctx context.Context, orderID int64, lease time.Duration) (*store.RenewalItem, error)
 	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
 	DeleteOrder(ctx context.Context, agencyID, orderID int64) error
+	Deliveries(ctx context.Context, agencyID, orderID int64) ([]*store.Delivery, error)
 	ExtendRenewalLease(ctx context.Context, it *store.RenewalItem, lease time.Duration) error
 	FinishRenewalItem(ctx context.Context, it *store.RenewalItem, status, path, detail string, prevOrderID, orderID int64) error
 	LastCompleted(ctx context.Context, agencyID, memberID int64) (*store.Order, error)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -293,6 +294,13 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 	if err != nil {
 		return nil, err
 	}
+	m, err := s.store.Member(ctx, o.AgencyID, o.CaseID, o.MemberID)
+	if err != nil {
+		return nil, err
+	}
+	if problems, err := s.checkingFirst(ctx, u, m, p); err != nil || len(problems) > 0 {
+		return nil, cmp.Or[error](err, problems)
+	}
 	ref := store.NewOrderReference()
 	n, err := s.store.CreateOrder(ctx, o.AgencyID, store.NewOrder{CaseID: o.CaseID, MemberID: o.MemberID, Reference: ref,
 		Provider: o.Provider, Products: o.Products, Notify: store.NotifyAgency, CreatedBy: u.ID, RefreshOf: o.ID})
@@ -302,10 +310,15 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 	po, err := p.Verifier.Refresh(ctx, providers.OrderRef{OrderID: o.ProviderOrderID, UserID: o.ProviderUserID},
 		providers.RefreshRequest{Reference: ref, ReportID: rep.ProviderReportID, Now: s.store.Now()})
 	if err != nil {
-		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), o.AgencyID, n.ID); derr != nil {
-			s.log.Error("delete refused reverification", "order_id", n.ID, "error", derr)
+		// No answer: the reverification may exist (and be billed); it is
+		// kept, being checked, like any create (createFailed).
+		kept, err := s.createFailed(ctx, n, p, "", "", err, nil)
+		if kept != nil {
+			if nerr := s.noteReverification(context.WithoutCancel(ctx), u, o, ref); nerr != nil {
+				s.log.Error("note reverification", "order_id", o.ID, "error", nerr)
+			}
 		}
-		return nil, err
+		return kept, err
 	}
 	link := providers.ApplicantLink{}
 	if len(po.Links) > 0 {
@@ -327,10 +340,15 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 		fmt.Sprintf("Reverification %s of order %s started at %s by %s.", ref, o.Reference, p.Label, u.Name)); err != nil {
 		return nil, err
 	}
-	if err := s.store.AddEvent(ctx, o.AgencyID, o.ID, store.SourceCaseworker, fmt.Sprintf("Reverification requested by %s (order %s).", u.Name, ref)); err != nil {
+	if err := s.noteReverification(ctx, u, o, ref); err != nil {
 		return nil, err
 	}
 	return s.store.Order(ctx, o.AgencyID, n.ID)
+}
+
+// noteReverification puts the request on the original order's timeline.
+func (s *Service) noteReverification(ctx context.Context, u *store.User, o *store.Order, ref string) error {
+	return s.store.AddEvent(ctx, o.AgencyID, o.ID, store.SourceCaseworker, fmt.Sprintf("Reverification requested by %s (order %s).", u.Name, ref))
 }
 
 // windowWords says a window in days ("90 days"), as the pages put it.
@@ -346,6 +364,7 @@ type applicantPageFlowStore interface {
 	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
 	AgencyName(ctx context.Context, agencyID int64) (string, error)
 	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
+	CheckingOrder(ctx context.Context, agencyID, memberID int64, provider string) (*store.Order, error)
 	CreateApplicantPage(ctx context.Context, agencyID, orderID int64, token string, expires time.Time) error
 	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
 	DeleteOrder(ctx context.Context, agencyID, orderID int64) error

@@ -36,6 +36,8 @@ type twEnv struct {
 	url    string
 	clock  *testClock
 	logs   *lockedBuffer
+	// faults sits in front of the emulator's reverification (unconfirmed_test.go).
+	faults *createFaults
 }
 
 // lockedBuffer collects the service's log.
@@ -75,7 +77,12 @@ func newTwEnv(t *testing.T) *twEnv {
 	}
 	e.svc = verify.New(st, log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Providers: []*verify.Provider{
 		{Name: "truework", Label: "Truework", Verifier: c, Webhooks: c, Sandbox: true}}})
-	mux.Handle("/sandbox/truework/", http.StripPrefix("/sandbox/truework", e.em))
+	e.faults = &createFaults{next: e.em,
+		creates: func(r *http.Request) bool {
+			return r.Method == http.MethodPost && r.URL.Path == "/orders/reverification"
+		},
+		lookups: func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/orders" }}
+	mux.Handle("/sandbox/truework/", http.StripPrefix("/sandbox/truework", e.faults))
 	mux.HandleFunc("POST /webhooks/truework", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		d := providers.Delivery{Header: r.Header, Body: body}

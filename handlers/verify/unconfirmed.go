@@ -15,7 +15,11 @@ import (
 // own lookup by reference fails too, may have the order and bill it. The
 // portal keeps its order instead of deleting it: "unconfirmed"
 // (store.MarkUnconfirmed, Order.Checking), shown as "Checking with …",
-// with its reference, which is the provider's idempotency key. Then:
+// with its reference, which is the provider's idempotency key. Every
+// create goes through createFailed: a send, a household send (its members
+// kept with the order), a reverification and a renewal's refresh or new
+// link (its item waits "checking" and settle's answer finishes it,
+// checkedOutcome in renew.go). Then:
 //
 //   - the reconciler looks it up by that reference (providers.OrderFinder,
 //     each provider's own lookup) until the provider answers: found, the
@@ -47,13 +51,32 @@ type UnconfirmedError struct {
 }
 
 func (e *UnconfirmedError) Error() string {
-	return e.Provider + " did not answer the order; the portal is checking whether it was created: " + e.Err.Error()
+	return e.Provider + " did not answer the order; the portal is checking whether it was created: " + providers.Redact(e.Err.Error())
 }
 
 // Message is what the caseworker reads.
 func (e *UnconfirmedError) Message() string {
 	return fmt.Sprintf("%s did not answer in time, so the portal is checking with %s whether the order was created. "+
 		"The case page shows the answer; do not send it again meanwhile.", e.Provider, e.Provider)
+}
+
+// createFailed is the one path for a create (or a refresh that makes a new
+// order) that failed. When the provider may have the order
+// (providers.CreateMayHaveLanded) it is kept unconfirmed (keepUnconfirmed)
+// and an *UnconfirmedError returned; otherwise nothing exists at the
+// provider and drop removes the portal's order (nil: delete it) and cause
+// is returned.
+func (s *Service) createFailed(ctx context.Context, o *store.Order, p *Provider, channel, secret string, cause error, drop func(context.Context)) (*store.Order, error) {
+	ctx = context.WithoutCancel(ctx) // the provider's answer is recorded even when the request ended
+	if providers.CreateMayHaveLanded(cause) {
+		return s.keepUnconfirmed(ctx, o, p, channel, secret, cause)
+	}
+	if drop != nil {
+		drop(ctx)
+	} else if err := s.store.DeleteOrder(ctx, o.AgencyID, o.ID); err != nil {
+		s.log.Error("delete refused order", "order_id", o.ID, "error", err)
+	}
+	return nil, cause
 }
 
 // keepUnconfirmed marks the order unconfirmed (channel and the per-order
@@ -73,7 +96,8 @@ func (s *Service) keepUnconfirmed(ctx context.Context, o *store.Order, p *Provid
 	if err := s.store.MarkUnconfirmed(ctx, o.AgencyID, o.ID, channel, secret, detail, unconfirmedFirstCheck); err != nil {
 		return nil, errors.Join(cause, err)
 	}
-	s.log.Warn("create got no answer; order kept unconfirmed", "provider", p.Name, "order_id", o.ID, "error", cause)
+	s.log.Warn("create got no answer; order kept unconfirmed", "provider", p.Name, "order_id", o.ID,
+		"error", providers.Redact(cause.Error()))
 	kept, err := s.store.Order(ctx, o.AgencyID, o.ID)
 	if err != nil {
 		return nil, err
@@ -106,15 +130,37 @@ func (s *Service) settle(ctx context.Context, o *store.Order, mayEnd bool) (bool
 		return false, nil
 	}
 	label := p.Label
+	// A household order's members were kept with it (SendHousehold): the
+	// lookup pairs each one's link with them.
+	oms, err := s.store.OrderMembers(ctx, o.AgencyID, o.ID)
+	if err != nil {
+		return false, err
+	}
+	applicants := []providers.Applicant{{Ref: memberRef(o.MemberID)}}
+	if len(oms) > 0 {
+		applicants = applicants[:0]
+		for _, om := range oms {
+			applicants = append(applicants, providers.Applicant{Ref: memberRef(om.MemberID)})
+		}
+	}
 	var po *providers.Order
-	err := fmt.Errorf("%s: %w", p.Name, providers.ErrNotSupported)
+	err = fmt.Errorf("%s: %w", p.Name, providers.ErrNotSupported)
 	if finder, ok := providerVerifier(p).(providers.OrderFinder); ok {
 		cs, cerr := s.store.Case(ctx, o.AgencyID, o.CaseID)
 		if cerr != nil {
 			return false, cerr
 		}
-		po, err = finder.FindOrder(ctx, providers.OrderRequest{Reference: o.Reference, CaseNumber: cs.Number,
-			Applicants: []providers.Applicant{{Ref: fmt.Sprintf("member-%d", o.MemberID)}}})
+		req := providers.OrderRequest{Reference: o.Reference, CaseNumber: cs.Number, Applicants: applicants}
+		if o.RefreshOf != 0 {
+			// A refresh or reverification: the adapter knows whether the
+			// provider keeps the reference on it.
+			prev, perr := s.store.Order(ctx, o.AgencyID, o.RefreshOf)
+			if perr != nil {
+				return false, perr
+			}
+			req.RefreshOf = prev.ProviderOrderID
+		}
+		po, err = finder.FindOrder(ctx, req)
 	}
 	switch {
 	case err == nil:
@@ -129,8 +175,13 @@ func (s *Service) settle(ctx context.Context, o *store.Order, mayEnd bool) (bool
 		if err != nil {
 			return false, err
 		}
-		_, attached, err := s.attachCreated(ctx, u, o, p, po, "", channel,
-			fmt.Sprintf("%s confirmed that it has order %s.", label, o.Reference), true)
+		detail := fmt.Sprintf("%s confirmed that it has order %s.", label, o.Reference)
+		var attached bool
+		if len(oms) > 0 {
+			_, attached, err = s.attachHousehold(ctx, u, o, p, po, oms, channel, detail, true)
+		} else {
+			_, attached, err = s.attachCreated(ctx, u, o, p, po, "", channel, detail, true)
+		}
 		var derr *DeliveryError
 		if errors.As(err, &derr) {
 			s.log.Warn("confirmed order: link not sent", "order_id", o.ID, "channel", derr.Channel)
@@ -138,6 +189,7 @@ func (s *Service) settle(ctx context.Context, o *store.Order, mayEnd bool) (bool
 		}
 		if attached {
 			s.log.Info("unconfirmed order confirmed", "provider", o.Provider, "order_id", o.ID)
+			s.checkedOutcome(ctx, o)
 		}
 		return attached, err
 	case !mayEnd:
@@ -145,16 +197,26 @@ func (s *Service) settle(ctx context.Context, o *store.Order, mayEnd bool) (bool
 	case errors.Is(err, providers.ErrNotFound):
 		return true, s.endUnconfirmed(ctx, o, fmt.Sprintf("%s has no order %s: it never reached %s. Send a new verification.", label, o.Reference, label))
 	case errors.Is(err, providers.ErrNotSupported):
-		return true, s.endUnconfirmed(ctx, o, fmt.Sprintf("%s cannot be asked whether it has order %s (its order look-up is off). "+
-			"Look for %s in %s's dashboard before sending a new verification.", label, o.Reference, o.Reference, label))
+		what := fmt.Sprintf("order %s", o.Reference)
+		if o.RefreshOf != 0 {
+			what = "the refresh the portal asked for"
+		}
+		return true, s.endUnconfirmed(ctx, o, fmt.Sprintf("%s cannot be asked whether it has %s. "+
+			"Look for it in %s's dashboard before sending a new verification.", label, what, label))
 	}
 	return false, err
 }
 
+// memberRef is the applicant ref the portal gives a member at a provider.
+func memberRef(memberID int64) string { return fmt.Sprintf("member-%d", memberID) }
+
 func (s *Service) endUnconfirmed(ctx context.Context, o *store.Order, detail string) error {
 	s.log.Info("unconfirmed order ended", "provider", o.Provider, "order_id", o.ID)
-	_, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{RawEvent: "lookup-by-reference",
+	ended, _, err := s.store.ApplyUpdate(ctx, o.AgencyID, o.ID, store.StatusUpdate{RawEvent: "lookup-by-reference",
 		Status: store.StatusFailed, Detail: detail, Source: store.SourceSystem})
+	if err == nil && ended != nil {
+		s.checkedOutcome(ctx, ended)
+	}
 	return err
 }
 
@@ -195,5 +257,6 @@ type unconfirmedStore interface {
 	MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, channel, secret, detail string, firstCheck time.Duration) error
 	Now() time.Time
 	Order(ctx context.Context, agencyID, orderID int64) (*store.Order, error)
+	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
 	UnconfirmedChannel(ctx context.Context, agencyID, orderID int64) (string, error)
 }

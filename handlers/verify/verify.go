@@ -216,7 +216,9 @@ type SendRequest struct {
 type Problems = store.ValidationError
 
 // Send creates the order at the provider and delivers the link. Provider
-// errors come back as *providers.ProviderError and nothing is left behind.
+// errors come back as *providers.ProviderError and nothing is left behind;
+// a create that got no answer comes back as *UnconfirmedError with the
+// order kept, being checked (createFailed).
 func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, error) {
 	u := req.User
 	cs, err := s.store.Case(ctx, u.AgencyID, req.CaseID)
@@ -258,15 +260,9 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (*store.Order, erro
 			Email: m.Email, Phone: m.Phone, DateOfBirth: m.DateOfBirth, SSN: req.SSN, SSNLast4: m.SSNLast4, Language: m.Language}},
 	})
 	if err != nil {
-		if providers.CreateMayHaveLanded(err) {
-			// The provider may have the order (and bill it): keep ours,
-			// unconfirmed, for the reconciler to look up (unconfirmed.go).
-			return s.keepUnconfirmed(context.WithoutCancel(ctx), o, p, req.Channel, secret, err)
-		}
-		if derr := s.store.DeleteOrder(context.WithoutCancel(ctx), u.AgencyID, o.ID); derr != nil {
-			s.log.Error("delete refused order", "order_id", o.ID, "error", derr)
-		}
-		return nil, err
+		// Refused: nothing is left. No answer: the provider may have the
+		// order (and bill it), so ours is kept, unconfirmed (unconfirmed.go).
+		return s.createFailed(ctx, o, p, req.Channel, secret, err, nil)
 	}
 	s.keepSSNLast4(ctx, m, req.SSN)
 	o, _, err = s.attachCreated(ctx, u, o, p, po, secret, req.Channel, fmt.Sprintf("Order %s created at %s by %s.", ref, p.Label, u.Name), false)

@@ -69,6 +69,12 @@ func (c *Client) CreateOrder(ctx context.Context, req providers.OrderRequest) (*
 // FindOrder looks the order up by search_key (the portal's reference, GET
 // /orders, documented) and creates nothing (providers.OrderFinder).
 func (c *Client) FindOrder(ctx context.Context, req providers.OrderRequest) (*providers.Order, error) {
+	if req.RefreshOf != "" {
+		// A reverification takes only the report id (spec §1.7): it has no
+		// search key, so the portal's reference cannot find it, and "none"
+		// would be a guess.
+		return nil, fmt.Errorf("truework: a reverification has no search key to look up: %w", providers.ErrNotSupported)
+	}
 	o, err := c.findByReference(ctx, req.Reference)
 	if err != nil {
 		return nil, err
