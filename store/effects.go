@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 )
 
 // webhookEffectsKept bounds the per-order record of what webhook deliveries
@@ -64,4 +65,29 @@ func (s *Store) LastInboxID(ctx context.Context) (int64, error) {
 	var id sql.NullInt64
 	err := s.read.QueryRowContext(ctx, `SELECT max(id) FROM webhook_inbox`).Scan(&id)
 	return id.Int64, wrap("LastInboxID", err)
+}
+
+// ClaimHintRead takes an order's next hint-triggered status read (issue 13
+// item 3: Payscore's webhooks are hints, each read costs a call): when the
+// last one began at least interval before now, it records now in
+// orders.hint_fetched_at and returns ok; otherwise it returns when the next
+// may begin. In one write transaction, so two workers or processes never
+// both read within the interval, and a restart does not forget the pace.
+// now is the caller's wall clock (the pace is about real time).
+func (s *Store) ClaimHintRead(ctx context.Context, agencyID, orderID int64, now time.Time, interval time.Duration) (next time.Time, ok bool, err error) {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var last sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT hint_fetched_at FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).
+			Scan(&last); err != nil {
+			return formatError(err)
+		}
+		if at := parseNullTime(last); !at.IsZero() && now.Before(at.Add(interval)) {
+			next = at.Add(interval)
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE orders SET hint_fetched_at = ? WHERE id = ?`, fmtTime(now), orderID)
+		ok = err == nil
+		return err
+	})
+	return next, ok, wrap("ClaimHintRead", err)
 }

@@ -302,13 +302,6 @@ func (s *Service) orderFor(ctx context.Context, provider string, u providers.Upd
 	return o, nil
 }
 
-// hintReads is the pacing of the status reads Payscore's hints trigger, per
-// order: the inbox id the last read covers, and when it started.
-type hintRead struct {
-	covered int64
-	at      time.Time
-}
-
 // applyHint handles a Payscore delivery (issue 13 item 3). The delivery
 // itself changes no status: it triggers a read of the group's state from
 // Payscore's API (status, and whether the report expired), at most one per
@@ -365,19 +358,31 @@ func (s *Service) applyHint(ctx context.Context, p *Provider, o *store.Order, it
 	return s.store.RecordWebhookEffect(ctx, o.ID, u.RawEvent, hash, effect)
 }
 
-// hintRead reads an order's state for a hint, paced per order.
+// hintRead reads an order's state for a hint: at most one read per order
+// every hintInterval, across every worker, process and restart (the pace is
+// the order's hint_fetched_at, store.ClaimHintRead), and none when a read
+// this process began after the delivery was stored already has its news
+// (hintCovered). The pace is wall-clock time, as it protects Payscore's API
+// from bursts; the store's clock is the business clock (which tests move).
 func (s *Service) hintRead(ctx context.Context, o *store.Order, inboxID int64, code string) error {
 	s.hintMu.Lock()
-	last := s.hintReads[o.ID]
+	covered := s.hintCovered[o.ID]
 	s.hintMu.Unlock()
-	if last.covered >= inboxID {
+	if covered >= inboxID {
 		return nil // a read that began after this delivery was stored has its news
 	}
-	if wait := time.Until(last.at.Add(s.hintInterval)); wait > 0 {
+	for {
+		next, ok, err := s.store.ClaimHintRead(ctx, o.AgencyID, o.ID, time.Now(), s.hintInterval)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(time.Until(next)):
 		}
 	}
 	covered, err := s.store.LastInboxID(ctx)
@@ -385,7 +390,7 @@ func (s *Service) hintRead(ctx context.Context, o *store.Order, inboxID int64, c
 		return err
 	}
 	s.hintMu.Lock()
-	s.hintReads[o.ID] = hintRead{covered: covered, at: time.Now()}
+	s.hintCovered[o.ID] = covered
 	s.hintMu.Unlock()
 	return s.read(ctx, o, &reportFetches{}, code)
 }
@@ -755,6 +760,7 @@ type inboxStore interface {
 	ClaimInboxExcept(ctx context.Context, lease time.Duration, skip []string) (*store.InboxItem, error)
 	FinishInbox(ctx context.Context, id int64, errText string, retryAt time.Time) error
 	HasAnyReport(ctx context.Context, agencyID, orderID int64) (bool, error)
+	ClaimHintRead(ctx context.Context, agencyID, orderID int64, now time.Time, interval time.Duration) (time.Time, bool, error)
 	LastInboxID(ctx context.Context) (int64, error)
 	LatestReport(ctx context.Context, agencyID, orderID int64) (*store.Report, error)
 	Now() time.Time

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type payscoreEnv struct {
 	bodies  [][]byte // every delivery the emulator sent, as sent
 	// faults sits in front of the emulator (unconfirmed_test.go).
 	faults *createFaults
+	client *payscore.Client
 }
 
 // delivered counts the deliveries with the given code the emulator sent.
@@ -86,7 +88,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &payscoreEnv{st: st, em: em, clock: clk}
+	e := &payscoreEnv{st: st, em: em, clock: clk, client: c}
 	groups := func(method string) func(*http.Request) bool {
 		return func(r *http.Request) bool { return r.Method == method && r.URL.Path == "/api/v1/screening_groups" }
 	}
@@ -384,5 +386,63 @@ func TestPayscore_HouseholdWithoutLinks(t *testing.T) {
 	ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)
 	if len(ds) != 2 || ds[0].Channel != verify.ChannelProvider || ds[0].Result != "sent" {
 		t.Fatalf("deliveries %+v", ds)
+	}
+}
+
+// Issue 13 item 3: the pace of hint-triggered reads (one per order per
+// HintInterval) is kept in the database (orders.hint_fetched_at), so it
+// holds for a second portal process, or the same one after a restart:
+// within the window after the first process read the group, a hint the
+// second picks up waits instead of reading again; after the window it is
+// read. (The old pace was in each process's memory: the second read at
+// once.)
+func TestPayscore_HintPaceHoldsAcrossProcesses(t *testing.T) {
+	e := newPayscoreEnv(t)
+	ctx := context.Background()
+	var reads atomic.Int32
+	e.faults.onRequest = func(r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/screening_groups/") {
+			reads.Add(1)
+		}
+	}
+	o, err := e.svc.SendHousehold(ctx, verify.HouseholdRequest{User: e.user, CaseID: e.caseID,
+		MemberIDs: []int64{e.members[0].ID, e.members[1].ID}, Provider: "payscore", Products: []string{"income"}, Channel: verify.ChannelEmail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oms, _ := e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
+	if err := e.em.Act(oms[0].SubID, payscore.ActionConsent); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, "a hint from Payscore", func() bool { return len(e.sent()) > 0 })
+	const pace = 3 * time.Second
+	process := func() *verify.Service { // a portal process, sharing the database
+		return verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{},
+			HintInterval: pace, Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: e.client, Webhooks: e.client}}})
+	}
+	drainInbox(t, process())
+	before := reads.Load()
+	if before == 0 {
+		t.Fatal("the hint caused no read")
+	}
+
+	// The same hint again (Payscore re-fires), picked up by another process
+	// within the window.
+	sent := e.sent()
+	if _, err := e.st.AddInbox(ctx, "payscore", "unique:"+store.NewSessionToken(), "", sent[len(sent)-1]); err != nil {
+		t.Fatal(err)
+	}
+	second := process()
+	within, cancel := context.WithTimeout(ctx, pace/3)
+	_, _ = second.ProcessNext(within)
+	cancel()
+	if n := reads.Load(); n != before {
+		t.Fatalf("a second process read the group %d more time(s) within the pace window", n-before)
+	}
+	// After the window (and the inbox's retry time) it is read.
+	e.clock.Add(time.Minute)
+	drainInbox(t, second)
+	if n := reads.Load(); n != before+1 {
+		t.Fatalf("%d reads after the window, want 1", n-before)
 	}
 }

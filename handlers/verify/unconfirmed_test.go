@@ -28,6 +28,8 @@ type createFaults struct {
 	// creates and lookups pick the provider's create and look-up calls
 	// (nil: Truv's POST and GET /v1/orders/).
 	creates, lookups func(*http.Request) bool
+	// onRequest, when set, hears every call (set before the first).
+	onRequest func(*http.Request)
 	lose             atomic.Bool
 	commit           atomic.Bool
 	lookupDown       atomic.Bool
@@ -40,6 +42,9 @@ type createFaults struct {
 }
 
 func (f *createFaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.onRequest != nil {
+		f.onRequest(r)
+	}
 	isOrders := strings.TrimSuffix(r.URL.Path, "/") == "/v1/orders"
 	isLookup, isCreate := isOrders && r.Method == http.MethodGet, isOrders && r.Method == http.MethodPost
 	if f.lookups != nil {

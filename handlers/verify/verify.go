@@ -73,10 +73,13 @@ type Service struct {
 	// reconcileQuiet is how long an open order may go without news before
 	// the reconciler asks its provider.
 	reconcileQuiet time.Duration
-	// hintInterval paces the status reads a hint triggers, per order.
+	// hintInterval paces the status reads a hint triggers, per order
+	// (in the database: store.ClaimHintRead).
 	hintInterval time.Duration
-	hintMu       sync.Mutex
-	hintReads    map[int64]hintRead
+	// hintCovered is, per order, the newest inbox id this process's last
+	// hint-triggered read covers (it began after that delivery was stored).
+	hintMu      sync.Mutex
+	hintCovered map[int64]int64
 	// checkedAt paces the look-ups of unconfirmed orders that deliveries
 	// for unknown orders trigger, per provider (settleChecking).
 	checkMu   sync.Mutex
@@ -155,7 +158,7 @@ var errNoMessages = errors.New("verify: no Messages configured to write the appl
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
-		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintReads: map[int64]hintRead{},
+		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintCovered: map[int64]int64{},
 		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}, messages: cfg.Messages}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
