@@ -29,10 +29,10 @@ type createFaults struct {
 	// (nil: Truv's POST and GET /v1/orders/).
 	creates, lookups func(*http.Request) bool
 	// onRequest, when set, hears every call (set before the first).
-	onRequest func(*http.Request)
-	lose             atomic.Bool
-	commit           atomic.Bool
-	lookupDown       atomic.Bool
+	onRequest  func(*http.Request)
+	lose       atomic.Bool
+	commit     atomic.Bool
+	lookupDown atomic.Bool
 	// answer, when set, is the body of a 502 the lost create gets instead
 	// of a closed connection.
 	answer  string
