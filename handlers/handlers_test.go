@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // server is the real router with the real middleware and a real store.
@@ -37,7 +37,7 @@ const testPassword = "correct horse battery"
 func newServer(t *testing.T, secure bool) *server {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "h.db"), store.Options{DataKey: bytes.Repeat([]byte{1}, 32)})
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "h.db"), store.Options{DataKey: bytes.Repeat([]byte{1}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"caseverify/providers/truv"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // Issue 13 item 7: /healthz and /readyz answer 503 while the database
@@ -21,6 +22,7 @@ import (
 // it can; at shutdown /readyz answers 503 and a case page's live stream
 // ends at once, so a SIGTERM does not wait for open pages.
 func TestHealth_WriteLockReadyzAndShutdown(t *testing.T) {
+	pgtest.SkipOnPostgres(t, "holds SQLite's database-wide write lock from a second connection; PostgreSQL locks rows")
 	l := newLive(t)
 	ctx := context.Background()
 	get := func(path string) int {
@@ -89,6 +91,7 @@ func TestHealth_WriteLockReadyzAndShutdown(t *testing.T) {
 // out, instead of queueing until the server drops them; nothing of either
 // was saved, and both go through once the lock is released.
 func TestDBWait_WriteLockHeldAnswers503AndSavesNothing(t *testing.T) {
+	pgtest.SkipOnPostgres(t, "holds SQLite's database-wide write lock from a second connection; PostgreSQL locks rows")
 	l := newLive(t)
 	ctx := context.Background()
 	c := &liveClient{t: t, base: l.srv.URL}

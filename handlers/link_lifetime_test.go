@@ -2,7 +2,6 @@ package handlers_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // Issue 13 item 6: the agency's link lifetime. The link was sent two days
@@ -26,12 +26,9 @@ func TestLink_AgencyLifetimeExpiresIt(t *testing.T) {
 	i := strings.Index(msgs[0].Body, l.srv.URL+"/l/")
 	link := strings.Fields(msgs[0].Body[i:])[0]
 
-	db, err := sql.Open("sqlite3", "file:"+l.dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Open(t, l.dbPath)
 	created := time.Now().UTC().Add(-48 * time.Hour).Format("2006-01-02T15:04:05.000000000Z")
-	if _, err := db.Exec(`UPDATE orders SET created_at = ? WHERE id = ?`, created, l.order.ID); err != nil {
+	if _, err := db.Exec(pgtest.Q(`UPDATE orders SET created_at = ? WHERE id = ?`), created, l.order.ID); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

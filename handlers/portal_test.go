@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/gorilla/sessions"
@@ -15,6 +14,7 @@ import (
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // httpPortal is the portal's store and router on a real HTTP server. The
@@ -32,7 +32,7 @@ type httpPortal struct {
 
 func newHTTPPortal(t *testing.T) *httpPortal {
 	t.Helper()
-	dbPath := filepath.Join(t.TempDir(), "portal.db")
+	dbPath := pgtest.DatabaseURL(t, "portal.db")
 	st, err := store.Open(context.Background(), dbPath, store.Options{DataKey: bytes.Repeat([]byte{9}, 32)})
 	if err != nil {
 		t.Fatal(err)

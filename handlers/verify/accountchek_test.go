@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"caseverify/providers"
 	"caseverify/providers/accountchek"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // acClock is the store's clock in these tests: it runs with real time and
@@ -79,7 +79,7 @@ func newACEnv(t *testing.T, opts acOptions) *acEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &acEnv{clock: &acClock{}, emLog: &lineCounter{}, rec: &requestLog{}, postbacks: &postbackCounter{}}
-	e.dbPath = filepath.Join(t.TempDir(), "ac.db")
+	e.dbPath = pgtest.DatabaseURL(t, "ac.db")
 	st, err := store.Open(ctx, e.dbPath, store.Options{DataKey: testDataKey(), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)

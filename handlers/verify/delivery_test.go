@@ -17,6 +17,7 @@ import (
 	"caseverify/providers/email"
 	"caseverify/providers/truuth"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 func countKind(t *testing.T, st *store.Store, agencyID, orderID int64, kind store.DeliveryKind) int {
@@ -38,13 +39,9 @@ func countKind(t *testing.T, st *store.Store, agencyID, orderID int64, kind stor
 // no store method exposes it.
 func (e *env) nextReminder(t *testing.T, orderID int64) sql.NullString {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+e.dbPath+"?mode=ro&_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := pgtest.Open(t, e.dbPath)
 	var next sql.NullString
-	if err := db.QueryRow(`SELECT next_reminder_at FROM orders WHERE id = ?`, orderID).Scan(&next); err != nil {
+	if err := db.QueryRow(pgtest.Q(`SELECT next_reminder_at FROM orders WHERE id = ?`), orderID).Scan(&next); err != nil {
 		t.Fatal(err)
 	}
 	return next

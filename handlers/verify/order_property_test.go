@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"caseverify/providers/truuth"
 	"caseverify/providers/truv"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // propertyCase is one provider's realistic delivery sequence for one order,
@@ -110,7 +110,7 @@ func permuteDup(r *rand.Rand, bodies [][]byte) [][]byte {
 func propertyStore(t *testing.T) (*store.Store, *Service, func(t *testing.T, provider, pid string) *store.Order) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32)})
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "p.db"), store.Options{DataKey: bytes.Repeat([]byte{5}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +19,7 @@ import (
 	"caseverify/providers"
 	"caseverify/providers/payscore"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // payscoreEnv is a store, the Payscore emulator over real HTTP posting to a
@@ -69,7 +69,7 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 	t.Helper()
 	ctx := context.Background()
 	clk := &testClock{t: time.Now().UTC()}
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), store.Options{DataKey: bytes.Repeat([]byte{6}, 32), Now: clk.Now})
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "p.db"), store.Options{DataKey: bytes.Repeat([]byte{6}, 32), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

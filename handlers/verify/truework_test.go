@@ -20,6 +20,7 @@ import (
 	"caseverify/providers"
 	"caseverify/providers/truework"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // twEnv is a store on a real SQLite file, the Truework emulator on a real
@@ -57,7 +58,7 @@ func newTwEnv(t *testing.T) *twEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &twEnv{dir: t.TempDir(), clock: &testClock{t: time.Now().UTC()}, logs: &lockedBuffer{}}
-	st, err := store.Open(ctx, filepath.Join(e.dir, "v.db"), store.Options{DataKey: bytes.Repeat([]byte{9}, 32), Now: e.clock.Now})
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "v.db"), store.Options{DataKey: bytes.Repeat([]byte{9}, 32), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

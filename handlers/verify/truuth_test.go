@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"caseverify/providers/truuth"
 	"caseverify/providers/truv"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 	"caseverify/views"
 )
 
@@ -42,7 +42,7 @@ type truuthEnv struct {
 func newTruuthEnv(t *testing.T, emCfg truuth.EmulatorConfig) *truuthEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "v.db"), store.Options{DataKey: bytes.Repeat([]byte{7}, 32)})
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "v.db"), store.Options{DataKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"caseverify/providers"
 	"caseverify/providers/truv"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 // env is a store, the Truv emulator on a real HTTP server, and a Service
@@ -57,7 +57,7 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := &testClock{t: time.Now().UTC()}
-	dbPath := filepath.Join(t.TempDir(), "v.db")
+	dbPath := pgtest.DatabaseURL(t, "v.db")
 	st, err := store.Open(ctx, dbPath, store.Options{DataKey: bytes.Repeat([]byte{5}, 32), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)

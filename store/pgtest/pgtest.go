@@ -37,6 +37,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "github.com/mattn/go-sqlite3"    // database/sql driver "sqlite3"
 )
 
 // EnvVar selects PostgreSQL for the tests when set to "1".
@@ -431,4 +432,49 @@ func lastLines(b []byte) string {
 		lines = lines[len(lines)-8:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// Open opens the database at url, of either engine, for the checks a test
+// makes that no store method exposes; it is closed when tb ends. Write its
+// queries with ? placeholders and pass them through Q.
+func Open(tb testing.TB, url string) *sql.DB {
+	tb.Helper()
+	driver, dsn := "sqlite3", "file:"+url+"?_busy_timeout=5000"
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		driver, dsn = "pgx", url
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Q rebinds a query's ? placeholders to PostgreSQL's $1, $2, … when the
+// tests run on PostgreSQL (test queries have no ? inside literals).
+func Q(query string) string {
+	if !Enabled() {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// SkipOnPostgres skips a test about SQLite itself when the suite runs on
+// PostgreSQL, saying why.
+func SkipOnPostgres(tb testing.TB, why string) {
+	tb.Helper()
+	if Enabled() {
+		tb.Skip("SQLite only: " + why)
+	}
 }
