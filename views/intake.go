@@ -109,6 +109,8 @@ func BulkLabel(status string) string {
 		return "Waiting"
 	case "working":
 		return "Sending"
+	case "checking":
+		return "Checking with the provider"
 	case "new_link":
 		return "Sent"
 	case "skipped":
@@ -123,7 +125,7 @@ func bulkTag(status string) string {
 	switch status {
 	case "new_link":
 		return "usa-tag cv-tag cv-tag--completed"
-	case "pending", "working":
+	case "pending", "working", "checking":
 		return "usa-tag cv-tag cv-tag--in_progress"
 	case "skipped":
 		return "usa-tag cv-tag cv-tag--action_required"

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"caseverify/providers"
@@ -23,6 +24,9 @@ func (s *Service) bulkSendItem(ctx context.Context, it *store.RenewalItem) error
 	if errors.Is(err, store.ErrLeaseLost) {
 		s.log.Warn("bulk send item taken over before it was recorded", "item_id", it.ID)
 		return nil
+	}
+	if err == nil && status == "checking" {
+		s.settledMeanwhile(ctx, it.AgencyID, orderID)
 	}
 	return err
 }
@@ -72,7 +76,13 @@ func (s *Service) bulkSend(ctx context.Context, it *store.RenewalItem) (status, 
 	o, err := s.Send(ctx, req)
 	var perr *providers.ProviderError
 	var derr *DeliveryError
+	var uerr *UnconfirmedError
 	switch {
+	case errors.As(err, &uerr) && o != nil:
+		// Kept, being checked (issue 13 item 5): the link goes out once the
+		// provider confirms the order, and checkedOutcome records it.
+		return "checking", fmt.Sprintf("%s did not answer in time. The portal is checking with %s whether the order was created; "+
+			"once it is, the link goes out by %s.", uerr.Provider, uerr.Provider, ChannelWords(run.Channel)), o.ID
 	case errors.As(err, &derr) && o != nil:
 		return "failed", "The verification was created but the link was not sent: " + derr.Reason, o.ID
 	case errors.As(err, &perr):

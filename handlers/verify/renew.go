@@ -63,11 +63,7 @@ func (s *Service) RenewNext(ctx context.Context) (bool, error) {
 		return true, err
 	}
 	if status == "checking" {
-		// The provider's answer may have settled the order (a webhook's
-		// look-up) while this worker held the item.
-		if o, err := s.store.Order(ctx, it.AgencyID, next); err == nil && !o.Checking() {
-			s.checkedOutcome(ctx, o)
-		}
+		s.settledMeanwhile(ctx, it.AgencyID, next)
 	}
 	if status == "refreshing" && next != prev {
 		// The refresh's webhook may have been processed while this worker
@@ -536,6 +532,15 @@ func (s *Service) checkedOutcome(ctx context.Context, o *store.Order) {
 			status, detail = "failed", label+" confirmed the order, but its link was not sent: send it again from the case page."
 		}
 		s.finishOutcome(ctx, it, status, it.Path, detail, it.PrevOrderID, o.ID)
+	}
+}
+
+// settledMeanwhile finishes an item just recorded "checking" when the
+// provider's answer settled its order (a webhook's look-up) while the
+// worker held the item: checkedOutcome could not take it then.
+func (s *Service) settledMeanwhile(ctx context.Context, agencyID, orderID int64) {
+	if o, err := s.store.Order(ctx, agencyID, orderID); err == nil && !o.Checking() {
+		s.checkedOutcome(ctx, o)
 	}
 }
 

@@ -474,3 +474,43 @@ func TestUnconfirmedCreate_StaffReadSentencesLogIsRedacted(t *testing.T) {
 		t.Fatalf("log: %s", log)
 	}
 }
+
+// Issue 13 item 5, bulk send: a member's create gets no answer. The old
+// code recorded the item "failed: send it from the case page" while Truv
+// had the order; now it waits "checking" and the reconciler's look-up
+// sends the link and records "sent".
+func TestUnconfirmedCreate_BulkSendKept(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	run := e.startBulk(t, e.member.ID)
+	e.faults.commit.Store(true)
+	e.faults.lose.Store(true)
+	e.workRuns(t)
+	item := func() *store.RenewalItem {
+		items, err := e.st.RenewalItems(ctx, run.ID)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("items: %v %v", items, err)
+		}
+		return items[0]
+	}
+	it := item()
+	if it.Status != "checking" || it.OrderID == 0 || !strings.Contains(it.Detail, "checking with Truv") {
+		t.Fatalf("bulk item after a lost answer: %+v", it)
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5); len(msgs) != 0 {
+		t.Fatal("a link went out for an order nobody has confirmed")
+	}
+	e.faults.lookupDown.Store(false)
+	e.clock.Add(2 * time.Minute)
+	e.svc.Reconcile(ctx)
+	it = item()
+	if it.Status != "new_link" || !strings.Contains(it.Detail, "by email") {
+		t.Fatalf("bulk item once Truv answered: %+v", it)
+	}
+	if run, _ = e.st.RenewalRun(ctx, e.user.AgencyID, run.ID); run.Counts.NewLink != 1 {
+		t.Fatalf("run counts: %+v", run.Counts)
+	}
+	if msgs, _ := e.st.Outbox(ctx, e.user.AgencyID, 5); len(msgs) != 1 {
+		t.Fatalf("%d links emailed once confirmed", len(msgs))
+	}
+}
