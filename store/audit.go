@@ -153,7 +153,7 @@ var caseReadActions = []string{AuditViewCase, AuditRevealPII, AuditViewReport, A
 // recent first: the case page's "Who looked at this case".
 func (s *Store) CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*CaseViewer, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT COALESCE(l.user_id, 0), COALESCE(u.name, ''),
-		SUM(l.action = ?), SUM(l.action <> ?), MAX(l.at)
+		count(*) FILTER (WHERE l.action = ?), count(*) FILTER (WHERE l.action <> ?), MAX(l.at)
 		FROM audit_log l LEFT JOIN users u ON u.id = l.user_id AND u.agency_id = l.agency_id
 		WHERE l.agency_id = ? AND l.case_id = ? AND l.action IN (?, ?, ?, ?)
 		GROUP BY l.user_id ORDER BY MAX(l.id) DESC`,

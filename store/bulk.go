@@ -57,12 +57,9 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 	now := s.Now()
 	var runID int64
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO renewal_runs (agency_id, kind, window_days, status, started_by, provider, products, channel, created_at)
-			VALUES (?, 'bulk_send', 0, 'running', ?, ?, ?, ?, ?)`, agencyID, nullID(userID), b.Provider, strings.Join(b.Products, ","), b.Channel, fmtTime(now))
-		if err != nil {
-			return wrap("StartBulkSend", err)
-		}
-		if runID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO renewal_runs (agency_id, kind, window_days, status, started_by, provider, products, channel, created_at)
+			VALUES (?, 'bulk_send', 0, 'running', ?, ?, ?, ?, ?) RETURNING id`, agencyID, nullID(userID), b.Provider, strings.Join(b.Products, ","), b.Channel,
+			fmtTime(now)).Scan(&runID); err != nil {
 			return wrap("StartBulkSend", err)
 		}
 		contact := "m.email_idx"
@@ -76,7 +73,7 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 				CASE WHEN busy THEN ? WHEN `+contact+` IS NULL THEN ? ELSE '' END, ?
 			FROM (SELECT m.*, EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
 					WHERE i.member_id = m.id AND r.status = 'running' AND i.status IN ('pending', 'working')) AS busy
-				FROM members m WHERE m.agency_id = ? AND m.id IN (SELECT value FROM json_each(?))) m
+				FROM members m WHERE m.agency_id = ? AND m.id IN (`+s.d.jsonInts()+`)) m
 			ORDER BY m.case_id, m.position`, runID, skipBusy, noContact, fmtTime(now), agencyID, string(js))
 		return wrap("StartBulkSend", err)
 	})
@@ -140,7 +137,7 @@ func (s *Store) MembersByID(ctx context.Context, agencyID int64, ids []int64) ([
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT m.id, m.agency_id, m.case_id, m.position, m.first_name, m.last_name, m.relationship,
 		m.email_enc, m.phone_enc, m.dob_enc, m.ssn4_enc, m.language, m.created_at, m.updated_at, c.case_number FROM members m JOIN cases c ON c.id = m.case_id
-		WHERE m.agency_id = ? AND m.id IN (SELECT value FROM json_each(?)) ORDER BY c.case_number, m.case_id, m.position`, agencyID, string(js))
+		WHERE m.agency_id = ? AND m.id IN (`+s.d.jsonInts()+`) ORDER BY c.case_number, m.case_id, m.position`, agencyID, string(js))
 	if err != nil {
 		return nil, nil, wrap("MembersByID", err)
 	}
@@ -165,7 +162,7 @@ func (s *Store) MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []
 	if err != nil {
 		return nil, wrap("MemberIDsOfCases", err)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (SELECT value FROM json_each(?))
+	rows, err := s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (`+s.d.jsonInts()+`)
 		ORDER BY case_id, position`, agencyID, string(js))
 	if err != nil {
 		return nil, wrap("MemberIDsOfCases", err)

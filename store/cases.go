@@ -112,14 +112,15 @@ func (s *Store) UpdateCase(ctx context.Context, agencyID, caseID int64, in CaseI
 
 // insertCase inserts a normalized case (CreateCase, the CSV intake).
 func insertCase(ctx context.Context, tx *sql.Tx, agencyID, createdBy int64, in CaseInput, now time.Time) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
-		created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO cases (agency_id, case_number, program, assigned_user_id, recert_due,
+		created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		agencyID, in.Number, in.Program, nullID(in.AssignedUserID), nullString(in.RecertDue), createdBy,
-		fmtTime(now), fmtTime(now))
+		fmtTime(now), fmtTime(now)).Scan(&id)
 	if err != nil {
 		return 0, wrap("insertCase", formatError(err))
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 func checkAssignee(ctx context.Context, tx *sql.Tx, agencyID, userID int64) error {
@@ -169,7 +170,7 @@ func (s *Store) CaseByNumber(ctx context.Context, agencyID int64, number string)
 	}
 	return scanCase(s.read.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases c
 		LEFT JOIN users u ON u.id = c.assigned_user_id
-		WHERE c.agency_id = ? AND c.case_number = ? COLLATE NOCASE
+		WHERE c.agency_id = ? AND `+s.d.nocaseCmp("c.case_number", "=")+`
 		ORDER BY c.case_number = ? DESC, c.id LIMIT 1`, agencyID, number, number))
 }
 
@@ -245,7 +246,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 		if err != nil {
 			return nil, 0, wrap("Cases", err)
 		}
-		where = append(where, "c.id IN (SELECT value FROM json_each(?))")
+		where = append(where, "c.id IN ("+s.d.jsonInts()+")")
 		args = append(args, string(ids))
 	}
 	w := strings.Join(where, " AND ")
@@ -261,8 +262,8 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	var total int
 	countSQL, countArgs := `SELECT count(*) FROM cases c WHERE `+w, args
 	if q != "" {
-		countSQL = fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM (%s) h CROSS JOIN cases c ON c.id = h.id WHERE %s LIMIT %d)`,
-			hits, w, SearchCountLimit+1)
+		countSQL = fmt.Sprintf(`SELECT count(*) FROM (SELECT 1 FROM (%s) h %s cases c ON c.id = h.id WHERE %s LIMIT %d) n`,
+			hits, s.d.crossJoin(), w, SearchCountLimit+1)
 		countArgs = append(slices.Clone(hitArgs), args...)
 	}
 	if err := s.lists.QueryRowContext(ctx, countSQL, countArgs...).Scan(&total); err != nil {
@@ -275,7 +276,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	page, pageArgs := `SELECT c.id FROM cases c WHERE `+w, args
 	switch {
 	case q != "" && total <= SearchCountLimit:
-		page, pageArgs = `SELECT c.id FROM (`+hits+`) h CROSS JOIN cases c ON c.id = h.id WHERE `+w, countArgs
+		page, pageArgs = `SELECT c.id FROM (`+hits+`) h `+s.d.crossJoin()+` cases c ON c.id = h.id WHERE `+w, countArgs
 	case q != "":
 		page, pageArgs = page+` AND c.id IN (`+hits+`)`, append(slices.Clone(args), hitArgs...)
 	}
@@ -311,7 +312,7 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 // member's exact email or phone (matched through the blind indexes; those
 // fields are encrypted). Each is its own indexed lookup; a UNION joins them.
 func (s *Store) searchHits(agencyID int64, q string) (string, []any) {
-	parts := []string{`SELECT id FROM cases WHERE agency_id = ? AND case_number >= ? COLLATE NOCASE AND case_number < ? COLLATE NOCASE`}
+	parts := []string{`SELECT id FROM cases WHERE agency_id = ? AND ` + s.d.nocaseCmp("case_number", ">=") + ` AND ` + s.d.nocaseCmp("case_number", "<")}
 	args := []any{agencyID, q, prefixEnd(q)}
 	if words := nameWords(q); len(words) > 0 && len(words) <= 4 {
 		sql := `SELECT w0.case_id FROM member_words w0`

@@ -110,14 +110,11 @@ func (s *Store) insertDelivery(ctx context.Context, tx *sql.Tx, agencyID int64, 
 	if !d.Kind.Valid() || !d.Result.Valid() {
 		return 0, fmt.Errorf("store: delivery kind %q or result %q is not one of the store's values", d.Kind, d.Result)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
-		result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO deliveries (agency_id, order_id, member_id, channel, recipient_masked, language, kind,
+		result, error, message_id, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		agencyID, d.OrderID, nullID(d.MemberID), d.Channel, d.RecipientMasked, d.Language, d.Kind, d.Result, d.Error, d.MessageID,
-		nullID(d.CreatedBy), fmtTime(now))
-	if err != nil {
-		return 0, wrap("insertDelivery", err)
-	}
-	id, err := res.LastInsertId()
+		nullID(d.CreatedBy), fmtTime(now)).Scan(&id)
 	if err != nil {
 		return 0, wrap("insertDelivery", err)
 	}

@@ -17,6 +17,7 @@ import (
 // user (0600), also when an older version left them readable by others, and
 // the folder it makes is 0700.
 func TestOpen_FilesArePrivate(t *testing.T) {
+	store.SkipOnPostgres(t, "file permissions")
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
 	path := filepath.Join(dir, "caseverify.db")
@@ -74,11 +75,7 @@ func TestLinkCodes_StoredHashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := store.RawDBForTest(t, path)
 	sum := sha256.Sum256([]byte(code))
 	var plain sql.NullString
 	var hash string
@@ -102,13 +99,12 @@ func TestLinkCodes_StoredHashed(t *testing.T) {
 
 	// An earlier version's row: the code in the clear, no hash.
 	old := store.NewLinkCode()
-	res, err := raw.Exec(`INSERT INTO deliveries (agency_id, order_id, channel, recipient_masked, language, kind, result, error,
-		message_id, link_code, created_at) VALUES (?, ?, 'email', '', 'en', 'first', 'sent', '', '', ?, '2026-11-23T15:00:00Z')`,
-		f.agencyA.ID, o.ID, old)
-	if err != nil {
+	var oldID int64
+	if err := raw.QueryRow(`INSERT INTO deliveries (agency_id, order_id, channel, recipient_masked, language, kind, result, error,
+		message_id, link_code, created_at) VALUES (?, ?, 'email', '', 'en', 'first', 'sent', '', '', ?, '2026-11-23T15:00:00Z') RETURNING id`,
+		f.agencyA.ID, o.ID, old).Scan(&oldID); err != nil {
 		t.Fatal(err)
 	}
-	oldID, _ := res.LastInsertId()
 	s.Close()
 	s, err = store.Open(ctx, path, store.Options{DataKey: testKey})
 	if err != nil {
@@ -127,6 +123,7 @@ func TestLinkCodes_StoredHashed(t *testing.T) {
 // A database that already has later migrations (they land in any order)
 // still gets one that landed after them, and starts.
 func TestOpen_AppliesAMigrationThatLandedLate(t *testing.T) {
+	store.SkipOnPostgres(t, "00010 is below the PostgreSQL baseline (00020), which includes it")
 	ctx := context.Background()
 	s, _, path := mustOpen(t)
 	s.Close()

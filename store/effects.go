@@ -34,8 +34,8 @@ func (s *Store) RecordWebhookEffect(ctx context.Context, orderID int64, code, bo
 			ON CONFLICT (order_id, code, body_hash) DO NOTHING`, orderID, code, bodyHash, effect, fmtTime(s.Now())); err != nil {
 			return wrap("RecordWebhookEffect", err)
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM webhook_effects WHERE order_id = ? AND rowid NOT IN
-			(SELECT rowid FROM webhook_effects WHERE order_id = ? ORDER BY at DESC, rowid DESC LIMIT ?)`, orderID, orderID, webhookEffectsKept)
+		_, err := tx.ExecContext(ctx, `DELETE FROM webhook_effects WHERE order_id = ? AND `+s.d.rowid()+` NOT IN
+			(SELECT `+s.d.rowid()+` FROM webhook_effects WHERE order_id = ? ORDER BY at DESC, `+s.d.rowid()+` DESC LIMIT ?)`, orderID, orderID, webhookEffectsKept)
 		return wrap("RecordWebhookEffect", err)
 	})
 }

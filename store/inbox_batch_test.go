@@ -3,9 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +11,7 @@ import (
 
 func openBatchStore(t *testing.T) (*Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "inbox.db")
+	path := DatabaseURLForTest(t)
 	s, err := Open(context.Background(), path, Options{DataKey: bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		t.Fatal(err)
@@ -95,13 +93,14 @@ func TestAddInbox_BatchFailureFailsEveryDeliveryInIt(t *testing.T) {
 	s, path := openBatchStore(t)
 	ctx := context.Background()
 	// A delivery the database refuses.
-	other, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
+	poison := `CREATE TRIGGER poison BEFORE INSERT ON webhook_inbox WHEN NEW.dedupe_key = 'poison'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`
+	if OnPostgres() {
+		poison = `ALTER TABLE webhook_inbox ADD CONSTRAINT poison CHECK (dedupe_key <> 'poison')`
+	} else {
+		path = "file:" + path + "?_busy_timeout=5000"
 	}
-	defer other.Close()
-	if _, err := other.Exec(`CREATE TRIGGER poison BEFORE INSERT ON webhook_inbox WHEN NEW.dedupe_key = 'poison'
-		BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+	if _, err := RawDBForTest(t, path).Exec(poison); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AddInboxFor(ctx, "truv", "first", "", "", []byte(`{}`)); err != nil {

@@ -375,8 +375,8 @@ func (s *Store) HoldIntake(ctx context.Context, agencyID, userID int64, data []b
 // (they hold personal data); the import's summary and batch stay. The
 // retention sweep runs it hourly.
 func (s *Store) PurgeIntakes(ctx context.Context) (int64, error) {
-	res, err := s.execWrite(ctx, `UPDATE csv_imports SET data_enc = x'' WHERE created_at < ? AND length(data_enc) > 0
-		AND status != 'importing'`, fmtTime(s.Now().Add(-intakeHold)))
+	res, err := s.execWrite(ctx, `UPDATE csv_imports SET data_enc = ? WHERE created_at < ? AND length(data_enc) > 0
+		AND status != 'importing'`, []byte{}, fmtTime(s.Now().Add(-intakeHold)))
 	if err != nil {
 		return 0, wrap("PurgeIntakes", err)
 	}
@@ -498,7 +498,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 		return nil, wrap("matchIntake", err)
 	}
 	cr, err := q.QueryContext(ctx, `SELECT id, case_number FROM cases WHERE agency_id = ?
-		AND lower(case_number) IN (SELECT lower(value) FROM json_each(?)) ORDER BY id`, agencyID, string(js))
+		AND lower(case_number) IN (SELECT lower(value) FROM (`+s.d.jsonTexts()+`) t) ORDER BY id`, agencyID, string(js))
 	if err != nil {
 		return nil, wrap("matchIntake", err)
 	}
@@ -531,7 +531,7 @@ func (s *Store) matchIntake(ctx context.Context, q querier, agencyID int64, rows
 		return nil, wrap("matchIntake", err)
 	}
 	mr, err := q.QueryContext(ctx, `SELECT id, case_id, position, name_search, dob_enc FROM members WHERE agency_id = ?
-		AND case_id IN (SELECT value FROM json_each(?))`, agencyID, string(jsIDs))
+		AND case_id IN (`+s.d.jsonInts()+`)`, agencyID, string(jsIDs))
 	if err != nil {
 		return nil, wrap("matchIntake", err)
 	}
@@ -667,7 +667,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 // left unchanged. Every member is linked to the file's batch.
 func (s *Store) importRows(ctx context.Context, tx *sql.Tx, agencyID, userID int64, importID string, rows []*IntakeRow, st *intakeState, c *IntakeCounts) error {
 	now := s.Now()
-	link, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO csv_import_members (import_id, member_id) VALUES (?, ?)`)
+	link, err := tx.PrepareContext(ctx, `INSERT INTO csv_import_members (import_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return wrap("importRows", err)
 	}
@@ -717,7 +717,7 @@ func touchCases(ctx context.Context, tx *sql.Tx, agencyID int64, st *intakeState
 func (s *Store) IntakeMemberIDs(ctx context.Context, agencyID, userID int64, id string) ([]int64, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT l.member_id FROM csv_import_members l JOIN csv_imports i ON i.id = l.import_id
 		JOIN members m ON m.id = l.member_id
-		WHERE i.agency_id = ? AND i.user_id = ? AND i.id = ? AND m.agency_id = ? ORDER BY l.rowid`, agencyID, userID, id, agencyID)
+		WHERE i.agency_id = ? AND i.user_id = ? AND i.id = ? AND m.agency_id = ? ORDER BY l.`+s.d.rowid(), agencyID, userID, id, agencyID)
 	if err != nil {
 		return nil, wrap("IntakeMemberIDs", err)
 	}

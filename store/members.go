@@ -203,13 +203,10 @@ func (s *Store) UpdateMember(ctx context.Context, agencyID, caseID, memberID int
 // CSV intake): the row first, then its details, whose ciphertexts are bound
 // to the row id.
 func (s *Store) insertMember(ctx context.Context, tx *sql.Tx, agencyID, caseID int64, pos int, in MemberInput, now time.Time) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO members (agency_id, case_id, position, first_name, last_name, name_search,
-		relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?)`,
-		agencyID, caseID, pos, fmtTime(now), fmtTime(now))
-	if err != nil {
-		return 0, wrap("insertMember", err)
-	}
-	id, err := res.LastInsertId()
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO members (agency_id, case_id, position, first_name, last_name, name_search,
+		relationship, language, created_at, updated_at) VALUES (?, ?, ?, '', '', '', '', 'en', ?, ?) RETURNING id`,
+		agencyID, caseID, pos, fmtTime(now), fmtTime(now)).Scan(&id)
 	if err != nil {
 		return 0, wrap("insertMember", err)
 	}
@@ -241,8 +238,8 @@ func writeNameWords(ctx context.Context, tx *sql.Tx, memberID int64, name string
 		return wrap("writeNameWords", err)
 	}
 	for _, w := range nameWords(name) {
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO member_words (agency_id, word, member_id, case_id)
-			SELECT agency_id, ?, id, case_id FROM members WHERE id = ?`, w, memberID); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO member_words (agency_id, word, member_id, case_id)
+			SELECT agency_id, ?, id, case_id FROM members WHERE id = ? ON CONFLICT DO NOTHING`, w, memberID); err != nil {
 			return wrap("writeNameWords", err)
 		}
 	}

@@ -35,12 +35,8 @@ func (s *Store) AddNote(ctx context.Context, agencyID, caseID, authorID int64, b
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM cases WHERE agency_id = ? AND id = ?`, agencyID, caseID).Scan(&one); err != nil {
 			return wrap("AddNote", formatError(err))
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO case_notes (agency_id, case_id, author_id, body_enc, created_at)
-			VALUES (?, ?, ?, x'', ?)`, agencyID, caseID, authorID, fmtTime(now))
-		if err != nil {
-			return wrap("AddNote", err)
-		}
-		if n.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO case_notes (agency_id, case_id, author_id, body_enc, created_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, agencyID, caseID, authorID, []byte{}, fmtTime(now)).Scan(&n.ID); err != nil {
 			return wrap("AddNote", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE case_notes SET body_enc = ? WHERE id = ?`,

@@ -101,16 +101,12 @@ func (s *Store) CreateOrder(ctx context.Context, agencyID int64, in NewOrder) (*
 			agencyID, in.CaseID, in.MemberID).Scan(&one); err != nil {
 			return wrap("CreateOrder", formatError(err))
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO orders (agency_id, case_id, member_id, reference, provider, products, notify,
+		err := tx.QueryRowContext(ctx, `INSERT INTO orders (agency_id, case_id, member_id, reference, provider, products, notify,
 			status, refresh_of, created_by, created_at, updated_at, last_event_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?, ?, ?, ?) RETURNING id`,
 			agencyID, in.CaseID, in.MemberID, in.Reference, in.Provider, strings.Join(in.Products, ","), in.Notify,
-			nullID(in.RefreshOf), nullID(in.CreatedBy), fmtTime(now), fmtTime(now), fmtTime(now))
-		if err != nil {
-			return wrap("CreateOrder", formatError(err))
-		}
-		o.ID, err = res.LastInsertId()
-		return wrap("CreateOrder", err)
+			nullID(in.RefreshOf), nullID(in.CreatedBy), fmtTime(now), fmtTime(now), fmtTime(now)).Scan(&o.ID)
+		return wrap("CreateOrder", formatError(err))
 	})
 	if err != nil {
 		return nil, wrap("CreateOrder", err)

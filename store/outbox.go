@@ -22,16 +22,12 @@ type OutboxMessage struct {
 func (s *Store) AddOutbox(ctx context.Context, agencyID int64, m OutboxMessage) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO outbox (agency_id, channel, to_enc, body_enc, subject, created_at)
-			VALUES (?, ?, x'', x'', ?, ?)`, agencyID, m.Channel, m.Subject, fmtTime(s.Now()))
-		if err != nil {
-			return wrap("AddOutbox", err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO outbox (agency_id, channel, to_enc, body_enc, subject, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, agencyID, m.Channel, []byte{}, []byte{}, m.Subject, fmtTime(s.Now())).Scan(&id); err != nil {
 			return wrap("AddOutbox", err)
 		}
 		c := s.crypt
-		_, err = tx.ExecContext(ctx, `UPDATE outbox SET to_enc = ?, body_enc = ?, html_enc = ? WHERE id = ?`,
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET to_enc = ?, body_enc = ?, html_enc = ? WHERE id = ?`,
 			c.Seal(m.To, aad("outbox", "to", id)), c.Seal(m.Body, aad("outbox", "body", id)), c.Seal(m.HTML, aad("outbox", "html", id)), id)
 		return wrap("AddOutbox", err)
 	})

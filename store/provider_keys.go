@@ -15,7 +15,7 @@ import (
 // holds its provider user id, which several orders may share. Blank keys are
 // skipped.
 func (s *Store) RememberProviderKeys(ctx context.Context, provider string, orderID int64, keys []string, moved bool) error {
-	q := `INSERT OR IGNORE INTO provider_keys (provider, key, order_id) VALUES (?, ?, ?)`
+	q := `INSERT INTO provider_keys (provider, key, order_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
 	if moved {
 		q = `INSERT INTO provider_keys (provider, key, order_id) VALUES (?, ?, ?)
 			ON CONFLICT (provider, key) DO UPDATE SET order_id = excluded.order_id`

@@ -212,16 +212,12 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 				return wrap("StartRenewal", formatError(err))
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO renewal_runs (agency_id, case_id, window_days, status, started_by, created_at)
-			VALUES (?, ?, ?, 'running', ?, ?)`, agencyID, nullID(caseID), windowDays, nullID(userID), fmtTime(now))
-		if err != nil {
-			return wrap("StartRenewal", err)
-		}
-		if runID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO renewal_runs (agency_id, case_id, window_days, status, started_by, created_at)
+			VALUES (?, ?, ?, 'running', ?, ?) RETURNING id`, agencyID, nullID(caseID), windowDays, nullID(userID), fmtTime(now)).Scan(&runID); err != nil {
 			return wrap("StartRenewal", err)
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
-		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
+		_, err := tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
 			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? `+renewableMembers+`
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
 		return wrap("StartRenewal", err)

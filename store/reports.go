@@ -47,12 +47,8 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 				r.ExpiresAt = t
 			}
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO reports (agency_id, order_id, provider_report_id, kind, fetched_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, agencyID, orderID, r.ProviderReportID, r.Kind, fmtTime(now), nullTime(r.ExpiresAt))
-		if err != nil {
-			return wrap("SaveReport", err)
-		}
-		if r.ID, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO reports (agency_id, order_id, provider_report_id, kind, fetched_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, agencyID, orderID, r.ProviderReportID, r.Kind, fmtTime(now), nullTime(r.ExpiresAt)).Scan(&r.ID); err != nil {
 			return wrap("SaveReport", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE reports SET data_enc = ? WHERE id = ?`,

@@ -17,16 +17,21 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationsFS embed.FS
 
 // Store is the persistence layer. It is safe for concurrent use.
@@ -49,6 +54,11 @@ type Store struct {
 	inboxWriter *inboxWriter
 	// wait bounds each wait for the database (Options.Wait).
 	wait time.Duration
+	// d says which engine's SQL to use where the two differ (dialect.go).
+	d dialect
+	// url is the PostgreSQL DATABASE_URL ("" on SQLite): the change feed's
+	// listener connects with it (feed_pg.go).
+	url string
 }
 
 // Options configure Open.
@@ -67,8 +77,13 @@ type Options struct {
 	// timeout). Past it the write fails with a *BusyError and the request
 	// is answered 503 with Retry-After, instead of queueing until the
 	// server drops it unanswered while its write commits later (issue 13).
-	// Zero means DefaultWait.
+	// Zero means DefaultWait. On PostgreSQL it bounds the wait for a
+	// pooled connection and for row locks (lock_timeout).
 	Wait time.Duration
+	// PoolSize is how many connections this replica holds on PostgreSQL
+	// (DB_POOL); zero means DefaultPoolSize. SQLite ignores it: its
+	// connections are fixed by Open.
+	PoolSize int
 }
 
 // DefaultWait is Options.Wait when none is given: long enough for any
@@ -76,15 +91,47 @@ type Options struct {
 // write timeout.
 const DefaultWait = 3 * time.Second
 
-// Open opens (creating if needed) the SQLite database at path, which may be a
-// plain file path or a "file:" URI, applies pending migrations and returns
-// the store.
+// Open opens the database named by path, applies pending migrations and
+// returns the store. A "postgres://" or "postgresql://" URL selects
+// PostgreSQL (the scale-out engine: several replicas share it, issue 18);
+// anything else is the SQLite database at that path, which may be a plain
+// file path or a "file:" URI, created if needed.
 //
 // The connection settings are fixed here rather than taken from the caller:
 // WAL, synchronous=FULL (a webhook we acknowledged must survive a power loss,
 // reliability.md §4), foreign keys on, a busy timeout of opts.Wait, immediate write
 // transactions, and secure_delete so purged PII is overwritten.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	crypt, err := NewCrypt(opts.DataKey)
+	if err != nil {
+		return nil, wrap("Open", err)
+	}
+	wait := opts.Wait
+	if wait <= 0 {
+		wait = DefaultWait
+	}
+	var s *Store
+	if IsPostgres(path) {
+		s, err = openPostgres(ctx, path, opts, crypt, wait)
+	} else {
+		s, err = openSQLite(path, opts, crypt, wait)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, wrap("Open", err)
+	}
+	if err := s.hashLinkCodes(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: hash tracked-link codes: %w", err)
+	}
+	s.startInboxWriter()
+	return s, nil
+}
+
+func openSQLite(path string, opts Options, crypt *Crypt, wait time.Duration) (*Store, error) {
 	file := strings.TrimPrefix(path, "file:")
 	if i := strings.IndexByte(file, '?'); i >= 0 {
 		file = file[:i]
@@ -100,18 +147,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := privateFiles(file); err != nil {
 		return nil, wrap("Open", err)
 	}
-	crypt, err := NewCrypt(opts.DataKey)
-	if err != nil {
-		return nil, wrap("Open", err)
-	}
 	base := "file:" + (&url.URL{Path: file}).EscapedPath()
 	sync := "FULL"
 	if opts.Unsynced {
 		sync = "OFF"
-	}
-	wait := opts.Wait
-	if wait <= 0 {
-		wait = DefaultWait
 	}
 	common := "_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=" + strconv.FormatInt(wait.Milliseconds(), 10) +
 		"&_foreign_keys=on&_secure_delete=on"
@@ -141,15 +180,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
-		return nil, wrap("Open", err)
-	}
-	if err := s.hashLinkCodes(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: hash tracked-link codes: %w", err)
-	}
-	s.startInboxWriter()
 	return s, nil
 }
 
@@ -176,14 +206,35 @@ func privateFiles(file string) error {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrationsFS, "migrations")
+	dir, dialect, opts := "migrations", goose.DialectSQLite3, []goose.ProviderOption{}
+	if s.d.pg {
+		// Replicas starting at once: one migrates, the others wait on
+		// the lock (a PostgreSQL advisory lock held by its session).
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("store: migrations: %w", err)
+		}
+		dir, dialect, opts = "migrations/postgres", goose.DialectPostgres, []goose.ProviderOption{goose.WithSessionLocker(locker)}
+	}
+	sub, err := fs.Sub(migrationsFS, dir)
 	if err != nil {
 		return wrap("migrate", err)
 	}
 	// Migrations are numbered when work starts and land in any order, so a
 	// database may already have a higher one than a migration that lands
 	// later: apply the missing one rather than refuse to start.
-	p, err := goose.NewProvider(goose.DialectSQLite3, s.write, sub, goose.WithAllowOutofOrder(true))
+	db := s.write
+	if s.d.pg {
+		// goose writes PostgreSQL's own SQL ($n, booleans): give it
+		// plain pgx connections, not the store's rebinding ones.
+		cfg, err := pgx.ParseConfig(s.url)
+		if err != nil {
+			return errors.New("store: DATABASE_URL is not a valid PostgreSQL URL")
+		}
+		db = stdlib.OpenDB(*cfg)
+		defer db.Close()
+	}
+	p, err := goose.NewProvider(dialect, db, sub, append(opts, goose.WithAllowOutofOrder(true))...)
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -197,6 +248,9 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.inboxWriter != nil {
 		s.inboxWriter.stop()
+	}
+	if s.read == s.write { // PostgreSQL: one pool serves both
+		return errors.Join(s.lists.Close(), s.write.Close())
 	}
 	return errors.Join(s.lists.Close(), s.read.Close(), s.write.Close())
 }
@@ -229,7 +283,7 @@ func (s *Store) CanWrite(ctx context.Context) error {
 		return wrap("CanWrite", err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO health_probe (at, pad) VALUES (?, zeroblob(?))`, fmtTime(s.Now()), probePad)
+	_, err = tx.ExecContext(ctx, `INSERT INTO health_probe (at, pad) VALUES (?, `+s.d.zeroblob()+`)`, fmtTime(s.Now()), probePad)
 	return err
 }
 
@@ -243,6 +297,16 @@ const probePad = 256 << 10
 // and diagnostics (reliability.md D4).
 func (s *Store) Pragmas(ctx context.Context) (map[string]string, error) {
 	out := map[string]string{}
+	if s.d.pg {
+		for _, p := range []string{"synchronous_commit", "fsync", "lock_timeout", "default_transaction_isolation"} {
+			var v string
+			if err := s.write.QueryRowContext(ctx, "SELECT current_setting('"+p+"')").Scan(&v); err != nil {
+				return nil, wrap("Pragmas", err)
+			}
+			out[p] = v
+		}
+		return out, nil
+	}
 	for _, p := range []string{"journal_mode", "synchronous", "foreign_keys", "busy_timeout", "secure_delete"} {
 		var v string
 		if err := s.write.QueryRowContext(ctx, "PRAGMA "+p).Scan(&v); err != nil {
@@ -259,19 +323,77 @@ func (s *Store) Now() time.Time { return s.now().UTC() }
 // inTx runs fn in a write transaction and commits it when fn returns nil.
 // Waiting for the write connection and for the write lock (BEGIN
 // IMMEDIATE) are each bounded by s.wait (*BusyError).
+//
+// On PostgreSQL several replicas write at once: the transaction is
+// SERIALIZABLE, so it behaves as if it had the database to itself as on
+// SQLite, and one that loses a race (serialization failure, deadlock) is
+// run again, a bounded number of times. fn must therefore be safe to run
+// again: it only touches the database through tx and resets whatever it
+// fills in (the change feed is published after commit, by the caller).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.pg {
+		return s.retryTx(ctx, sql.LevelSerializable, fn)
+	}
+	return s.txOnce(ctx, nil, fn)
+}
+
+// claimTx runs a claim: fn takes rows with the dialect's skipLocked, so on
+// PostgreSQL a row another replica is claiming is passed over rather than
+// waited for or fought over. Row locks decide who takes what, so the
+// transaction is READ COMMITTED (a SERIALIZABLE one would fail on the
+// other claims' writes it read past). On SQLite it is inTx.
+func (s *Store) claimTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.d.pg {
+		return s.retryTx(ctx, sql.LevelReadCommitted, fn)
+	}
+	return s.txOnce(ctx, nil, fn)
+}
+
+// pgTxAttempts bounds how often a PostgreSQL transaction that lost a race
+// is run; past it the caller gets a *BusyError (503, try again later).
+const pgTxAttempts = 8
+
+func (s *Store) retryTx(ctx context.Context, level sql.IsolationLevel, fn func(tx *sql.Tx) error) error {
+	opts := &sql.TxOptions{Isolation: level}
+	for attempt := 1; ; attempt++ {
+		err := s.txOnce(ctx, opts, fn)
+		if !raced(err) {
+			return err
+		}
+		if attempt == pgTxAttempts {
+			return &BusyError{Wait: s.wait, Err: err}
+		}
+		// Back off a little, more each time, jittered so that the
+		// replicas that collided do not collide again.
+		d := time.Duration(attempt*attempt)*time.Millisecond + time.Duration(rand.Int64N(int64(2*time.Millisecond)))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return err
+		}
+	}
+}
+
+// raced reports a PostgreSQL transaction that failed only because another
+// ran at the same time: serialization failure or deadlock.
+func raced(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+func (s *Store) txOnce(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
 	conn, err := s.writeConn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", s.busy(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return s.busy(err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", s.busy(formatError(err)))
@@ -306,10 +428,19 @@ func (s *Store) execWrite(ctx context.Context, query string, args ...any) (sql.R
 }
 
 // busy makes SQLite's "database is locked" (the busy timeout, s.wait,
-// ran out) a *BusyError; any other error is returned as it is.
+// ran out) and PostgreSQL's lock_timeout (s.wait, set per connection) a
+// *BusyError; any other error is returned as it is.
 func (s *Store) busy(err error) error {
+	var be *BusyError
+	if err == nil || errors.As(err, &be) {
+		return err
+	}
 	var se sqlite3.Error
 	if errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked) {
+		return &BusyError{Wait: s.wait, Err: err}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "55P03" { // lock_not_available
 		return &BusyError{Wait: s.wait, Err: err}
 	}
 	return err

@@ -29,11 +29,12 @@ func (c *clock) Add(d time.Duration) {
 
 var testKey = bytes.Repeat([]byte{7}, 32)
 
-// mustOpen opens a store on a fresh SQLite file with a test clock.
+// mustOpen opens a store on a fresh database (SQLite, or PostgreSQL when
+// the suite runs there) with a test clock; path is the database's URL.
 func mustOpen(tb testing.TB) (*store.Store, *clock, string) {
 	tb.Helper()
 	clk := &clock{t: time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)}
-	path := filepath.Join(tb.TempDir(), "test.db")
+	path := store.DatabaseURLForTest(tb)
 	s, err := store.Open(context.Background(), path, store.Options{DataKey: testKey, Now: clk.Now})
 	if err != nil {
 		tb.Fatal(err)
@@ -68,6 +69,7 @@ func mustFixture(tb testing.TB, s *store.Store) fixture {
 }
 
 func TestOpen_Pragmas(t *testing.T) {
+	store.SkipOnPostgres(t, "PRAGMA settings")
 	s, _, _ := mustOpen(t)
 	got, err := s.Pragmas(context.Background())
 	if err != nil {
@@ -215,7 +217,12 @@ func TestMembers_PIIEncryptedAndSearchable(t *testing.T) {
 	}
 }
 
+// readAll is what a copy of the database holds: its files on SQLite, every
+// column of every row on PostgreSQL (bytes as stored, not hex).
 func readAll(t *testing.T, paths ...string) []byte {
+	if store.IsPostgres(paths[0]) {
+		return dumpRows(t, paths[0])
+	}
 	var out []byte
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
@@ -382,4 +389,51 @@ func TestAudit_NoPII(t *testing.T) {
 	if es, _ := s.AuditLog(ctx, f.agencyB.ID, 10); len(es) != 0 {
 		t.Fatal("audit log crosses agencies")
 	}
+}
+
+func dumpRows(t *testing.T, url string) []byte {
+	t.Helper()
+	raw := store.RawDBForTest(t, url)
+	tables, err := raw.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	var out []byte
+	for _, n := range names {
+		rows, err := raw.Query(`SELECT * FROM ` + n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch v := v.(type) {
+				case []byte:
+					out = append(out, v...)
+				case string:
+					out = append(out, v...)
+				}
+				out = append(out, 0)
+			}
+		}
+		rows.Close()
+	}
+	return out
 }

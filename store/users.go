@@ -72,11 +72,7 @@ func (s *Store) CreateAgency(ctx context.Context, name string) (*Agency, error) 
 	}
 	a := &Agency{Name: name, CreatedAt: s.Now()}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO agencies (name, created_at) VALUES (?, ?)`, a.Name, fmtTime(a.CreatedAt))
-		if err != nil {
-			return wrap("CreateAgency", err)
-		}
-		a.ID, err = res.LastInsertId()
+		err := tx.QueryRowContext(ctx, `INSERT INTO agencies (name, created_at) VALUES (?, ?) RETURNING id`, a.Name, fmtTime(a.CreatedAt)).Scan(&a.ID)
 		return wrap("CreateAgency", err)
 	})
 	return a, wrap("CreateAgency", err)
@@ -151,13 +147,9 @@ func (s *Store) CreateUser(ctx context.Context, agencyID int64, in NewUser) (*Us
 	u := &User{AgencyID: agencyID, Email: email, Name: name, Role: in.Role, CreatedAt: s.Now(), MustChangePassword: in.Temporary}
 	hash := HashPassword(in.Password)
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, agencyID, email, name, string(in.Role), hash, in.Temporary, fmtTime(u.CreatedAt))
-		if err != nil {
-			return wrap("CreateUser", formatError(err))
-		}
-		u.ID, err = res.LastInsertId()
-		return wrap("CreateUser", err)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (agency_id, email, name, role, password_hash, must_change_password, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, agencyID, email, name, string(in.Role), hash, in.Temporary, fmtTime(u.CreatedAt)).Scan(&u.ID)
+		return wrap("CreateUser", formatError(err))
 	})
 	if errors.Is(err, ErrConflict) {
 		return nil, ValidationError{"email": "A user with this email already exists."}
@@ -197,7 +189,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (*User, error) 
 // Users lists an agency's users by name.
 func (s *Store) Users(ctx context.Context, agencyID int64) ([]*User, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users u JOIN agencies a ON a.id = u.agency_id
-		WHERE u.agency_id = ? ORDER BY u.name COLLATE NOCASE, u.id`, agencyID)
+		WHERE u.agency_id = ? ORDER BY `+s.d.nocase("u.name")+`, u.id`, agencyID)
 	if err != nil {
 		return nil, wrap("Users", err)
 	}
@@ -626,8 +618,14 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 		ip.failures++
 		pair.failures++
 		pair.lockedUntil = now.Add(backoff(acct.failures, acctFreeFailures, acctBaseDelay, acctMaxDelay))
-		for key, r := range map[string]throttleRow{k.ip: ip, k.pair: pair, k.acct: acct} {
-			if err := writeThrottle(ctx, tx, key, r, now); err != nil {
+		// Always in this order: on PostgreSQL concurrent sign-ins write
+		// the same rows, and two writing them in different orders (a map's)
+		// deadlock.
+		for _, w := range []struct {
+			key string
+			r   throttleRow
+		}{{k.ip, ip}, {k.pair, pair}, {k.acct, acct}} {
+			if err := writeThrottle(ctx, tx, w.key, w.r, now); err != nil {
 				return wrap("reserveSignIn", err)
 			}
 		}
@@ -639,14 +637,14 @@ func (s *Store) reserveSignIn(ctx context.Context, k signInKeys) error {
 // not a failure), and on a correct password clears the account's count.
 func (s *Store) settleSignIn(ctx context.Context, k signInKeys, success bool) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0) WHERE key = ?`, k.ip); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = `+s.d.greatest("failures - 1", "0")+` WHERE key = ?`, k.ip); err != nil {
 			return wrap("settleSignIn", err)
 		}
 		if success {
 			_, err := tx.ExecContext(ctx, `DELETE FROM login_throttle WHERE key IN (?, ?)`, k.acct, k.pair)
 			return wrap("settleSignIn", err)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = max(failures - 1, 0), locked_until = NULL WHERE key IN (?, ?)`, k.acct, k.pair)
+		_, err := tx.ExecContext(ctx, `UPDATE login_throttle SET failures = `+s.d.greatest("failures - 1", "0")+`, locked_until = NULL WHERE key IN (?, ?)`, k.acct, k.pair)
 		return wrap("settleSignIn", err)
 	})
 }

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgreSQL is the scale-out engine (issue 18): several replicas share
+// one database. The store's SQL is written once, with SQLite's "?"
+// placeholders; the few statements that differ ask the dialect (dialect.go).
+
+// DefaultPoolSize is Options.PoolSize when none is given: connections one
+// replica may hold on PostgreSQL. Ten serve a replica's requests and
+// workers with room to spare; the server's max_connections (100 by
+// default) bounds replicas × pool.
+const DefaultPoolSize = 10
+
+// listsPoolSize is the case list and search's own pool on PostgreSQL
+// (issue 17: a burst of searches queues behind itself, never holding every
+// connection a case page needs).
+const listsPoolSize = 2
+
+// IsPostgres reports whether a DATABASE_URL names a PostgreSQL database.
+func IsPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
+}
+
+func openPostgres(ctx context.Context, url string, opts Options, crypt *Crypt, wait time.Duration) (*Store, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// The URL may carry a password: never put it in the error.
+		return nil, errors.New("store: DATABASE_URL is not a valid PostgreSQL URL")
+	}
+	// A write waiting for a row lock another replica holds gives up after
+	// the store's wait, as SQLite's busy timeout does: *BusyError, 503.
+	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(wait.Milliseconds(), 10)
+	connector := rebindConnector{stdlib.GetConnector(*cfg)}
+	pool := opts.PoolSize
+	if pool <= 0 {
+		pool = DefaultPoolSize
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(pool)
+	db.SetMaxIdleConns(pool)
+	lists := sql.OpenDB(connector)
+	lists.SetMaxOpenConns(listsPoolSize)
+	lists.SetMaxIdleConns(listsPoolSize)
+	s := &Store{write: db, read: db, lists: lists, crypt: crypt, now: opts.Now, Feed: NewFeed(), wait: wait,
+		d: dialect{pg: true}, url: url}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := db.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", pgSafe(err))
+	}
+	return s, nil
+}
+
+// pgSafe drops what a connection error may say about the server's address
+// and user, keeping PostgreSQL's own code and message.
+func pgSafe(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+	}
+	return err
+}
+
+// rebindConnector gives database/sql pgx connections that accept the
+// store's "?" placeholders: the one place they become PostgreSQL's $n.
+type rebindConnector struct{ driver.Connector }
+
+func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rebindConn{conn.(*stdlib.Conn)}, nil
+}
+
+type rebindConn struct{ *stdlib.Conn }
+
+func (c *rebindConn) Prepare(query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(context.Background(), rebind(query))
+}
+
+func (c *rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.PrepareContext(ctx, rebind(query))
+}
+
+func (c *rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	return c.Conn.ExecContext(ctx, rebind(query), args)
+}
+
+func (c *rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	return c.Conn.QueryContext(ctx, rebind(query), args)
+}
+
+// CheckNamedValue passes Go booleans as 0/1: the schema keeps SQLite's
+// integer flags on both engines.
+func (c *rebindConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if b, ok := nv.Value.(bool); ok {
+		if b {
+			nv.Value = int64(1)
+		} else {
+			nv.Value = int64(0)
+		}
+	}
+	return nil
+}
+
+var rebound sync.Map // query -> rebound query; the store's queries are a fixed, small set
+
+// rebind turns each "?" placeholder into $1, $2, … in order, leaving
+// string literals, quoted identifiers and comments alone.
+func rebind(query string) string {
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(query[i+1:], c)
+			if j < 0 {
+				b.WriteString(query[i:])
+				i = len(query)
+				continue
+			}
+			b.WriteString(query[i : i+j+2])
+			i += j + 1
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				j = len(query) - i
+			}
+			b.WriteString(query[i : i+j])
+			i += j - 1
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	out := b.String()
+	// Dynamic queries (IN lists, filters) vary: bound the cache.
+	if n <= 64 {
+		rebound.Store(query, out)
+	}
+	return out
+}
