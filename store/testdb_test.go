@@ -1,15 +1,10 @@
 package store
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"caseverify/store/pgtest"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -20,7 +15,7 @@ import (
 // DatabaseURLForTest, so one switch moves the whole suite.
 
 // OnPostgres reports whether the tests run on PostgreSQL.
-func OnPostgres() bool { return os.Getenv("CASEVERIFY_TEST_POSTGRES") == "1" }
+func OnPostgres() bool { return pgtest.Enabled() }
 
 // SkipOnPostgres skips a test about SQLite itself (pragmas, files, the
 // busy timeout) when the suite runs on PostgreSQL, saying why.
@@ -32,15 +27,16 @@ func SkipOnPostgres(tb testing.TB, why string) {
 }
 
 // DatabaseURLForTest names a fresh, empty database for one test: a file in
-// tb.TempDir(), or a new PostgreSQL database dropped when the test ends.
-// Two store.Open on the same URL are two replicas of one deployment.
+// tb.TempDir(), or a new PostgreSQL database (store/pgtest) dropped when
+// the test ends. Two store.Open on the same URL are two replicas of one
+// deployment.
 func DatabaseURLForTest(tb testing.TB) string {
 	tb.Helper()
-	if !OnPostgres() {
-		return filepath.Join(tb.TempDir(), "test.db")
-	}
-	return pgDatabaseForTest(tb)
+	return pgtest.DatabaseURL(tb, "test.db")
 }
+
+// TestMain stops the throwaway PostgreSQL cluster when the tests end.
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // RawDBForTest opens the database at url as it is, for tests that look
 // under the store (what is stored, as a copy of the database would show)
@@ -62,42 +58,4 @@ func RawDBForTest(tb testing.TB, url string) *sql.DB {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
-}
-
-// pgDatabaseForTest creates a database on the cluster named by
-// CASEVERIFY_TEST_PG_ADMIN_URL (a superuser URL).
-func pgDatabaseForTest(tb testing.TB) string {
-	tb.Helper()
-	admin := os.Getenv("CASEVERIFY_TEST_PG_ADMIN_URL")
-	if admin == "" {
-		tb.Fatal("CASEVERIFY_TEST_POSTGRES=1 needs CASEVERIFY_TEST_PG_ADMIN_URL")
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "t_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		db, err := sql.Open("pgx", admin)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
