@@ -41,12 +41,14 @@ func (d dialect) rowid() string {
 	return "rowid"
 }
 
-// skipLocked ends a claim's SELECT: on PostgreSQL another replica's claim
-// in progress holds the row and this one takes the next (FOR UPDATE SKIP
-// LOCKED); SQLite has one writer at a time, so nothing is ever locked.
-func (d dialect) skipLocked() string {
+// skipLocked ends a claim's SELECT (run by claimTx): on PostgreSQL
+// another replica's claim in progress holds the row and this one takes the
+// next (FOR UPDATE SKIP LOCKED), locking only the rows of the claimed
+// table (of, its name or alias in the FROM); SQLite has one writer at a
+// time, so nothing is ever locked.
+func (d dialect) skipLocked(of string) string {
 	if d.pg {
-		return " FOR UPDATE SKIP LOCKED"
+		return " FOR UPDATE OF " + of + " SKIP LOCKED"
 	}
 	return ""
 }

@@ -64,12 +64,12 @@ func (s *Store) ClaimInboxExcept(ctx context.Context, lease time.Duration, skip 
 			args = append(args, p)
 		}
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE webhook_inbox SET attempts = attempts + 1, next_attempt_at = ?
 			WHERE id = (SELECT w.id FROM webhook_inbox w WHERE w.processed_at IS NULL AND w.next_attempt_at <= ?`+skipSQL+`
 				AND (w.partition_key = '' OR NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.partition_key = w.partition_key
 					AND e.processed_at IS NULL AND e.id < w.id))
-				ORDER BY w.id LIMIT 1)
+				ORDER BY w.id LIMIT 1`+s.d.skipLocked("w")+`)
 			RETURNING id, provider, dedupe_key, path, body_enc, received_at, attempts`,
 			args...).Scan(&it.ID, &it.Provider, &it.DedupeKey, &it.Path, &body, &received, &it.Attempts)
 		return wrap("ClaimInboxExcept", formatError(err))

@@ -108,11 +108,21 @@ func (s *Store) writeInboxBatch(batch []*inboxWrite) {
 	defer cancel()
 	inserted := make([]bool, len(batch))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		clear(inserted) // a transaction run again starts over
 		// The write lock is ours until commit: the next ids are known, so
 		// each row is written whole in one statement (the body's
 		// ciphertext is bound to the row id).
 		var next int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM webhook_inbox`).Scan(&next); err != nil {
+		var ids []int64
+		if s.d.pg {
+			// Other replicas write batches at the same time: the ids come
+			// from the table's sequence, so no two take the same (a
+			// delivery left out as a duplicate leaves a gap).
+			var err error
+			if ids, err = s.nextInboxIDs(ctx, tx, len(batch)); err != nil {
+				return wrap("writeInboxBatch", err)
+			}
+		} else if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM webhook_inbox`).Scan(&next); err != nil {
 			return wrap("writeInboxBatch", err)
 		}
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO webhook_inbox (id, provider, dedupe_key, path, body_hash, body_enc,
@@ -123,6 +133,9 @@ func (s *Store) writeInboxBatch(batch []*inboxWrite) {
 		defer ins.Close()
 		now := fmtTime(s.Now())
 		for i, r := range batch {
+			if ids != nil {
+				next = ids[i]
+			}
 			sum := sha256.Sum256(r.body)
 			res, err := ins.ExecContext(ctx, next, r.provider, r.dedupeKey, r.path, hex.EncodeToString(sum[:]),
 				s.crypt.Seal(string(r.body), aad("webhook_inbox", "body", next)), now, now, r.partition)
@@ -181,4 +194,22 @@ func (s *Store) offerInbox(ctx context.Context, r *inboxWrite) (bool, error) {
 	case <-ctx.Done():
 		return false, gaveUp()
 	}
+}
+
+// nextInboxIDs takes n ids from webhook_inbox's sequence (PostgreSQL).
+func (s *Store) nextInboxIDs(ctx context.Context, tx *sql.Tx, n int) ([]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('webhook_inbox', 'id')) FROM generate_series(1, ?::int)`, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, n)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

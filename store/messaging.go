@@ -217,15 +217,16 @@ func (s *Store) ClaimReminder(ctx context.Context) (*Order, int, error) {
 	var orderID, agencyID int64
 	var n int
 	// The write transaction takes SQLite's lock up front (_txlock=immediate),
-	// so the read and the update below are one step for every other writer.
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	// so the read and the update below are one step for every other writer;
+	// on PostgreSQL the order's row lock makes them one (claimTx).
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
 		var count, every int
 		err := tx.QueryRowContext(ctx, `SELECT o.id, o.agency_id, o.reminders_sent, a.reminder_count, a.reminder_every_hours
 			FROM orders o JOIN agencies a ON a.id = o.agency_id
 			WHERE o.next_reminder_at IS NOT NULL AND o.next_reminder_at <= ?
 			AND o.status IN ('created', 'sent', 'in_progress', 'action_required') AND o.notify = ?
 			AND (o.link_expires_at IS NULL OR o.link_expires_at > ?) AND o.reminders_sent < a.reminder_count
-			ORDER BY o.next_reminder_at LIMIT 1`, fmtTime(now), NotifyAgency, fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
+			ORDER BY o.next_reminder_at LIMIT 1`+s.d.skipLocked("o"), fmtTime(now), NotifyAgency, fmtTime(now)).Scan(&orderID, &agencyID, &n, &count, &every)
 		if err != nil {
 			return wrap("ClaimReminder", formatError(err))
 		}

@@ -73,13 +73,14 @@ func (s *Store) ClaimQuietOrders(ctx context.Context, providers []string, quiet 
 	}
 	args = append(args, limit)
 	var out []*Order
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
+		out = nil // a transaction run again starts over
 		rows, err := tx.QueryContext(ctx, `SELECT id, poll_attempts, `+newsSincePoll+`, created_at FROM orders
 			WHERE status NOT IN ('completed', 'canceled', 'expired', 'failed')
 			AND (provider_order_id IS NOT NULL AND last_event_at <= ?
 				OR unconfirmed_at IS NOT NULL AND provider_order_id IS NULL AND status = 'created') AND (next_poll_at IS NULL OR next_poll_at <= ? OR `+newsSincePoll+`)
 			AND provider IN (?`+strings.Repeat(", ?", len(providers)-1)+`)
-			ORDER BY COALESCE(next_poll_at, last_event_at), id LIMIT ?`, args...)
+			ORDER BY COALESCE(next_poll_at, last_event_at), id LIMIT ?`+s.d.skipLocked("orders"), args...)
 		if err != nil {
 			return wrap("ClaimQuietOrders", err)
 		}

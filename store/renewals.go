@@ -352,12 +352,12 @@ func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error 
 func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*RenewalItem, error) {
 	now := s.Now()
 	var it *RenewalItem
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET status = 'working', attempts = attempts + 1, lease_until = ?, updated_at = ?
 			WHERE id = (SELECT i.id FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
 				WHERE r.status = 'running' AND (i.status = 'pending' OR (i.status = 'working' AND i.lease_until <= ?))
-				ORDER BY i.id LIMIT 1)
+				ORDER BY i.id LIMIT 1`+s.d.skipLocked("i")+`)
 			RETURNING `+itemColumns,
 			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)))
 		if err != nil {
@@ -448,11 +448,11 @@ func (s *Store) RenewalItemByOrder(ctx context.Context, orderID int64) (*Renewal
 func (s *Store) ClaimRenewalOutcome(ctx context.Context, orderID int64, lease time.Duration) (*RenewalItem, error) {
 	now := s.Now()
 	var it *RenewalItem
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET attempts = attempts + 1, lease_until = ?, updated_at = ?
 			WHERE id = (SELECT id FROM renewal_items WHERE order_id = ? AND status IN `+openItem+`
-				AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id DESC LIMIT 1)
+				AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id DESC LIMIT 1`+s.d.skipLocked("renewal_items")+`)
 			RETURNING `+itemColumns, fmtTime(now.Add(lease)), fmtTime(now), orderID, fmtTime(now)))
 		return wrap("ClaimRenewalOutcome", err)
 	})
