@@ -156,7 +156,7 @@ func (s *Store) CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*Cas
 		count(*) FILTER (WHERE l.action = ?), count(*) FILTER (WHERE l.action <> ?), MAX(l.at)
 		FROM audit_log l LEFT JOIN users u ON u.id = l.user_id AND u.agency_id = l.agency_id
 		WHERE l.agency_id = ? AND l.case_id = ? AND l.action IN (?, ?, ?, ?)
-		GROUP BY l.user_id ORDER BY MAX(l.id) DESC`,
+		GROUP BY l.user_id, u.name ORDER BY MAX(l.id) DESC`,
 		AuditViewCase, AuditViewCase, agencyID, caseID, caseReadActions[0], caseReadActions[1], caseReadActions[2], caseReadActions[3])
 	if err != nil {
 		return nil, wrap("CaseViewers", err)

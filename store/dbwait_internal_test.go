@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"caseverify/store/pgtest"
 )
 
 // Issue 13 item 7: a write that waits for the write connection (another
@@ -40,6 +42,46 @@ func TestWait_WriteConnectionHeldIsBusy(t *testing.T) {
 	}
 	held.Close()
 	if err := s.inTx(long, func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatalf("once released: %v", err)
+	}
+}
+
+// On PostgreSQL the same bound holds for a row another replica holds
+// locked: the write gives up after the store's wait (lock_timeout) with a
+// *BusyError, for a transaction and a single statement; once the lock is
+// released it goes through (issue 18).
+func TestWait_PostgresRowLockedByAnotherReplicaIsBusy(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	s, err := Open(ctx, url, Options{DataKey: bytes.Repeat([]byte{5}, 32), Wait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other := RawDBForTest(t, url)
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE health_probe SET at = at WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	long, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	start := time.Now()
+	var busy *BusyError
+	if err := s.CanWrite(long); !errors.As(err, &busy) {
+		t.Errorf("transaction: %v, want a BusyError", err)
+	}
+	if _, err := s.execWrite(long, `UPDATE health_probe SET at = at WHERE id = 1`); !errors.As(err, &busy) {
+		t.Errorf("statement: %v, want a BusyError", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("two bounded waits took %v", d)
+	}
+	tx.Rollback()
+	if err := s.CanWrite(long); err != nil {
 		t.Fatalf("once released: %v", err)
 	}
 }

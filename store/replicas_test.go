@@ -219,3 +219,25 @@ func TestReplicas_RenewalRunRenewsNobodyTwice(t *testing.T) {
 		}
 	}
 }
+
+// "Who looked at this case" counts views and reveals per user. The query
+// grouped by user id only while reading the user's name, which SQLite
+// allows and PostgreSQL refuses (issue 18).
+func TestCaseViewers_CountsPerUser(t *testing.T) {
+	s, _, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	c, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "V-1", Program: "snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{store.AuditViewCase, store.AuditViewCase, store.AuditRevealPII} {
+		if err := s.Audit(ctx, store.AuditEntry{AgencyID: f.agencyA.ID, UserID: f.userA.ID, Action: a, CaseID: c.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, err := s.CaseViewers(ctx, f.agencyA.ID, c.ID)
+	if err != nil || len(vs) != 1 || vs[0].UserName != f.userA.Name || vs[0].Views != 2 || vs[0].Reveals != 1 {
+		t.Fatalf("CaseViewers = %+v, %v; want A One with 2 views and 1 reveal", vs, err)
+	}
+}

@@ -452,3 +452,6 @@ CREATE INDEX csv_import_members_member ON csv_import_members(member_id);
 CREATE INDEX renewal_runs_kind ON renewal_runs(agency_id, kind, id);
 
 INSERT INTO health_probe (id, at) VALUES (1, '');
+-- A row given its id leaves the identity sequence behind: move it on, or
+-- the health check's own inserted row would take id 1 again.
+SELECT setval(pg_get_serial_sequence('health_probe', 'id'), 1);
