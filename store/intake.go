@@ -610,6 +610,7 @@ func (s *Store) ImportIntake(ctx context.Context, agencyID, userID int64, id, mo
 	report()
 	if mode == "all" {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
+			done = p.ProblemRows // a transaction run again (PostgreSQL) starts over
 			st, err := s.matchIntake(ctx, tx, agencyID, valid)
 			if err != nil {
 				return wrap("ImportIntake", err)

@@ -196,6 +196,7 @@ func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 	now := fmtTime(s.Now())
 	var changes []Change
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		changes = nil // a transaction run again (PostgreSQL) starts over
 		rows, err := tx.QueryContext(ctx, `UPDATE reports SET data_enc = NULL, purged_at = ?
 			WHERE purged_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?
 			RETURNING agency_id, order_id, (SELECT case_id FROM orders WHERE id = reports.order_id)`, now, now)
