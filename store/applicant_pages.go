@@ -68,7 +68,9 @@ func (s *Store) RenewApplicantPage(ctx context.Context, agencyID, orderID int64,
 	}
 	now := s.Now()
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("RenewApplicantPage", formatError(err))
 		}
@@ -82,7 +84,7 @@ func (s *Store) RenewApplicantPage(ctx context.Context, agencyID, orderID int64,
 			return wrap("RenewApplicantPage", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, SourceCaseworker, "", "", "", detail)
-	})
+	}))
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
@@ -116,7 +118,12 @@ func (s *Store) OpenApplicantPage(ctx context.Context, token string) (*Applicant
 		return &p, nil
 	}
 	var caseID int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, s.announcing(ctx, func() []Change {
+		if !p.FirstOpen {
+			return nil
+		}
+		return []Change{{AgencyID: p.AgencyID, CaseID: caseID, OrderID: p.OrderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE applicant_pages SET opened_at = ? WHERE token_hash = ? AND opened_at IS NULL`, fmtTime(now), want)
 		if err != nil {
 			return wrap("OpenApplicantPage", err)
@@ -129,7 +136,7 @@ func (s *Store) OpenApplicantPage(ctx context.Context, token string) (*Applicant
 			return wrap("OpenApplicantPage", formatError(err))
 		}
 		return addEvent(ctx, tx, p.AgencyID, p.OrderID, now, SourceApplicant, "", "", "", "The applicant opened the verification page.")
-	})
+	}))
 	if err != nil {
 		return nil, wrap("OpenApplicantPage", err)
 	}

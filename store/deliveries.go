@@ -33,7 +33,9 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 	now := s.Now()
 	d.CreatedAt = now
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"}}
+	}, func(tx *sql.Tx) error {
 		var err error
 		if caseID, err = deliveryCase(ctx, tx, agencyID, d.OrderID); err != nil {
 			return wrap("AddDelivery", err)
@@ -42,7 +44,7 @@ func (s *Store) AddDelivery(ctx context.Context, agencyID int64, d Delivery, det
 			return wrap("AddDelivery", err)
 		}
 		return settleDelivery(ctx, tx, agencyID, caseID, d.OrderID, d.Result, detail, now)
-	})
+	}))
 	if err != nil {
 		return nil, wrap("AddDelivery", err)
 	}
@@ -80,7 +82,9 @@ func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, 
 	}
 	now := s.Now()
 	var caseID, orderID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "delivery"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT d.order_id, o.case_id FROM deliveries d JOIN orders o ON o.id = d.order_id
 			WHERE d.agency_id = ? AND d.id = ?`, agencyID, deliveryID).Scan(&orderID, &caseID); err != nil {
 			return wrap("FinishDelivery", formatError(err))
@@ -90,7 +94,7 @@ func (s *Store) FinishDelivery(ctx context.Context, agencyID, deliveryID int64, 
 			return wrap("FinishDelivery", err)
 		}
 		return settleDelivery(ctx, tx, agencyID, caseID, orderID, result, detail, now)
-	})
+	}))
 	if err != nil {
 		return wrap("FinishDelivery", err)
 	}

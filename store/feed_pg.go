@@ -220,3 +220,22 @@ func (f *Feed) resync() {
 		}
 	}
 }
+
+// announcing wraps a write transaction's fn for a change live pages must
+// hear of: once fn has succeeded, the changes changed() names are announced
+// in the same transaction, so the other replicas hear of them when, and
+// only if, it commits. The caller publishes them to its own Feed after the
+// commit, as on SQLite, where announcing adds nothing.
+func (s *Store) announcing(ctx context.Context, changed func() []Change, fn func(tx *sql.Tx) error) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil || s.changes == nil {
+			return err
+		}
+		for _, c := range changed() {
+			if err := s.changes.announce(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

@@ -102,14 +102,16 @@ func (s *Store) OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*O
 // the page can say the report expired.
 func (s *Store) PurgeReports(ctx context.Context, agencyID, orderID int64) error {
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("PurgeReports", formatError(err))
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE reports SET data_enc = NULL, purged_at = COALESCE(purged_at, ?) WHERE order_id = ?`,
 			fmtTime(s.Now()), orderID)
 		return wrap("PurgeReports", err)
-	})
+	}))
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
 	}

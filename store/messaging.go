@@ -66,7 +66,12 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 	if !opened.Valid {
 		now := s.Now()
 		var caseID int64
-		err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+			if !lo.FirstOpen {
+				return nil
+			}
+			return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: d.OrderID, Kind: "delivery"}}
+		}, func(tx *sql.Tx) error {
 			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET opened_at = ? WHERE id = ? AND opened_at IS NULL`, fmtTime(now), d.ID)
 			if err != nil {
 				return wrap("OpenLink", err)
@@ -80,7 +85,7 @@ func (s *Store) OpenLink(ctx context.Context, code string) (*LinkOpen, error) {
 			}
 			return addEvent(ctx, tx, agencyID, d.OrderID, now, SourceApplicant, "", "", "",
 				"The applicant opened the link from the "+channelWords(d.Channel)+".")
-		})
+		}))
 		if err != nil {
 			return nil, wrap("OpenLink", err)
 		}

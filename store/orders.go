@@ -146,7 +146,12 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 	now := s.Now()
 	attached := true
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		if !attached {
+			return nil
+		}
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		var have sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider_order_id FROM orders WHERE agency_id = ? AND id = ?`,
 			agencyID, orderID).Scan(&caseID, &have); err != nil {
@@ -196,7 +201,7 @@ func (s *Store) attachProviderOrder(ctx context.Context, agencyID, orderID int64
 			}
 		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
-	})
+	}))
 	if err == nil && attached {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
@@ -220,7 +225,9 @@ const shownOrder = `(o.provider_order_id IS NOT NULL OR o.unconfirmed_at IS NOT 
 func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, channel, secret, detail string, firstCheck time.Duration) error {
 	now := s.Now()
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ? AND provider_order_id IS NULL`,
 			agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("MarkUnconfirmed", formatError(err))
@@ -238,7 +245,7 @@ func (s *Store) MarkUnconfirmed(ctx context.Context, agencyID, orderID int64, ch
 			return wrap("MarkUnconfirmed", err)
 		}
 		return updateRollUp(ctx, tx, agencyID, caseID, now)
-	})
+	}))
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}
@@ -442,7 +449,9 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	}
 	var changed bool
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		var provider, cur, lastDetail string
 		var outcome Outcome
 		var statusAt sql.NullString
@@ -523,7 +532,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 			return updateRollUp(ctx, tx, agencyID, caseID, now)
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return nil, false, wrap("ApplyUpdate", err)
 	}
@@ -638,7 +647,9 @@ func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source So
 		return fmt.Errorf("store: AddEvent: source %q is not one of the store's values", source)
 	}
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "event"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("AddEvent", formatError(err))
 		}
@@ -646,7 +657,7 @@ func (s *Store) AddEvent(ctx context.Context, agencyID, orderID int64, source So
 			return wrap("AddEvent", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, s.Now(), source, "", "", "", detail)
-	})
+	}))
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "event"})
 	}
@@ -678,7 +689,9 @@ func (s *Store) Events(ctx context.Context, agencyID, orderID int64) ([]*Event, 
 // sign-in URL after its link expired), with a timeline line.
 func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, detail string) error {
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("ReplaceLink", formatError(err))
 		}
@@ -688,7 +701,7 @@ func (s *Store) ReplaceLink(ctx context.Context, agencyID, orderID int64, link, 
 			return wrap("ReplaceLink", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, SourceCaseworker, "", "", "", detail)
-	})
+	}))
 	if err == nil {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
 	}

@@ -33,7 +33,9 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 	now := s.Now()
 	r.OrderID, r.FetchedAt = orderID, now
 	var caseID int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("SaveReport", formatError(err))
 		}
@@ -56,7 +58,7 @@ func (s *Store) SaveReport(ctx context.Context, agencyID, orderID int64, r Repor
 			return wrap("SaveReport", err)
 		}
 		return addEvent(ctx, tx, agencyID, orderID, now, SourceSystem, "", "", "", "Report received.")
-	})
+	}))
 	if err != nil {
 		return nil, wrap("SaveReport", err)
 	}
@@ -168,7 +170,12 @@ func (s *Store) ReportFetchFailed(ctx context.Context, orderID int64, base time.
 func (s *Store) ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by time.Time) error {
 	var caseID int64
 	var n int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+		if n == 0 {
+			return nil
+		}
+		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"}}
+	}, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT case_id FROM orders WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID); err != nil {
 			return wrap("ReportExpiresBy", formatError(err))
 		}
@@ -179,7 +186,7 @@ func (s *Store) ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by
 		}
 		n, err = res.RowsAffected()
 		return wrap("ReportExpiresBy", err)
-	})
+	}))
 	if err == nil && n > 0 {
 		s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "report"})
 	}
@@ -195,7 +202,7 @@ func (s *Store) ReportExpiresBy(ctx context.Context, agencyID, orderID int64, by
 func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 	now := fmtTime(s.Now())
 	var changes []Change
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, s.announcing(ctx, func() []Change { return changes }, func(tx *sql.Tx) error {
 		changes = nil // a transaction run again (PostgreSQL) starts over
 		rows, err := tx.QueryContext(ctx, `UPDATE reports SET data_enc = NULL, purged_at = ?
 			WHERE purged_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?
@@ -213,7 +220,7 @@ func (s *Store) PurgeExpiredReports(ctx context.Context) (int, error) {
 			changes = append(changes, c)
 		}
 		return rows.Err()
-	})
+	}))
 	if err != nil {
 		return 0, wrap("PurgeExpiredReports", err)
 	}

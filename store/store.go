@@ -59,6 +59,9 @@ type Store struct {
 	// url is the PostgreSQL DATABASE_URL ("" on SQLite): the change feed's
 	// listener connects with it (feed_pg.go).
 	url string
+	// changes is this replica's side of the cross-replica change feed
+	// (PostgreSQL only, feed_pg.go); nil on SQLite.
+	changes *pgChanges
 }
 
 // Options configure Open.
@@ -126,6 +129,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.hashLinkCodes(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: hash tracked-link codes: %w", err)
+	}
+	if s.d.pg {
+		// Other replicas' changes reach this one's Feed (feed_pg.go).
+		if s.changes, err = startChanges(ctx, s.url, s.Feed, nil); err != nil {
+			s.Close()
+			return nil, wrap("Open", err)
+		}
 	}
 	s.startInboxWriter()
 	return s, nil
@@ -246,6 +256,7 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.changes.stop()
 	if s.inboxWriter != nil {
 		s.inboxWriter.stop()
 	}

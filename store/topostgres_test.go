@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"caseverify/store"
 	"caseverify/store/pgtest"
@@ -101,5 +102,63 @@ func TestCopyToPostgres_SQLiteDataReadBackOnPostgres(t *testing.T) {
 	}
 	if _, n, _ := dst.Cases(ctx, f.agencyA.ID, store.CaseFilter{}); n != 2 {
 		t.Fatalf("cases after the refused run: %d, want 2", n)
+	}
+}
+
+// Two replicas on one PostgreSQL database: a change committed through
+// store A reaches a Feed subscriber of store B (issue 18: live status
+// across replicas), and A's own subscriber hears it once.
+func TestFeed_PostgresAcrossStores(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	a, err := store.Open(ctx, url, store.Options{DataKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := store.Open(ctx, url, store.Options{DataKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	f := mustFixture(t, a)
+	c, err := a.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: "R-1", Program: "medicaid"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.AddMember(ctx, f.agencyA.ID, c.ID, store.MemberInput{FirstName: "Rep", LastName: "Lica", Relationship: "self"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := a.CreateOrder(ctx, f.agencyA.ID, store.NewOrder{CaseID: c.ID, MemberID: m.ID, Reference: "ref-rep-1",
+		Provider: "truv", Products: []string{"income"}, Notify: store.NotifyAgency, CreatedBy: f.userA.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subB := b.Feed.Subscribe(f.agencyA.ID, c.ID)
+	defer subB.Close()
+	subA := a.Feed.Subscribe(f.agencyA.ID, c.ID)
+	defer subA.Close()
+	otherAgency := b.Feed.Subscribe(f.agencyB.ID, 0)
+	defer otherAgency.Close()
+
+	if err := a.AddEvent(ctx, f.agencyA.ID, o.ID, store.SourceCaseworker, "Called the applicant."); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ch := <-subB.C:
+		if ch.AgencyID != f.agencyA.ID || ch.CaseID != c.ID || ch.OrderID != o.ID {
+			t.Fatalf("B heard %+v", ch)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("store B's subscriber did not hear the change committed through store A")
+	}
+	<-subA.C // A's own subscriber, published after commit
+	select {
+	case ch := <-subA.C:
+		t.Fatalf("A heard its own change twice: %+v", ch)
+	case ch := <-otherAgency.C:
+		t.Fatalf("another agency's subscriber heard %+v", ch)
+	case <-time.After(300 * time.Millisecond):
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"caseverify/store"
@@ -15,6 +16,7 @@ import (
 // runCommand runs an administrative command instead of the server.
 //
 //	web user create --agency "County HSA" --email a@county.gov --name "A. Admin" --role admin
+//	web migrate-to-postgres --from data/caseverify.db   (DATABASE_URL=postgres://…)
 //
 // The password is read from standard input (one line), so it never appears
 // in the process list or shell history.
@@ -22,7 +24,39 @@ func runCommand(ctx context.Context, cfg Config, args []string, stdin io.Reader,
 	if len(args) >= 2 && args[0] == "user" && args[1] == "create" {
 		return userCreate(ctx, cfg, args[2:], stdin, stdout)
 	}
-	return fmt.Errorf("unknown command %q; the only command is: user create --agency NAME --email EMAIL --name NAME [--role admin|supervisor|caseworker|agent]", strings.Join(args, " "))
+	if len(args) >= 1 && args[0] == "migrate-to-postgres" {
+		return migrateToPostgres(ctx, cfg, args[1:], stdout)
+	}
+	return fmt.Errorf("unknown command %q; the commands are: user create --agency NAME --email EMAIL --name NAME [--role admin|supervisor|caseworker|agent], and migrate-to-postgres --from SQLITE_FILE (into DATABASE_URL)", strings.Join(args, " "))
+}
+
+// migrateToPostgres copies a SQLite deployment into the empty PostgreSQL
+// database DATABASE_URL names (store.CopyToPostgres), with the same
+// DATA_KEY: the encrypted data is copied as stored.
+func migrateToPostgres(ctx context.Context, cfg Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate-to-postgres", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	from := fs.String("from", "data/caseverify.db", "the SQLite database file to copy (the portal must be stopped)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if !store.IsPostgres(cfg.DatabaseURL) {
+		return errors.New("migrate-to-postgres copies into DATABASE_URL, which must be a postgres:// URL of an empty database")
+	}
+	if _, err := os.Stat(strings.TrimPrefix(*from, "file:")); err != nil {
+		return fmt.Errorf("migrate-to-postgres: the SQLite file %s: %w", *from, err)
+	}
+	counts, err := store.CopyToPostgres(ctx, *from, cfg.DatabaseURL, cfg.storeOptions())
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, c := range counts {
+		total += c.Rows
+		fmt.Fprintf(stdout, "%-28s %8d rows\n", c.Table, c.Rows)
+	}
+	fmt.Fprintf(stdout, "Copied %d rows in %d tables from %s; row counts match. Start the portal with this DATABASE_URL and the same DATA_KEY.\n", total, len(counts), *from)
+	return nil
 }
 
 func userCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader, stdout io.Writer) error {
@@ -52,7 +86,7 @@ func userCreate(ctx context.Context, cfg Config, args []string, stdin io.Reader,
 		return err
 	}
 	password := strings.TrimRight(line, "\r\n")
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Wait: cfg.DBWait})
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.storeOptions())
 	if err != nil {
 		return err
 	}

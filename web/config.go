@@ -22,7 +22,7 @@ import (
 type Config struct {
 	Addr           string         // ADDR
 	BaseURL        string         // BASE_URL: the public URL of the portal (links in messages, webhook URLs)
-	DatabaseURL    string         // DATABASE_URL: the SQLite file
+	DatabaseURL    string         // DATABASE_URL: the SQLite file, or a postgres:// URL (several replicas)
 	Sandbox        bool           // SANDBOX: demo data, emulated providers, outbox
 	SandboxKey     []byte         // SANDBOX_KEY (sandbox only): the emulators' credentials and webhook secrets derive from it
 	SessionKey     []byte         // SESSION_KEY: 64 hex chars (32 bytes) or more
@@ -38,6 +38,7 @@ type Config struct {
 	Retention      time.Duration  // RETENTION: how long processed webhook bodies and outbox messages are kept
 	MetricsAddr    string         // METRICS_ADDR: where /metrics listens; empty: no metrics
 	DBWait         time.Duration  // DB_WAIT: how long a write waits for the database before the request gets 503
+	DBPool         int            // DB_POOL: PostgreSQL connections per replica (0: store.DefaultPoolSize)
 
 	baseURLDefaulted bool // BASE_URL was not set: derived from the listener
 }
@@ -130,6 +131,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.DBWait = d
 	}
+	if v := getenv("DB_POOL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 200 {
+			problems = append(problems, "DB_POOL must be a number of connections between 2 and 200, such as 10")
+		}
+		c.DBPool = n
+	}
 	c.RenewalRate = 5
 	if v := getenv("RENEWAL_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
@@ -199,8 +207,19 @@ func metricsAddrProblem(addr, portal string) string {
 	return ""
 }
 
+// keyFile is where sandbox mode keeps a key it made: beside the SQLite
+// file, or in data/ when the database is PostgreSQL.
 func (c Config) keyFile(name string) string {
+	if store.IsPostgres(c.DatabaseURL) {
+		return filepath.Join("data", name)
+	}
 	return filepath.Join(filepath.Dir(strings.TrimPrefix(c.DatabaseURL, "file:")), name)
+}
+
+// storeOptions are the store's settings from the configuration: one place
+// for the server and the commands.
+func (c Config) storeOptions() store.Options {
+	return store.Options{DataKey: c.DataKey, Wait: c.DBWait, PoolSize: c.DBPool}
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -62,7 +62,7 @@ func serve(ctx context.Context, cfg Config, getenv func(string) string, stdout, 
 		// No BASE_URL: the portal is where it listens (port 0 in tests).
 		cfg.BaseURL = "http://" + localhost(ln.Addr().String())
 	}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Wait: cfg.DBWait})
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.storeOptions())
 	if err != nil {
 		return err
 	}
