@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -65,7 +66,8 @@ type pgChanges struct {
 func startChanges(ctx context.Context, url string, feed *Feed, log *slog.Logger) (*pgChanges, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("store: change listener: %w", err)
+		// The URL may carry a password: never put it in the error.
+		return nil, errors.New("store: DATABASE_URL is not a valid PostgreSQL URL")
 	}
 	if log == nil {
 		log = slog.Default()
@@ -89,11 +91,11 @@ func startChanges(ctx context.Context, url string, feed *Feed, log *slog.Logger)
 func (p *pgChanges) listen(ctx context.Context) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, p.cfg)
 	if err != nil {
-		return nil, fmt.Errorf("store: change listener: connect: %w", err)
+		return nil, fmt.Errorf("store: change listener: connect: %w", pgSafe(err))
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+changeChannel); err != nil {
 		conn.Close(context.Background())
-		return nil, fmt.Errorf("store: change listener: listen: %w", err)
+		return nil, fmt.Errorf("store: change listener: listen: %w", pgSafe(err))
 	}
 	return conn, nil
 }
