@@ -15,12 +15,16 @@ build: ## a binary in bin/
 test: test-deps check-generated check-templ-fmt vet lint ## every test, with the race detector, on both engines
 	$(GO) test -race -count=1 -timeout 12m ./...
 	$(if $(strip $(PG_TEST_PACKAGES)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 12m $(PG_TEST_PACKAGES))
+	$(if $(strip $(PG_TEST_WEB)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 12m -run '$(PG_TEST_WEB)' ./web/)
 
 # The second pass of `make test` (issue 18): the suites that touch the
 # database again on PostgreSQL. Each test binary starts its own throwaway
 # cluster (store/pgtest); one `go test` runs the packages side by side.
-# Empty skips the pass (`make test PG_TEST_PACKAGES=`).
+# Empty skips the pass (`make test PG_TEST_PACKAGES=`). The web suite's
+# own tests use SQLite files; only its PostgreSQL tests (the two-replica
+# browser test, migrate-to-postgres) run again, by name.
 PG_TEST_PACKAGES ?= ./store/pgtest/
+PG_TEST_WEB ?= Postgres
 
 # Development tools the portal does not import live in their own module,
 # .tools/go.mod (mailpit, staticcheck, nilness), so their dependencies stay out
