@@ -23,7 +23,7 @@ test: test-deps check-generated check-templ-fmt vet lint ## every test, with the
 # Empty skips the pass (`make test PG_TEST_PACKAGES=`). The web suite's
 # own tests use SQLite files; only its PostgreSQL tests (the two-replica
 # browser test, migrate-to-postgres) run again, by name.
-PG_TEST_PACKAGES ?= ./store/pgtest/
+PG_TEST_PACKAGES ?= ./store/pgtest/ ./store/ ./handlers/ ./handlers/verify/
 PG_TEST_WEB ?= Postgres
 
 # Development tools the portal does not import live in their own module,
