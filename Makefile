@@ -14,7 +14,7 @@ build: ## a binary in bin/
 
 test: test-deps check-generated check-templ-fmt vet lint ## every test, with the race detector, on both engines
 	$(GO) test -race -count=1 -timeout 12m ./...
-	$(if $(strip $(PG_TEST_PACKAGES)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 12m $(PG_TEST_PACKAGES))
+	$(if $(strip $(PG_TEST_PACKAGES)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 20m $(PG_TEST_PACKAGES))
 	$(if $(strip $(PG_TEST_WEB)),CASEVERIFY_TEST_POSTGRES=1 $(GO) test -race -count=1 -timeout 12m -run '$(PG_TEST_WEB)' ./web/)
 
 # The second pass of `make test` (issue 18): the suites that touch the
