@@ -101,16 +101,20 @@ func newPayscoreEnvWith(t *testing.T, emCfg payscore.EmulatorConfig) *payscoreEn
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		e.mu.Lock()
-		e.bodies = append(e.bodies, body)
-		e.mu.Unlock()
 		key := c.DedupeKey(d)
 		if key == "" {
 			key = "unique:" + store.NewSessionToken()
 		}
 		if _, err := st.AddInbox(r.Context(), "payscore", key, "", body); err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
+			return
 		}
+		// Counted as sent once stored: a test that waits for a delivery
+		// and then drains the inbox must find it there (on PostgreSQL the
+		// commit could otherwise come after the wait).
+		e.mu.Lock()
+		e.bodies = append(e.bodies, body)
+		e.mu.Unlock()
 	})
 	e.svc = verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL,
 		Providers: []*verify.Provider{{Name: "payscore", Label: "Payscore", Verifier: c, Webhooks: c}}})
@@ -397,12 +401,6 @@ func TestPayscore_HouseholdWithoutLinks(t *testing.T) {
 // read. (The old pace was in each process's memory: the second read at
 // once.)
 func TestPayscore_HintPaceHoldsAcrossProcesses(t *testing.T) {
-	if pgtest.Enabled() {
-		// A test race, not the engine (i18a): it drains the inbox once the
-		// emulator has SENT the hint, and on PostgreSQL the portal may not
-		// have committed it yet. To fix: wait for the stored delivery.
-		t.Skip("KNOWN test race on PostgreSQL: waits for the hint sent, not stored (notes/i18b.md)")
-	}
 	e := newPayscoreEnv(t)
 	ctx := context.Background()
 	var reads atomic.Int32
