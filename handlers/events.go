@@ -97,11 +97,13 @@ func (h *Handler) caseEvents(c echo.Context) error {
 			}
 			// Coalesce a burst of changes into one render.
 			orderIDs := map[int64]bool{ch.OrderID: true}
+			seq := ch.Seq
 		drain:
 			for {
 				select {
 				case more := <-sub.C:
 					orderIDs[more.OrderID] = true
+					seq = max(seq, more.Seq)
 				default:
 					break drain
 				}
@@ -111,10 +113,33 @@ func (h *Handler) caseEvents(c echo.Context) error {
 				// orders they were about is unknown, so send them all.
 				orderIDs = map[int64]bool{0: true}
 			}
-			for id := range orderIDs {
-				if err := h.sendCaseState(ctx, w, u.AgencyID, caseID, id); err != nil {
-					return nil
+			ids := slices.Sorted(maps.Keys(orderIDs))
+			if ids[0] == 0 {
+				ids = ids[:1]
+			}
+			// Rendered once for every stream of the case that heard the
+			// same changes (live_render.go); on the request's values (the
+			// viewer's role and zone) but not its end: another stream may
+			// be waiting for it.
+			zone := ""
+			if z := views.ChromeFrom(ctx).Zone; z != nil {
+				zone = z.String()
+			}
+			out, err := h.live.do(newLiveKey(u.AgencyID, caseID, seq, ids, u.Role, zone), func() ([]byte, error) {
+				h.cfg.Metrics.LiveRender()
+				var buf bytes.Buffer
+				for _, id := range ids {
+					if err := h.sendCaseState(context.WithoutCancel(ctx), &buf, u.AgencyID, caseID, id); err != nil {
+						return nil, err
+					}
 				}
+				return buf.Bytes(), nil
+			})
+			if err != nil {
+				return nil
+			}
+			if _, err := w.Write(out); err != nil {
+				return nil
 			}
 		}
 		if err := rc.Flush(); err != nil {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,4 +189,80 @@ func TestEvents_StreamEndsWithTheSession(t *testing.T) {
 		!strings.Contains(string(body), "event: signed-out\n") || strings.Contains(string(body), "order-") {
 		t.Fatalf("reconnect without a session: %d %s\n%s", resp2.StatusCode, resp2.Header.Get("Content-Type"), body)
 	}
+}
+
+// Issue 17: many streams watching one case all get a change, and the
+// change is rendered once for all of them, not once per stream (the
+// metrics count renderings).
+func TestEvents_ManyWatchersOneRendering(t *testing.T) {
+	l := newLive(t)
+	ctx := context.Background()
+	c := &liveClient{t: t, base: l.srv.URL}
+	c.signIn(l, "w@l.gov")
+	const watchers = 25
+	want := "event: order-" + strconv.FormatInt(l.order.ID, 10) + "\n"
+	reqCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	got := make(chan int, watchers)
+	for i := range watchers {
+		u := l.srv.URL + "/cases/" + strconv.FormatInt(l.order.CaseID, 10) + "/events?at=" + strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
+		req, _ := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
+		req.Header.Set("Cookie", c.cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		}
+		// Subscribed: the handler subscribes before it answers.
+		go func() {
+			r := bufio.NewReader(resp.Body)
+			for {
+				line, err := r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if line == want {
+					got <- i
+					return
+				}
+			}
+		}()
+	}
+	before := liveRenders(t, l)
+	if _, _, err := l.st.ApplyUpdate(ctx, l.user.AgencyID, l.order.ID, store.StatusUpdate{Status: store.StatusInProgress, Source: "webhook"}); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for len(seen) < watchers {
+		select {
+		case i := <-got:
+			seen[i] = true
+		case <-reqCtx.Done():
+			t.Fatalf("%d of %d streams got the change", len(seen), watchers)
+		}
+	}
+	if n := liveRenders(t, l) - before; n != 1 {
+		t.Fatalf("the change was rendered %d times for %d streams, want once", n, watchers)
+	}
+}
+
+// liveRenders reads caseverify_live_renders_total from the metrics.
+func liveRenders(t *testing.T, l *live) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	l.metrics.Handler(slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, "caseverify_live_renders_total "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("metrics: %q", line)
+			}
+			return n
+		}
+	}
+	t.Fatal("no caseverify_live_renders_total in the metrics")
+	return 0
 }

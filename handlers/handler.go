@@ -57,6 +57,9 @@ type Handler struct {
 	// stopping is closed when the server shuts down (Shutdown): live
 	// streams end and /readyz answers 503.
 	stopping chan struct{}
+	// live shares the renderings of a case's changes between its streams
+	// (live_render.go).
+	live     liveRenders
 	stopOnce sync.Once
 	// imports holds the progress of the CSV imports this process runs, by
 	// file id (*importProgress): an import in one transaction shows no

@@ -14,6 +14,7 @@ import (
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
+	"caseverify/metrics"
 	"caseverify/providers/sms"
 	"caseverify/providers/sms/twiliotest"
 	"caseverify/providers/truv"
@@ -32,6 +33,8 @@ type live struct {
 	dbPath string
 	e      *echo.Echo
 	hp     *httpPortal
+	// metrics are the handlers' operations metrics (live renders).
+	metrics *metrics.Metrics
 }
 
 func newLive(t *testing.T) *live {
@@ -42,7 +45,7 @@ func newLive(t *testing.T) *live {
 	em := truv.NewEmulator(truv.EmulatorConfig{PublicURL: srv.URL + "/sandbox/truv", WebhookURL: srv.URL + "/webhooks/truv"})
 	t.Cleanup(em.Close)
 	c, _ := truv.New(truv.Config{BaseURL: srv.URL + "/sandbox/truv", ClientID: truv.SandboxClientID, AccessSecret: truv.SandboxAccessSecret})
-	l := &live{srv: srv, st: st, dbPath: hp.dbPath, e: hp.e, hp: hp}
+	l := &live{srv: srv, st: st, dbPath: hp.dbPath, e: hp.e, hp: hp, metrics: metrics.New(st)}
 	l.twilio = twiliotest.NewServer(t, "AC0123456789abcdef0123456789abcdef", "tw-token")
 	tw, err := sms.NewTwilio(sms.TwilioConfig{AccountSID: "AC0123456789abcdef0123456789abcdef", AuthToken: "tw-token",
 		From: "+15550001111", BaseURL: l.twilio.URL})
@@ -51,7 +54,7 @@ func newLive(t *testing.T) *live {
 	}
 	l.svc = verify.New(st, hp.log, verify.Config{Messages: handlers.LinkMessages{}, BaseURL: srv.URL, Twilio: tw,
 		Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: c, Webhooks: c}}})
-	hp.register(l.svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}, TwilioAuthToken: "tw-token"})
+	hp.register(l.svc, handlers.Config{Sandboxes: map[string]http.Handler{"truv": em}, TwilioAuthToken: "tw-token", Metrics: l.metrics})
 	a := mustAgency(t, st, "Live Agency")
 	l.user, _ = st.CreateUser(ctx, a.ID, store.NewUser{Email: "w@l.gov", Name: "W", Role: store.RoleCaseworker, Password: testPassword})
 	l.user.AgencyName = a.Name

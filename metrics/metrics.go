@@ -38,6 +38,7 @@ type Metrics struct {
 	providerTime  *prometheus.HistogramVec
 	messages      *prometheus.CounterVec
 	streams       prometheus.Gauge
+	liveRenders   prometheus.Counter
 	db            *dbCollector
 }
 
@@ -98,8 +99,12 @@ func New(st *store.Store) *Metrics {
 			Name: "caseverify_live_streams",
 			Help: "Open live-status streams (Server-Sent Events) of case, order and contact-center pages.",
 		}),
+		liveRenders: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "caseverify_live_renders_total",
+			Help: "Case states rendered for live streams: one per change (and role) however many streams watch the case.",
+		}),
 	}
-	m.reg.MustRegister(m.webhooks, m.processed, m.processing, m.lag, m.providerCalls, m.providerTime, m.messages, m.streams,
+	m.reg.MustRegister(m.webhooks, m.processed, m.processing, m.lag, m.providerCalls, m.providerTime, m.messages, m.streams, m.liveRenders,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.db = &dbCollector{st: st}
 	m.reg.MustRegister(m.db)
@@ -202,6 +207,13 @@ func (m *Metrics) StreamOpened() (closed func()) {
 	}
 	m.streams.Inc()
 	return m.streams.Dec
+}
+
+// LiveRender counts a case state rendered for live streams.
+func (m *Metrics) LiveRender() {
+	if m != nil {
+		m.liveRenders.Inc()
+	}
 }
 
 // ProviderClient returns a copy of c whose calls are counted and timed as

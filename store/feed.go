@@ -13,6 +13,10 @@ type Change struct {
 	CaseID   int64
 	OrderID  int64 // 0 when the change is not about one order
 	Kind     string
+	// Seq numbers the feed's changes in the order published (set by
+	// Publish): the watchers of a case who heard the same changes render
+	// them once between them (handlers' live renders).
+	Seq uint64
 }
 
 // Feed fans changes out to subscribers (the SSE handlers) after commit.
@@ -25,6 +29,7 @@ type Change struct {
 type Feed struct {
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{} // by agency id
+	seq  uint64                               // the last Change.Seq given (mu)
 }
 
 // Subscription receives the changes of one agency, optionally one case.
@@ -68,6 +73,8 @@ func (s *Subscription) Close() {
 func (f *Feed) Publish(c Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.seq++
+	c.Seq = f.seq
 	for s := range f.subs[c.AgencyID] {
 		if s.caseID != 0 && s.caseID != c.CaseID {
 			continue
