@@ -141,6 +141,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Migrate applies the pending migrations to the database at url and closes
+// it. It reads and writes no personal data, so it needs no data key. The
+// PostgreSQL test suites make their template database with it (pgtest.Main).
+func Migrate(ctx context.Context, url string) error {
+	s, err := Open(ctx, url, Options{DataKey: make([]byte, 32)})
+	if err != nil {
+		return err
+	}
+	return s.Close()
+}
+
 func openSQLite(path string, opts Options, crypt *Crypt, wait time.Duration) (*Store, error) {
 	file := strings.TrimPrefix(path, "file:")
 	if i := strings.IndexByte(file, '?'); i >= 0 {

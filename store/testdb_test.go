@@ -35,8 +35,9 @@ func DatabaseURLForTest(tb testing.TB) string {
 	return pgtest.DatabaseURL(tb, "test.db")
 }
 
-// TestMain stops the throwaway PostgreSQL cluster when the tests end.
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain stops the throwaway PostgreSQL cluster when the tests end;
+// every PostgreSQL test database is a copy of one migrated template.
+func TestMain(m *testing.M) { pgtest.Main(m, Migrate) }
 
 // RawDBForTest opens the database at url as it is, for tests that look
 // under the store (what is stored, as a copy of the database would show)

@@ -92,7 +92,19 @@ func DatabaseURL(tb testing.TB, file string) string {
 // Main runs the tests and then stops the cluster; call it from TestMain:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
+//
+// With a prepare function (pgtest.Main(m, store.Migrate)), every database
+// URL hands out is a copy of one database prepared once per test process
+// (CREATE DATABASE ... TEMPLATE): the suites open hundreds of stores, and
+// migrating each new database from scratch dominated the PostgreSQL pass.
+// A copy of a migrated database is what store.Open would have made of an
+// empty one.
+func Main(m *testing.M, prepare ...func(ctx context.Context, url string) error) {
+	if len(prepare) > 0 {
+		mu.Lock()
+		prepareTemplate = prepare[0]
+		mu.Unlock()
+	}
 	code := m.Run()
 	Stop()
 	os.Exit(code)
@@ -114,6 +126,9 @@ var (
 	mu       sync.Mutex
 	cur      *cluster
 	startErr error // a failed start is reported to every caller, not retried
+	// prepareTemplate, when set by Main, makes the template database that
+	// every test database copies (cluster.template).
+	prepareTemplate func(ctx context.Context, url string) error
 )
 
 func start() (*cluster, error) {
@@ -140,6 +155,11 @@ type cluster struct {
 	admin   *sql.DB       // to the "postgres" database, for CREATE/DROP DATABASE
 	counter int
 	cmu     sync.Mutex
+	// tmpl is the prepared template database's name once made ("" when
+	// there is no prepare function); tmplErr a failure to make it.
+	tmplOnce sync.Once
+	tmpl     string
+	tmplErr  error
 }
 
 // binDir finds the server binaries: PG_BIN if set, else the newest
@@ -332,10 +352,47 @@ func (c *cluster) createDatabase() (string, error) {
 	c.cmu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	tmpl, err := c.template(ctx)
+	if err != nil {
+		return "", err
+	}
+	create := "CREATE DATABASE " + name
+	if tmpl != "" {
+		// Copies are made one at a time: PostgreSQL refuses to copy a
+		// template another CREATE DATABASE is copying at that moment.
+		create += " TEMPLATE " + tmpl
+		c.cmu.Lock()
+		defer c.cmu.Unlock()
+	}
+	if _, err := c.admin.ExecContext(ctx, create); err != nil {
 		return "", fmt.Errorf("create database: %w", err)
 	}
 	return name, nil
+}
+
+// template makes, once, the database every test database copies: an empty
+// database the prepare function has migrated and closed (a template must
+// have no open connection while it is copied).
+func (c *cluster) template(ctx context.Context) (string, error) {
+	mu.Lock()
+	prepare := prepareTemplate
+	mu.Unlock()
+	if prepare == nil {
+		return "", nil
+	}
+	c.tmplOnce.Do(func() {
+		name := "tmpl_caseverify"
+		if _, err := c.admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+			c.tmplErr = fmt.Errorf("create template database: %w", err)
+			return
+		}
+		if err := prepare(ctx, c.url(name)); err != nil {
+			c.tmplErr = fmt.Errorf("prepare template database: %w", err)
+			return
+		}
+		c.tmpl = name
+	})
+	return c.tmpl, c.tmplErr
 }
 
 func (c *cluster) dropDatabase(name string) error {
