@@ -40,15 +40,38 @@ func (h *Handler) oncePerForm(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return c.Redirect(http.StatusSeeOther, result)
 		}
+		// The token is finished or released before the response's first
+		// byte goes out (Echo calls Before hooks in WriteHeader): the user
+		// may send the corrected form the moment the refusal arrives, and a
+		// release that ran after the response raced that post, which then
+		// found the token still held ("Already being done").
+		settled := false
+		settle := func() {
+			if settled {
+				return
+			}
+			settled = true
+			// Recorded even when the caller has gone: the work is done.
+			bg := context.WithoutCancel(ctx)
+			res := c.Response()
+			var err error
+			what := "form token not released"
+			if loc := res.Header().Get(echo.HeaderLocation); res.Status >= 300 && res.Status < 400 && loc != "" {
+				err, what = h.store.FinishFormPost(bg, u.ID, token, loc), "form token result not recorded"
+			} else {
+				err = h.store.ReleaseFormPost(bg, u.ID, token)
+			}
+			if err != nil {
+				h.log.LogAttrs(ctx, slog.LevelError, what, slog.String("error", err.Error()),
+					slog.String("request_id", requestID(c)))
+			}
+		}
+		c.Response().Before(settle)
 		err = next(c)
-		// Recorded even when the caller has gone: the work is done.
-		bg := context.WithoutCancel(ctx)
-		status := c.Response().Status
-		if loc := c.Response().Header().Get(echo.HeaderLocation); err == nil && status >= 300 && status < 400 && loc != "" {
-			err = h.store.FinishFormPost(bg, u.ID, token, loc)
-		} else if rerr := h.store.ReleaseFormPost(bg, u.ID, token); rerr != nil {
-			h.log.LogAttrs(ctx, slog.LevelError, "form token not released", slog.String("error", rerr.Error()),
-				slog.String("request_id", requestID(c)))
+		if !c.Response().Committed {
+			// No response yet: an error (the error handler writes its page
+			// later) or none at all. That post did not act.
+			settle()
 		}
 		return err
 	}
