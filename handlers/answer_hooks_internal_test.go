@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"caseverify/metrics"
 	"caseverify/store"
 	"caseverify/store/pgtest"
 )
@@ -82,6 +83,46 @@ func TestOncePerForm_SettledBeforeTheResponse(t *testing.T) {
 			}
 			if !checked {
 				t.Fatal("no response was written")
+			}
+		})
+	}
+}
+
+// A webhook delivery is counted in /metrics before its answer reaches the
+// sender (the old code counted it after writing the answer, so a scrape
+// right after a refused delivery could miss it: the metrics browser test's
+// race).
+func TestCountWebhooks_CountedBeforeTheAnswer(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, pgtest.DatabaseURL(t, "m.db"), store.Options{DataKey: bytes.Repeat([]byte{1}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
+	h := &Handler{store: st, log: log}
+	const series = `caseverify_webhook_deliveries_total{provider="twilio",result="auth_failed"} `
+	for _, tc := range []struct {
+		name string
+		next echo.HandlerFunc
+	}{
+		{"written", func(c echo.Context) error { return c.NoContent(http.StatusForbidden) }},
+		{"returned", func(c echo.Context) error { return echo.NewHTTPError(http.StatusForbidden) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := metrics.New(st)
+			h.cfg.Metrics = m
+			e := echo.New()
+			e.POST("/webhooks/twilio/:kind", tc.next, h.countWebhooks)
+			atAnswer := false
+			w := &headerWatcher{ResponseWriter: httptest.NewRecorder(), onHeader: func() {
+				rec := httptest.NewRecorder()
+				m.Handler(log).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				atAnswer = strings.Contains(rec.Body.String(), series+"1\n")
+			}}
+			e.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/twilio/sms", nil))
+			if !atAnswer {
+				t.Error("when the 403 went out the delivery was not counted yet")
 			}
 		})
 	}
