@@ -67,7 +67,7 @@ func (s *Service) bulkSend(ctx context.Context, it *store.RenewalItem) (status, 
 			return "failed", "An earlier attempt stopped while sending. Check the case before sending again.", o.ID
 		}
 	}
-	if err := s.pace(ctx, run.Provider); err != nil {
+	if err := s.paceProvider(ctx, run.Provider); err != nil {
 		return "pending", "", 0 // shutting down: the item waits for the next worker
 	}
 	if s.store.ExtendRenewalLease(ctx, it, renewLease) != nil {

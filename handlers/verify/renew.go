@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
 
 	"caseverify/providers"
 	"caseverify/store"
@@ -136,7 +135,7 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	// Bulk renewal must not flood a provider: refresh calls are paced per
 	// provider (RenewalRate; the providers' own limits are UNCONFIRMED except
 	// Truework's 10/s, which its adapter also enforces).
-	if err := s.pace(ctx, p.Name); err != nil {
+	if err := s.paceProvider(ctx, p.Name); err != nil {
 		return "pending", "", "", 0, 0
 	}
 	// Pacing can outlast the lease: a worker that lost the item to another
@@ -329,16 +328,31 @@ func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, pr
 	return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
 }
 
-// pace waits for the provider's renewal rate limiter.
-func (s *Service) pace(ctx context.Context, provider string) error {
-	s.limitMu.Lock()
-	l, ok := s.limiters[provider]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.renewRate), max(1, int(s.renewRate)))
-		s.limiters[provider] = l
+// pace waits for a call of the rate named name: RenewalRate calls a second
+// shared by every process on the database (store.TakeRateSlot), so two
+// portal processes renewing at once do not double a provider's rate.
+// Names: "provider:<name>" for calls to a provider, "channel:<sms|email>"
+// for the new-link messages a renewal sends.
+func (s *Service) pace(ctx context.Context, name string) error {
+	at, err := s.store.TakeRateSlot(ctx, name, s.renewRate)
+	if err != nil {
+		return err
 	}
-	s.limitMu.Unlock()
-	return l.Wait(ctx)
+	if wait := time.Until(at); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// paceProvider paces a call to provider (pace).
+func (s *Service) paceProvider(ctx context.Context, provider string) error {
+	return s.pace(ctx, "provider:"+provider)
 }
 
 // fallback sends the member a new link by their preferred channel, or queues
@@ -393,6 +407,11 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	u, err := s.agencyUser(ctx, &store.Order{AgencyID: it.AgencyID})
 	if err != nil {
 		return "failed", "", why, prevID, 0
+	}
+	// A new link is an order at the provider and a message: both paced,
+	// like the refreshes (a bulk renewal's fallbacks came all at once).
+	if s.paceProvider(ctx, provider) != nil || s.pace(ctx, "channel:"+channel) != nil {
+		return "pending", "", "", 0, 0
 	}
 	// A message to the applicant is sent once: not by a worker that has
 	// lost the item to another.
@@ -643,4 +662,5 @@ type renewStore interface {
 	SetRenewalBaseline(ctx context.Context, itemID, prevOrderID, prevReportID int64) error
 	SetRenewalOrder(ctx context.Context, itemID, orderID int64) error
 	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
+	TakeRateSlot(ctx context.Context, name string, perSecond float64) (time.Time, error)
 }

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"caseverify/handlers/mask"
 	"caseverify/metrics"
 	"caseverify/providers"
@@ -68,8 +66,6 @@ type Service struct {
 	wake      chan struct{}
 	renewWake chan struct{}
 	renewRate float64 // refresh calls a second, per provider
-	limitMu   sync.Mutex
-	limiters  map[string]*rate.Limiter
 	// reconcileQuiet is how long an open order may go without news before
 	// the reconciler asks its provider.
 	reconcileQuiet time.Duration
@@ -158,7 +154,7 @@ var errNoMessages = errors.New("verify: no Messages configured to write the appl
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
 		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
-		renewRate: cfg.RenewalRate, limiters: map[string]*rate.Limiter{}, hintInterval: cfg.HintInterval, hintCovered: map[int64]int64{},
+		renewRate: cfg.RenewalRate, hintInterval: cfg.HintInterval, hintCovered: map[int64]int64{},
 		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}, messages: cfg.Messages}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
