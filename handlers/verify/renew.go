@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-
 	"caseverify/providers"
 	"caseverify/store"
 )
