@@ -67,14 +67,14 @@ func (s *Store) StartBulkSend(ctx context.Context, agencyID, userID int64, b Bul
 		if b.Channel == "sms" {
 			contact, noContact = "m.phone_idx", skipNoPhone
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, detail, updated_at)
+		_, err = tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, detail, updated_at, provider)
 			SELECT ?, m.agency_id, m.case_id, m.id,
 				CASE WHEN busy OR `+contact+` IS NULL THEN 'skipped' ELSE 'pending' END,
-				CASE WHEN busy THEN ? WHEN `+contact+` IS NULL THEN ? ELSE '' END, ?
+				CASE WHEN busy THEN ? WHEN `+contact+` IS NULL THEN ? ELSE '' END, ?, ?
 			FROM (SELECT m.*, EXISTS (SELECT 1 FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
 					WHERE i.member_id = m.id AND r.status = 'running' AND i.status IN ('pending', 'working')) AS busy
 				FROM members m WHERE m.agency_id = ? AND m.id IN (`+s.d.jsonInts()+`)) m
-			ORDER BY m.case_id, m.position`, runID, skipBusy, noContact, fmtTime(now), agencyID, string(js))
+			ORDER BY m.case_id, m.position`, runID, skipBusy, noContact, fmtTime(now), b.Provider, agencyID, string(js))
 		return wrap("StartBulkSend", err)
 	})
 	if err != nil {

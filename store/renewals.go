@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -81,6 +82,11 @@ type RenewalItem struct {
 	// token: a worker may record the outcome only while it is unchanged.
 	Attempts  int
 	UpdatedAt time.Time
+	// Provider is the provider the item is expected to call, recorded when
+	// the run started (the member's last completed verification's, a bulk
+	// send's; "" when unknown). It only schedules (ClaimRenewalItemExcept):
+	// the renewal reads the member's orders again.
+	Provider string
 	// Kind is the run's kind; set by ClaimRenewalItem (the worker's entry
 	// point), which is where it decides what to do.
 	Kind RunKind
@@ -177,10 +183,16 @@ func (s *Store) DueCases(ctx context.Context, agencyID int64, days int) ([]*DueC
 // who was sent it first).
 func (s *Store) LastCompleted(ctx context.Context, agencyID, memberID int64) (*Order, error) {
 	return s.scanOrder(s.read.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
-		WHERE o.agency_id = ? AND o.status = 'completed' AND (o.member_id = ?
-			OR o.id IN (SELECT order_id FROM order_members WHERE member_id = ?))
-		ORDER BY o.completed_at DESC, o.id DESC LIMIT 1`,
-		agencyID, memberID, memberID))
+		WHERE `+lastCompleted("?", "?"), agencyID, memberID, memberID))
+}
+
+// lastCompleted is the condition and order that pick a member's last
+// completed verification among orders o (LastCompleted), their own or a
+// household's: agency and member are SQL expressions (member twice).
+func lastCompleted(agency, member string) string {
+	return `o.agency_id = ` + agency + ` AND o.status = 'completed' AND (o.member_id = ` + member + `
+			OR o.id IN (SELECT order_id FROM order_members WHERE member_id = ` + member + `))
+		ORDER BY o.completed_at DESC, o.id DESC LIMIT 1`
 }
 
 // StartRenewal creates a run for one case (caseID) or every case due within
@@ -217,8 +229,11 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 			return wrap("StartRenewal", err)
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
-		_, err := tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at)
-			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ? `+renewableMembers+`
+		// Each item notes the provider its member's renewal will call (the
+		// last completed verification's), for the workers' scheduling.
+		_, err := tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at, provider)
+			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ?,
+				COALESCE((SELECT o.provider FROM orders o WHERE `+lastCompleted("m.agency_id", "m.id")+`), '') `+renewableMembers+`
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
 		return wrap("StartRenewal", err)
 	})
@@ -350,16 +365,32 @@ func (s *Store) CancelRenewal(ctx context.Context, agencyID, runID int64) error 
 // item. It returns ErrNotFound when none is waiting. It works across
 // agencies: it is the background worker's entry point.
 func (s *Store) ClaimRenewalItem(ctx context.Context, lease time.Duration) (*RenewalItem, error) {
+	return s.ClaimRenewalItemExcept(ctx, lease, nil)
+}
+
+// ClaimRenewalItemExcept is ClaimRenewalItem passing over the items of the
+// providers in busy (RenewalItem.Provider): a process whose workers on a
+// provider are all waiting for its rate takes another provider's item
+// rather than one more waiter (issue 17: providers renew in parallel).
+func (s *Store) ClaimRenewalItemExcept(ctx context.Context, lease time.Duration, busy []string) (*RenewalItem, error) {
 	now := s.Now()
+	if busy == nil {
+		busy = []string{}
+	}
+	skip, err := json.Marshal(busy)
+	if err != nil {
+		return nil, wrap("ClaimRenewalItem", err)
+	}
 	var it *RenewalItem
-	err := s.claimTx(ctx, func(tx *sql.Tx) error {
+	err = s.claimTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		it, err = scanItem(tx.QueryRowContext(ctx, `UPDATE renewal_items SET status = 'working', attempts = attempts + 1, lease_until = ?, updated_at = ?
 			WHERE id = (SELECT i.id FROM renewal_items i JOIN renewal_runs r ON r.id = i.run_id
 				WHERE r.status = 'running' AND (i.status = 'pending' OR (i.status = 'working' AND i.lease_until <= ?))
+					AND i.provider NOT IN (`+s.d.jsonTexts()+`)
 				ORDER BY i.id LIMIT 1`+s.d.skipLocked("i")+`)
 			RETURNING `+itemColumns,
-			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now)))
+			fmtTime(now.Add(lease)), fmtTime(now), fmtTime(now), string(skip)))
 		if err != nil {
 			return wrap("ClaimRenewalItem", err)
 		}
@@ -414,13 +445,13 @@ func (s *Store) ExtendRenewalLease(ctx context.Context, it *RenewalItem, lease t
 const openItem = `('working', 'checking', 'refreshing')`
 
 const itemColumns = `id, run_id, agency_id, case_id, member_id, status, path, detail, COALESCE(prev_order_id, 0), COALESCE(order_id, 0),
-	COALESCE(prev_report_id, 0), COALESCE(recert_due, ''), attempts, updated_at`
+	COALESCE(prev_report_id, 0), COALESCE(recert_due, ''), attempts, updated_at, provider`
 
 func scanItem(row interface{ Scan(...any) error }) (*RenewalItem, error) {
 	var it RenewalItem
 	var updated string
 	if err := row.Scan(&it.ID, &it.RunID, &it.AgencyID, &it.CaseID, &it.MemberID, &it.Status, &it.Path, &it.Detail,
-		&it.PrevOrderID, &it.OrderID, &it.PrevReportID, &it.RecertDue, &it.Attempts, &updated); err != nil {
+		&it.PrevOrderID, &it.OrderID, &it.PrevReportID, &it.RecertDue, &it.Attempts, &updated, &it.Provider); err != nil {
 		return nil, wrap("scanItem", formatError(err))
 	}
 	it.UpdatedAt = parseTime(updated)

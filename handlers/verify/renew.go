@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"caseverify/providers"
@@ -16,16 +17,32 @@ import (
 // worker (after a crash or restart) may take it over.
 const renewLease = 2 * time.Minute
 
+// renewPerProvider is how many of a process's renewal workers may work on
+// one provider's items at once (waiting for its rate, or calling it). A
+// provider's calls are paced by its rate (pace); the cap keeps the other
+// workers for the other providers, so that a run whose first thousand
+// members are one provider's does not make the rest wait (issue 17).
+const renewPerProvider = 4
+
 // RunRenewals works through the items of runs, renewals and bulk sends
 // (one engine: store.RunKind), until ctx ends. Items are claimed
 // in the database one at a time, so two portal processes share the work and
 // a member is never renewed twice; after a restart, items whose worker died
-// are taken over when their lease ends.
+// are taken over when their lease ends. The pool has renewPerProvider
+// workers for each provider (and for items of no known provider): the
+// providers renew in parallel, each at its own rate.
 func (s *Service) RunRenewals(ctx context.Context) {
-	s.work(ctx, "renewals", 2*time.Second, s.renewWake, s.RenewNext)
+	var wg sync.WaitGroup
+	for range s.renewWorkers() {
+		wg.Go(func() { s.work(ctx, "renewals", 2*time.Second, s.renewWake, s.RenewNext) })
+	}
+	wg.Wait()
 }
 
-// NotifyRenewals wakes the renewal worker (a run was started). It never blocks.
+func (s *Service) renewWorkers() int { return renewPerProvider * (len(s.providers) + 1) }
+
+// NotifyRenewals wakes a renewal worker (a run was started, or a worker
+// took an item and another may take the next). It never blocks.
 func (s *Service) NotifyRenewals() {
 	select {
 	case s.renewWake <- struct{}{}:
@@ -33,16 +50,48 @@ func (s *Service) NotifyRenewals() {
 	}
 }
 
+// claimRenewal claims an item of a provider that has fewer than
+// renewPerProvider of this process's workers, and counts it in.
+func (s *Service) claimRenewal(ctx context.Context) (*store.RenewalItem, error) {
+	s.renewMu.Lock()
+	defer s.renewMu.Unlock()
+	var busy []string
+	for name, n := range s.renewing {
+		if n >= renewPerProvider {
+			busy = append(busy, name)
+		}
+	}
+	it, err := s.store.ClaimRenewalItemExcept(ctx, renewLease, busy)
+	if err != nil {
+		return nil, err
+	}
+	s.renewing[it.Provider]++
+	return it, nil
+}
+
+// releaseRenewal counts a claimed item of provider out.
+func (s *Service) releaseRenewal(provider string) {
+	s.renewMu.Lock()
+	defer s.renewMu.Unlock()
+	if s.renewing[provider]--; s.renewing[provider] <= 0 {
+		delete(s.renewing, provider)
+	}
+}
+
 // RenewNext works one waiting item: renews the member, or sends them a bulk
 // send's verification. It returns false when none waits.
 func (s *Service) RenewNext(ctx context.Context) (bool, error) {
-	it, err := s.store.ClaimRenewalItem(ctx, renewLease)
+	it, err := s.claimRenewal(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
+	defer s.releaseRenewal(it.Provider)
+	// While this item waits for its provider's rate, another worker takes
+	// the next one (of whichever provider has room).
+	s.NotifyRenewals()
 	if it.Kind == store.RunBulkSend {
 		return true, s.bulkSendItem(ctx, it)
 	}
@@ -642,7 +691,7 @@ func (s *Service) dropReserved(ctx context.Context, it *store.RenewalItem, order
 type renewStore interface {
 	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
 	AttachProviderOrder(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error
-	ClaimRenewalItem(ctx context.Context, lease time.Duration) (*store.RenewalItem, error)
+	ClaimRenewalItemExcept(ctx context.Context, lease time.Duration, busy []string) (*store.RenewalItem, error)
 	ClaimRenewalOutcome(ctx context.Context, orderID int64, lease time.Duration) (*store.RenewalItem, error)
 	CreateOrder(ctx context.Context, agencyID int64, in store.NewOrder) (*store.Order, error)
 	DeleteOrder(ctx context.Context, agencyID, orderID int64) error

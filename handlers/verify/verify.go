@@ -66,6 +66,10 @@ type Service struct {
 	wake      chan struct{}
 	renewWake chan struct{}
 	renewRate float64 // refresh calls a second, per provider
+	// renewing counts, per provider (RenewalItem.Provider), the renewal
+	// items this process's workers hold (claimRenewal).
+	renewMu  sync.Mutex
+	renewing map[string]int
 	// reconcileQuiet is how long an open order may go without news before
 	// the reconciler asks its provider.
 	reconcileQuiet time.Duration
@@ -153,7 +157,7 @@ var errNoMessages = errors.New("verify: no Messages configured to write the appl
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), reconcileQuiet: cfg.ReconcileQuiet,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), renewing: map[string]int{}, reconcileQuiet: cfg.ReconcileQuiet,
 		renewRate: cfg.RenewalRate, hintInterval: cfg.HintInterval, hintCovered: map[int64]int64{},
 		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}, messages: cfg.Messages}
 	if s.hintInterval <= 0 {
