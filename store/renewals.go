@@ -229,11 +229,13 @@ func (s *Store) StartRenewal(ctx context.Context, agencyID, userID, caseID int64
 			return wrap("StartRenewal", err)
 		}
 		until := now.AddDate(0, 0, windowDays).Format("2006-01-02")
-		// Each item notes the provider its member's renewal will call (the
-		// last completed verification's), for the workers' scheduling.
+		// Each item notes the provider its member's renewal will call, for
+		// the workers' scheduling: the last completed verification's, or
+		// for a member never verified the agency's default (the new link's).
 		_, err := tx.ExecContext(ctx, `INSERT INTO renewal_items (run_id, agency_id, case_id, member_id, status, recert_due, updated_at, provider)
 			SELECT ?, m.agency_id, m.case_id, m.id, 'pending', c.recert_due, ?,
-				COALESCE((SELECT o.provider FROM orders o WHERE `+lastCompleted("m.agency_id", "m.id")+`), '') `+renewableMembers+`
+				COALESCE((SELECT o.provider FROM orders o WHERE `+lastCompleted("m.agency_id", "m.id")+`),
+					(SELECT default_provider FROM agencies WHERE id = m.agency_id)) `+renewableMembers+`
 			ORDER BY c.recert_due, m.case_id, m.position`, runID, fmtTime(now), agencyID, caseID, caseID, until)
 		return wrap("StartRenewal", err)
 	})

@@ -551,6 +551,10 @@ func BenchmarkGoals(b *testing.B) {
 		rate.note = fmt.Sprintf("bare Echo %.0f/s", e.rps)
 	}
 
+	if part("renewal") {
+		row(benchRenewal(b)) // web/bench_renewal_test.go
+	}
+
 	var out strings.Builder
 	fmt.Fprintf(&out, "\ncaseverify goals (issue 17): %d members in %d cases, %d rounds each (min / median / max), %s\n\n",
 		benchMembers, benchCases, benchRounds, time.Now().UTC().Format("2006-01-02 15:04 UTC"))

@@ -22,7 +22,7 @@ const renewLease = 2 * time.Minute
 // provider's calls are paced by its rate (pace); the cap keeps the other
 // workers for the other providers, so that a run whose first thousand
 // members are one provider's does not make the rest wait (issue 17).
-const renewPerProvider = 4
+const renewPerProvider = 8
 
 // RunRenewals works through the items of runs, renewals and bulk sends
 // (one engine: store.RunKind), until ctx ends. Items are claimed
@@ -376,15 +376,23 @@ func (s *Service) completeInPlace(ctx context.Context, it *store.RenewalItem, pr
 	return "refreshed", "refresh", p.Label + " refreshed the data without the applicant.", prev.ID, prev.ID
 }
 
-// pace waits for a call of the rate named name: RenewalRate calls a second
-// shared by every process on the database (store.TakeRateSlot), so two
-// portal processes renewing at once do not double a provider's rate.
-// Names: "provider:<name>" for calls to a provider, "channel:<sms|email>"
-// for the new-link messages a renewal sends.
-func (s *Service) pace(ctx context.Context, name string) error {
-	at, err := s.store.TakeRateSlot(ctx, name, s.renewRate)
-	if err != nil {
-		return err
+// pace waits for a call of each of the rates named: RenewalRate calls a
+// second each, shared by every process on the database
+// (store.TakeRateSlot), so two portal processes renewing at once do not
+// double a provider's rate. Names: "provider:<name>" for calls to a
+// provider, "channel:<sms|email>" for the new-link messages a renewal
+// sends. A slot is taken of each rate first and the wait is for the
+// latest, so a new link waits once for its order and its message.
+func (s *Service) pace(ctx context.Context, names ...string) error {
+	var at time.Time
+	for _, name := range names {
+		slot, err := s.store.TakeRateSlot(ctx, name, s.renewRate)
+		if err != nil {
+			return err
+		}
+		if slot.After(at) {
+			at = slot
+		}
 	}
 	if wait := time.Until(at); wait > 0 {
 		t := time.NewTimer(wait)
@@ -458,7 +466,7 @@ func (s *Service) fallback(ctx context.Context, it *store.RenewalItem, prev *sto
 	}
 	// A new link is an order at the provider and a message: both paced,
 	// like the refreshes (a bulk renewal's fallbacks came all at once).
-	if s.paceProvider(ctx, provider) != nil || s.pace(ctx, "channel:"+channel) != nil {
+	if s.pace(ctx, "provider:"+provider, "channel:"+channel) != nil {
 		return "pending", "", "", 0, 0
 	}
 	// A message to the applicant is sent once: not by a worker that has
