@@ -120,6 +120,12 @@ func CopyToPostgres(ctx context.Context, from, to string, opts Options) ([]Table
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("migrate-to-postgres: commit: %w", pgSafe(err))
 	}
+	// Freshly copied tables have no planner statistics until autovacuum
+	// gets to them, and PostgreSQL plans the first queries on guesses: what
+	// PostgreSQL's manual advises after a bulk load.
+	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
+		return counts, fmt.Errorf("migrate-to-postgres: the data is copied, but ANALYZE failed (run it by hand): %w", pgSafe(err))
+	}
 	return counts, nil
 }
 

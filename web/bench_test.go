@@ -39,6 +39,7 @@ import (
 
 	"caseverify/providers/truv"
 	"caseverify/store"
+	"caseverify/store/pgtest"
 )
 
 const (
@@ -138,11 +139,37 @@ func benchSeed(b *testing.B) string {
 	return dir
 }
 
+// The engines make bench measures, each on the same data set: SQLite (the
+// embedded default) and PostgreSQL (the scale-out engine, issue 18) on a
+// throwaway cluster (store/pgtest: Debian's postgresql binaries, which
+// `make bench` installs like `make test` does, fsync on). BENCH_ENGINE=sqlite
+// or postgres measures one.
+const (
+	engineSQLite   = "SQLite"
+	enginePostgres = "PostgreSQL"
+)
+
+func benchEngines() []string {
+	switch strings.ToLower(os.Getenv("BENCH_ENGINE")) {
+	case "sqlite":
+		return []string{engineSQLite}
+	case "postgres", "postgresql":
+		return []string{enginePostgres}
+	}
+	return []string{engineSQLite, enginePostgres}
+}
+
 // benchPortal starts the portal on a copy of the seeded data set, with
-// Truv configured as a real provider whose webhooks the bench can sign.
-func benchPortal(b *testing.B) *portal {
+// Truv configured as a real provider whose webhooks the bench can sign. On
+// PostgreSQL the copy is the cached SQLite data set moved into a fresh
+// database of the throwaway cluster by store.CopyToPostgres (what
+// `caseverify migrate-to-postgres` does), once per run; the cluster cannot
+// outlive the run, so there is nothing more to cache. stop ends the portal
+// (its background work included) before the next engine is measured.
+func benchPortal(b *testing.B, engine string) (p *portal, stop func()) {
 	seed := benchSeed(b)
 	dir := b.TempDir()
+	keys := map[string]string{}
 	for _, f := range []string{"caseverify.db", "data.key", "session.key", "sandbox.key"} {
 		data, err := os.ReadFile(filepath.Join(seed, f))
 		if err != nil {
@@ -151,6 +178,7 @@ func benchPortal(b *testing.B) *portal {
 		if err := os.WriteFile(filepath.Join(dir, f), data, 0o600); err != nil {
 			b.Fatal(err)
 		}
+		keys[f] = strings.TrimSpace(string(data))
 	}
 	vars := map[string]string{
 		"ADDR": "127.0.0.1:0", "DATABASE_URL": filepath.Join(dir, "caseverify.db"), "SANDBOX": "true",
@@ -159,12 +187,28 @@ func benchPortal(b *testing.B) *portal {
 		// The API is never called for these deliveries (no such orders).
 		"TRUV_BASE_URL": "http://127.0.0.1:9", "TRUV_CLIENT_ID": "bench", "TRUV_ACCESS_SECRET": benchSecret,
 	}
+	if engine == enginePostgres {
+		// The data set's keys go by setting: on PostgreSQL sandbox mode
+		// would look for key files in data/.
+		vars["SESSION_KEY"], vars["DATA_KEY"], vars["SANDBOX_KEY"] = keys["session.key"], keys["data.key"], keys["sandbox.key"]
+		cfg, err := loadConfig(func(k string) string { return vars[k] })
+		if err != nil {
+			b.Fatal(err)
+		}
+		url := pgtest.NewDatabase(b)
+		start := time.Now()
+		if _, err := store.CopyToPostgres(context.Background(), vars["DATABASE_URL"], url, cfg.storeOptions()); err != nil {
+			b.Fatalf("copy the data set to PostgreSQL: %v", err)
+		}
+		fmt.Fprintf(os.Stderr, "data set copied to PostgreSQL in %s\n", time.Since(start).Round(time.Second))
+		vars["DATABASE_URL"] = url
+	}
 	cfg, err := loadConfig(func(k string) string { return vars[k] })
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	p = &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() { p.done <- serve(ctx, cfg, func(k string) string { return vars[k] }, io.Discard, p.logs, ready) }()
 	select {
@@ -175,8 +219,10 @@ func benchPortal(b *testing.B) *portal {
 	case <-time.After(2 * time.Minute):
 		b.Fatal("portal did not start within 2m")
 	}
-	b.Cleanup(func() { cancel(); <-p.done })
-	return p
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-p.done }) }
+	b.Cleanup(stop)
+	return p, stop
 }
 
 // bareEcho is the reference: an Echo server that reads and decodes the same
@@ -370,6 +416,7 @@ func (s *session) search(q, want string) error {
 // goal passes); otherwise a rate or ratio (measured ≥ goal passes).
 type goalRow struct {
 	name          string
+	engine        string
 	goal          float64
 	unit          string
 	lowerIsBetter bool
@@ -381,7 +428,7 @@ func (g *goalRow) add(v float64) { g.rounds = append(g.rounds, v) }
 
 func (g goalRow) line() string {
 	if len(g.rounds) == 0 {
-		return fmt.Sprintf("| %s | %s %s | not measured | | | %s |", g.name, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit), g.note)
+		return fmt.Sprintf("| %s | %s | %s %s | not measured | | | %s |", g.name, g.engine, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit), g.note)
 	}
 	r := slices.Clone(g.rounds)
 	slices.Sort(r)
@@ -395,7 +442,7 @@ func (g goalRow) line() string {
 	if pass {
 		verdict = "pass"
 	}
-	return fmt.Sprintf("| %s | %s %s | %s / %s / %s | %.2f | %s | %s |", g.name, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit),
+	return fmt.Sprintf("| %s | %s | %s %s | %s / %s / %s | %.2f | %s | %s |", g.name, g.engine, cmpSign(g.lowerIsBetter), fmtNum(g.goal, g.unit),
 		fmtNum(r[0], g.unit), fmtNum(med, g.unit), fmtNum(r[len(r)-1], g.unit), ratio, verdict, g.note)
 }
 
@@ -422,13 +469,48 @@ func fmtNum(v float64, unit string) string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// BenchmarkGoals runs once whatever b.N is (make bench uses -benchtime 1x).
+// BenchmarkGoals runs once whatever b.N is (make bench uses -benchtime 1x):
+// every goal on each engine in turn (benchEngines), one portal at a time,
+// and one table with the engines' rows of a goal side by side.
 func BenchmarkGoals(b *testing.B) {
-	p := benchPortal(b)
 	echoURL := bareEcho(b)
+	var rows []*goalRow
+	for _, engine := range benchEngines() {
+		rows = append(rows, benchGoals(b, engine, echoURL)...)
+	}
+	// Group by goal, keeping the order measured: the engines side by side.
+	var order []string
+	byName := map[string][]*goalRow{}
+	for _, g := range rows {
+		if byName[g.name] == nil {
+			order = append(order, g.name)
+		}
+		byName[g.name] = append(byName[g.name], g)
+	}
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\ncaseverify goals (issues 17, 18): %d members in %d cases, %d rounds each (min / median / max), %s\n\n",
+		benchMembers, benchCases, benchRounds, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	out.WriteString("| goal | engine | target | measured min / median / max | median ÷ target | | note |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range order {
+		for _, g := range byName[name] {
+			out.WriteString(g.line() + "\n")
+		}
+	}
+	fmt.Print(out.String())
+	if f := os.Getenv("BENCH_TABLE"); f != "" {
+		os.WriteFile(f, []byte(out.String()), 0o644)
+	}
+}
+
+// benchGoals measures the goals on one engine against its own portal,
+// stopped before it returns.
+func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
+	p, stop := benchPortal(b, engine)
+	defer stop()
 	s := signInHTTP(b, p.URL, 8)
 	var rows []*goalRow
-	row := func(g *goalRow) *goalRow { rows = append(rows, g); return g }
+	row := func(g *goalRow) *goalRow { g.engine = engine; rows = append(rows, g); return g }
 	// BENCH_ONLY=webhook (or search, list, page) runs one part, e.g. under
 	// -cpuprofile.
 	only := os.Getenv("BENCH_ONLY")
@@ -551,21 +633,12 @@ func BenchmarkGoals(b *testing.B) {
 		rate.note = fmt.Sprintf("bare Echo %.0f/s", e.rps)
 	}
 
-	if part("renewal") {
-		row(benchRenewal(b)) // web/bench_renewal_test.go
+	// The renewal run has its own SQLite database (web/bench_renewal_test.go):
+	// measured once, with the SQLite rows.
+	if part("renewal") && engine == engineSQLite {
+		row(benchRenewal(b))
 	}
-
-	var out strings.Builder
-	fmt.Fprintf(&out, "\ncaseverify goals (issue 17): %d members in %d cases, %d rounds each (min / median / max), %s\n\n",
-		benchMembers, benchCases, benchRounds, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	out.WriteString("| goal | target | measured min / median / max | median ÷ target | | note |\n|---|---|---|---|---|---|\n")
-	for _, g := range rows {
-		out.WriteString(g.line() + "\n")
-	}
-	fmt.Print(out.String())
-	if f := os.Getenv("BENCH_TABLE"); f != "" {
-		os.WriteFile(f, []byte(out.String()), 0o644)
-	}
+	return rows
 }
 
 // benchCaseFind returns the path of the case numbered number (through the

@@ -56,6 +56,13 @@ func URL(tb testing.TB) string {
 	if !Enabled() {
 		tb.Skip("PostgreSQL tests run with " + EnvVar + "=1 (make test does)")
 	}
+	return NewDatabase(tb)
+}
+
+// NewDatabase is URL whatever EnvVar says: for `make bench`, which always
+// measures both engines and so always starts the throwaway cluster.
+func NewDatabase(tb testing.TB) string {
+	tb.Helper()
 	c, err := start()
 	if err != nil {
 		tb.Fatalf("pgtest: %v", err)
