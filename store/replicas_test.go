@@ -241,3 +241,64 @@ func TestCaseViewers_CountsPerUser(t *testing.T) {
 		t.Fatalf("CaseViewers = %+v, %v; want A One with 2 views and 1 reveal", vs, err)
 	}
 }
+
+// The report sweep on two replicas at once (four sweeps, two per replica,
+// small batches) claims each completed order missing its report once: no
+// report is fetched twice. A claimed order comes back only when the sweep's
+// lease has passed (the replica that claimed it died mid-sweep).
+func TestReplicas_ReportSweepClaimsEachOrderOnce(t *testing.T) {
+	s, clk, path := mustOpen(t)
+	s2 := secondReplica(t, path, clk)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	const n = 12
+	for range n {
+		o := mustOrder(t, s, f, "truv")
+		if _, _, err := s.ApplyUpdate(ctx, f.agencyA.ID, o.ID, store.StatusUpdate{Status: store.StatusCompleted, Source: "webhook"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const quiet, lease = 30 * time.Second, 10 * time.Minute
+	clk.Add(quiet + time.Second)
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		st := []*store.Store{s, s2}[w%2]
+		wg.Go(func() {
+			for {
+				os, err := st.ClaimOrdersMissingReport(ctx, clk.Now().Add(-quiet), lease, 2)
+				if err != nil {
+					t.Errorf("sweep %d: %v", w, err)
+					return
+				}
+				if len(os) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, o := range os {
+					claimed[o.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("%d orders claimed, want %d", len(claimed), n)
+	}
+	for id, c := range claimed {
+		if c != 1 {
+			t.Errorf("order %d claimed by %d sweeps, want 1 (its report fetched %d times)", id, c, c)
+		}
+	}
+	// Nobody finished: nothing is due inside the lease, all of it after.
+	clk.Add(lease - time.Second)
+	if os, err := s2.ClaimOrdersMissingReport(ctx, clk.Now().Add(-quiet), lease, n); err != nil || len(os) != 0 {
+		t.Fatalf("inside the lease: %d claimed, %v; want none", len(os), err)
+	}
+	clk.Add(2 * time.Second)
+	if os, err := s2.ClaimOrdersMissingReport(ctx, clk.Now().Add(-quiet), lease, n); err != nil || len(os) != n {
+		t.Fatalf("after the lease: %d claimed, %v; want %d", len(os), err, n)
+	}
+}

@@ -116,19 +116,61 @@ func (s *Store) CaseReports(ctx context.Context, agencyID, caseID int64) (map[in
 	return out, rows.Err()
 }
 
-// OrdersMissingReport returns completed orders (across agencies: the
-// background sweep's entry point) that have no report yet, have been quiet
-// since before quietSince, and whose next try is due (ReportFetchFailed).
-// The due ones come first, oldest first, so orders still waiting never hide
-// the others.
-func (s *Store) OrdersMissingReport(ctx context.Context, quietSince time.Time, limit int) ([]*Order, error) {
+// ClaimOrdersMissingReport claims, for the background report sweep, up to
+// limit completed orders (across agencies: the sweep's entry point) that
+// have no report yet, have been quiet since before quietSince, and whose
+// next try is due (ReportFetchFailed). The due ones come first, oldest
+// first, so orders still waiting never hide the others.
+//
+// Claiming moves each order's next try to now+lease in the same write
+// transaction (rows taken FOR UPDATE SKIP LOCKED on PostgreSQL), so a second
+// replica sweeping at the same moment gets other orders or none and never
+// fetches the same report twice. The sweep then either stores the report or
+// records the failed try (ReportFetchFailed sets the next try); a replica
+// that dies mid-sweep leaves its orders to be claimed again after lease.
+func (s *Store) ClaimOrdersMissingReport(ctx context.Context, quietSince time.Time, lease time.Duration, limit int) ([]*Order, error) {
+	now := s.Now()
+	due := fmtTime(now)
 	without, args := inList(OutcomesWithoutReport)
-	args = append(args, fmtTime(quietSince), fmtTime(s.Now()), limit)
-	return s.queryOrders(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
-		WHERE o.status = 'completed' AND o.outcome NOT IN `+without+`
-		AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id)
-		AND o.last_event_at < ? AND (o.report_retry_at IS NULL OR o.report_retry_at <= ?)
-		ORDER BY COALESCE(o.report_retry_at, o.last_event_at), o.id LIMIT ?`, args...)
+	args = append(args, fmtTime(quietSince), due, limit)
+	var out []*Order
+	err := s.claimTx(ctx, func(tx *sql.Tx) error {
+		out = nil // a transaction run again starts over
+		rows, err := tx.QueryContext(ctx, `SELECT `+orderColumns+` FROM orders o JOIN members m ON m.id = o.member_id
+			WHERE o.status = 'completed' AND o.outcome NOT IN `+without+`
+			AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.order_id = o.id)
+			AND o.last_event_at < ? AND (o.report_retry_at IS NULL OR o.report_retry_at <= ?)
+			ORDER BY COALESCE(o.report_retry_at, o.last_event_at), o.id LIMIT ?`+s.d.skipLocked("o"), args...)
+		if err != nil {
+			return wrap("ClaimOrdersMissingReport", err)
+		}
+		var cands []*Order
+		for rows.Next() {
+			o, err := s.scanOrder(rows)
+			if err != nil {
+				rows.Close()
+				return wrap("ClaimOrdersMissingReport", err)
+			}
+			cands = append(cands, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap("ClaimOrdersMissingReport", err)
+		}
+		for _, o := range cands {
+			res, err := tx.ExecContext(ctx, `UPDATE orders SET report_retry_at = ?
+				WHERE id = ? AND (report_retry_at IS NULL OR report_retry_at <= ?)`, fmtTime(now.Add(lease)), o.ID, due)
+			if err != nil {
+				return wrap("ClaimOrdersMissingReport", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				continue // taken meanwhile (cannot happen inside one write transaction; checked anyway)
+			}
+			out = append(out, o)
+		}
+		return nil
+	})
+	return out, wrap("ClaimOrdersMissingReport", err)
 }
 
 // maxReportBackoff caps the wait between two report sweep tries of an order.
@@ -147,7 +189,7 @@ func ReportBackoff(base time.Duration, attempts int) time.Duration {
 // ReportFetchFailed records that the report sweep could not fetch an order's
 // report: the next try waits ReportBackoff(base, attempts). It returns the
 // number of failed tries so far, so the caller notes the first one on the
-// timeline and not every one. Like OrdersMissingReport it takes no agency id
+// timeline and not every one. Like ClaimOrdersMissingReport it takes no agency id
 // (the sweep's own bookkeeping, no case data).
 func (s *Store) ReportFetchFailed(ctx context.Context, orderID int64, base time.Duration) (int, error) {
 	var attempts int

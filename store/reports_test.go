@@ -121,7 +121,7 @@ func TestReports_SweepBackoff(t *testing.T) {
 	const base = 30 * time.Second
 	due := func() []int64 {
 		t.Helper()
-		os, err := s.OrdersMissingReport(ctx, clk.Now().Add(-base), 1)
+		os, err := s.ClaimOrdersMissingReport(ctx, clk.Now().Add(-base), time.Hour, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

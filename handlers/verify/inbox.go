@@ -673,6 +673,12 @@ func (s *Service) work(ctx context.Context, name string, interval time.Duration,
 // waits double up to store's cap).
 const reportSweepQuiet = 30 * time.Second
 
+// reportSweepLease is how long an order the sweep claimed stays its own (no
+// other replica's sweep takes it): longer than a sweep of 20 orders takes,
+// each bounded by the providers' HTTP timeouts. A replica that dies
+// mid-sweep delays those orders' next try by this much.
+const reportSweepLease = 10 * time.Minute
+
 // errNoReportListed says the provider's status names no report ready yet.
 var errNoReportListed = errors.New("the provider lists no report for this order yet")
 
@@ -686,7 +692,7 @@ var errNoReportListed = errors.New("the provider lists no report for this order 
 // is ready (by id where it has one). A failed try waits before the next
 // (store.ReportBackoff) and is noted on the timeline once, not at every try.
 func (s *Service) SweepReports(ctx context.Context) {
-	orders, err := s.store.OrdersMissingReport(ctx, s.store.Now().Add(-reportSweepQuiet), 20)
+	orders, err := s.store.ClaimOrdersMissingReport(ctx, s.store.Now().Add(-reportSweepQuiet), reportSweepLease, 20)
 	if err != nil {
 		s.log.Error("report sweep", "error", err)
 		return
@@ -769,7 +775,7 @@ type inboxStore interface {
 	OrderByProviderID(ctx context.Context, provider, providerOrderID string) (*store.Order, error)
 	OrderByProviderKeys(ctx context.Context, provider string, keys []string) (*store.Order, error)
 	OrderMemberFirstName(ctx context.Context, agencyID, orderID int64, subID string) (string, error)
-	OrdersMissingReport(ctx context.Context, quietSince time.Time, limit int) ([]*store.Order, error)
+	ClaimOrdersMissingReport(ctx context.Context, quietSince time.Time, lease time.Duration, limit int) ([]*store.Order, error)
 	PurgeExpiredReports(ctx context.Context) (int, error)
 	PurgeInboxBodies(ctx context.Context, cutoff time.Time) (int64, error)
 	PurgeIntakes(ctx context.Context) (int64, error)
