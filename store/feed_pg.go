@@ -111,7 +111,7 @@ func (p *pgChanges) run(ctx context.Context, conn *pgx.Conn) {
 		if ctx.Err() != nil {
 			return
 		}
-		p.log.Warn("change listener lost its connection; reconnecting", "err", err)
+		p.log.Warn("change listener lost its connection; reconnecting", "err", pgSafe(err))
 		if conn = p.reconnect(ctx); conn == nil {
 			return
 		}

@@ -6,9 +6,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,12 +71,38 @@ func openPostgres(ctx context.Context, url string, opts Options, crypt *Crypt, w
 	return s, nil
 }
 
-// pgSafe drops what a connection error may say about the server's address
-// and user, keeping PostgreSQL's own code and message.
+// pgSafe keeps what a PostgreSQL or connection error says about the
+// failure and drops what it says about where: pgx's connection errors name
+// the user and database ("failed to connect to `user=… database=…`") and
+// the server's address, network errors carry addresses, and the server's
+// own refusals at connect time name the role or database ("role "x" does
+// not exist"). Logs and errors must carry none of them (no PII, no
+// secrets), whatever the URL holds.
 func pgSafe(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *pgconn.ConnectError
+	connecting := errors.As(err, &ce)
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
+	var errno syscall.Errno
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case errors.As(err, &pe) && connecting:
+		return fmt.Errorf("the server refused the connection (SQLSTATE %s)", pe.Code)
+	case errors.As(err, &pe):
 		return fmt.Errorf("%s (SQLSTATE %s)", pe.Message, pe.Code)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return errors.New("database connection: canceled or timed out")
+	case errors.As(err, &errno):
+		return errors.New("database connection: " + errno.Error()) // e.g. "connection refused"
+	case errors.As(err, &ne) && ne.Timeout():
+		return errors.New("database connection: timeout")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("database connection: closed by the server")
+	case connecting, errors.As(err, &oe):
+		return errors.New("database connection failed")
 	}
 	return err
 }
