@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,24 +28,9 @@ func (c *seedClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func seedDashboard(t *testing.T, p *portal) {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := cfgOf(t, map[string]string{"DATABASE_URL": filepath.Join(p.Dir, "caseverify.db"), "SANDBOX": "true", "ADDR": "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	clk := &seedClock{t: time.Now()}
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{DataKey: cfg.DataKey, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	demo, err := st.AgencyByName(ctx, demoAgency)
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := st.AccountForAudit(ctx, "caseworker@demo.caseverify.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := p.openStore(t, store.Options{Now: clk.Now})
+	demo, worker := demoWorker(t, st)
 	other, err := st.CreateAgency(ctx, "Elsewhere County")
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"caseverify/store"
 )
 
 // portal is a running caseverify started through the same serve() as
@@ -23,6 +25,7 @@ import (
 type portal struct {
 	URL    string
 	Dir    string
+	cfg    Config // what it runs with: its database and keys
 	logs   *syncBuffer
 	cancel context.CancelFunc
 	done   chan error
@@ -48,7 +51,7 @@ func startPortal(t testing.TB, env map[string]string) *portal {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	p := &portal{Dir: dir, cfg: cfg, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() { p.done <- serve(ctx, cfg, func(k string) string { return vars[k] }, io.Discard, p.logs, ready) }()
 	select {
@@ -66,6 +69,38 @@ func startPortal(t testing.TB, env map[string]string) *portal {
 		}
 	})
 	return p
+}
+
+// openStore opens the running portal's database through the store API, as
+// a second process beside it would (one SQLite file in WAL, or the one
+// PostgreSQL database), with the portal's own data key, so a test can put
+// data in a state no page reaches quickly. opts may set a clock; the data
+// key is always the portal's. Closed when the test ends.
+func (p *portal) openStore(t testing.TB, opts store.Options) *store.Store {
+	t.Helper()
+	opts.DataKey = p.cfg.DataKey
+	st, err := store.Open(context.Background(), p.cfg.DatabaseURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// demoWorker is the seeded demo agency and its caseworker, the account
+// signInCaseworker uses.
+func demoWorker(t testing.TB, st *store.Store) (*store.Agency, *store.User) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := st.AgencyByName(ctx, demoAgency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.AccountForAudit(ctx, "caseworker@demo.caseverify.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, u
 }
 
 // syncBuffer collects the portal's log for assertions (no PII in logs).

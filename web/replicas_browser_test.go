@@ -42,19 +42,8 @@ func TestBrowser_PostgresTwoReplicas(t *testing.T) {
 
 	// A case with a sent Truv order, written as a third replica would.
 	ctx := context.Background()
-	st, err := store.Open(ctx, url, store.Options{DataKey: bytes.Repeat([]byte{2}, 32)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	demo, err := st.AgencyByName(ctx, demoAgency)
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := st.AccountForAudit(ctx, "caseworker@demo.caseverify.test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := a.openStore(t, store.Options{})
+	demo, worker := demoWorker(t, st)
 	c, err := st.CreateCase(ctx, demo.ID, worker.ID, store.CaseInput{Number: "REP-1", Program: "snap", AssignedUserID: worker.ID})
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,29 +26,10 @@ import (
 // order's reference, with the installation's sandbox credentials.
 func TestBrowser_CheckingThenConfirmed(t *testing.T) {
 	p := startPortal(t, map[string]string{"RECONCILE_EVERY": "1s", "RECONCILE_QUIET": "1s"})
-	key, err := os.ReadFile(filepath.Join(p.Dir, "data.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dataKey, err := hex.DecodeString(strings.TrimSpace(string(key)))
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(p.Dir, "caseverify.db"), store.Options{DataKey: dataKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	a, err := st.AgencyByName(ctx, demoAgency)
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := st.Users(ctx, a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := st.CreateCase(ctx, a.ID, users[0].ID, store.CaseInput{Number: "CK-1", Program: "snap"})
+	st := p.openStore(t, store.Options{})
+	a, worker := demoWorker(t, st)
+	cs, err := st.CreateCase(ctx, a.ID, worker.ID, store.CaseInput{Number: "CK-1", Program: "snap"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +39,7 @@ func TestBrowser_CheckingThenConfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := st.CreateOrder(ctx, a.ID, store.NewOrder{CaseID: cs.ID, MemberID: m.ID, Reference: store.NewOrderReference(),
-		Provider: "truv", Products: []string{"income"}, Notify: store.NotifyAgency, CreatedBy: users[0].ID})
+		Provider: "truv", Products: []string{"income"}, Notify: store.NotifyAgency, CreatedBy: worker.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
