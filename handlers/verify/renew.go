@@ -394,16 +394,7 @@ func (s *Service) pace(ctx context.Context, names ...string) error {
 			at = slot
 		}
 	}
-	if wait := time.Until(at); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
+	return providers.Sleep(ctx, time.Until(at))
 }
 
 // paceProvider paces a call to provider (pace).

@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
+
+	"caseverify/providers"
 )
 
 // postback is one queued AccountChek postback.
@@ -90,7 +91,7 @@ func (e *Emulator) drain(o *emuOrder) {
 // send posts one postback, retrying up to 3 times with a doubling pause on
 // a network error or a non-2xx answer.
 func (e *Emulator) send(p postback) {
-	if !e.sleep(e.cfg.WebhookDelay) {
+	if providers.Sleep(e.ctx, e.cfg.WebhookDelay) != nil {
 		return
 	}
 	backoff := e.cfg.RetryBackoff
@@ -101,7 +102,7 @@ func (e *Emulator) send(p postback) {
 			return
 		}
 		e.cfg.Logger.Warn("accountchek emulator: postback failed", "order_id", p.orderID, "status", p.status, "http_status", status, "attempt", attempt)
-		if attempt == 4 || !e.sleep(backoff) {
+		if attempt == 4 || providers.Sleep(e.ctx, backoff) != nil {
 			return
 		}
 		backoff *= 2
@@ -123,19 +124,4 @@ func (e *Emulator) post(p postback) (int, error) {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, nil
-}
-
-// sleep waits d or until Close; it reports whether to go on.
-func (e *Emulator) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return e.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-e.ctx.Done():
-		return false
-	}
 }

@@ -6,7 +6,8 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"time"
+
+	"caseverify/providers"
 )
 
 // hookQueue is the FIFO of webhooks waiting to be sent. One sender drains
@@ -109,7 +110,7 @@ func (e *Emulator) sendLoop() {
 				continue
 			}
 		}
-		if !e.pause(e.cfg.WebhookDelay) {
+		if providers.Sleep(e.ctx, e.cfg.WebhookDelay) != nil {
 			return
 		}
 		e.deliver(item)
@@ -127,7 +128,7 @@ func (e *Emulator) deliver(item outbound) {
 			return
 		}
 		e.log.Warn("payscore emulator: webhook failed", "screening_group_id", item.groupID, "code", item.code, "status", status, "attempt", attempt)
-		if attempt == 4 || !e.pause(wait) {
+		if attempt == 4 || providers.Sleep(e.ctx, wait) != nil {
 			return
 		}
 		wait *= 2
@@ -150,19 +151,4 @@ func (e *Emulator) post(item outbound) (int, error) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	res.Body.Close()
 	return res.StatusCode, nil
-}
-
-// pause waits d, or returns false if the emulator is closing.
-func (e *Emulator) pause(d time.Duration) bool {
-	if d <= 0 {
-		return e.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-e.ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -150,7 +150,7 @@ func New(cfg Config) (*Client, error) {
 		maxRetries:     cfg.MaxRetries,
 		maxRetryWait:   cfg.MaxRetryWait,
 		now:            time.Now,
-		sleep:          sleepCtx,
+		sleep:          providers.Sleep,
 	}
 	if u, err := url.Parse(c.baseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("truework: Config.BaseURL must be an absolute http(s) URL")

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"caseverify/providers"
 )
 
 // webhookAttempts is one delivery plus up to three retries on a non-2xx
@@ -110,7 +112,7 @@ func (e *Emulator) deliver(ctx context.Context, h emHook) {
 		e.log.Info("truework emulator: webhook dropped on purpose", "event", h.event, "order_id", orderID)
 		return
 	}
-	if e.cfg.WebhookDelay > 0 && sleepCtx(ctx, e.cfg.WebhookDelay) != nil {
+	if e.cfg.WebhookDelay > 0 && providers.Sleep(ctx, e.cfg.WebhookDelay) != nil {
 		return
 	}
 	body, err := json.Marshal(map[string]any{
@@ -146,7 +148,7 @@ func (e *Emulator) post(ctx context.Context, event, orderID string, body []byte)
 			return
 		}
 		e.log.Warn("truework emulator: webhook failed", "event", event, "order_id", orderID, "status", status, "attempt", attempt, "err", err)
-		if attempt == webhookAttempts || sleepCtx(ctx, wait) != nil {
+		if attempt == webhookAttempts || providers.Sleep(ctx, wait) != nil {
 			return
 		}
 		wait *= 2

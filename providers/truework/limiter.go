@@ -63,15 +63,3 @@ func (l *limiter) pauseUntil(t time.Time) {
 		l.next = t
 	}
 }
-
-// sleepCtx sleeps for d or until ctx ends, whichever is first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -50,7 +50,7 @@ func TestLimiter_PauseHoldsEveryone(t *testing.T) {
 }
 
 func TestLimiter_StopsWithContext(t *testing.T) {
-	l := newLimiter(1, time.Now, sleepCtx)
+	l := newLimiter(1, time.Now, providers.Sleep)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := l.wait(ctx); err != nil { // first slot is free
 		t.Fatal(err)

@@ -744,7 +744,7 @@ func (e *Emulator) deliver(id string, h hook) {
 		copies = 2
 	}
 	for range copies {
-		if !e.pause(e.cfg.WebhookDelay) {
+		if providers.Sleep(e.ctx, e.cfg.WebhookDelay) != nil {
 			return
 		}
 		backoff := e.cfg.RetryBackoff
@@ -755,26 +755,11 @@ func (e *Emulator) deliver(id string, h hook) {
 				break
 			}
 			e.log.Warn("truuth emulator: webhook attempt failed", "verification_id", id, "status", status, "attempt", attempt, "err", errString(err))
-			if attempt == webhookAttempts || !e.pause(backoff) {
+			if attempt == webhookAttempts || providers.Sleep(e.ctx, backoff) != nil {
 				break
 			}
 			backoff *= 2
 		}
-	}
-}
-
-// pause waits d unless the emulator closes first; it reports whether to go on.
-func (e *Emulator) pause(d time.Duration) bool {
-	if d <= 0 {
-		return e.ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-e.ctx.Done():
-		return false
 	}
 }
 

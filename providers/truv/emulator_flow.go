@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"caseverify/providers"
 )
 
 // This file is the emulator's behaviour: the sandbox sign-in scenarios
@@ -163,7 +165,7 @@ func (e *Emulator) drain(orderID string, q *flowQueue) {
 		q.steps = q.steps[1:]
 		e.mu.Unlock()
 
-		if sleepCtx(e.ctx, e.cfg.WebhookDelay+s.extraDelay) != nil {
+		if providers.Sleep(e.ctx, e.cfg.WebhookDelay+s.extraDelay) != nil {
 			e.mu.Lock()
 			q.running = false
 			delete(e.queues, orderID)
@@ -197,7 +199,7 @@ func (e *Emulator) drain(orderID string, q *flowQueue) {
 func (e *Emulator) deliver(body []byte, eventType string) {
 	sig := Sign(e.cfg.AccessSecret, body)
 	for attempt := 0; attempt <= 3; attempt++ {
-		if attempt > 0 && sleepCtx(e.ctx, time.Duration(50<<attempt)*time.Millisecond) != nil {
+		if attempt > 0 && providers.Sleep(e.ctx, time.Duration(50<<attempt)*time.Millisecond) != nil {
 			return
 		}
 		req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.cfg.WebhookURL, bytes.NewReader(body))

@@ -118,7 +118,7 @@ func (c *Client) FetchReport(ctx context.Context, ref providers.OrderRef, report
 func (c *Client) getReport(ctx context.Context, path string) ([]byte, error) {
 	var lastErr error
 	for i, d := range c.reportDelays {
-		if err := sleepCtx(ctx, d); err != nil {
+		if err := providers.Sleep(ctx, d); err != nil {
 			return nil, unreachable(err)
 		}
 		a, err := c.send(ctx, http.MethodGet, path, nil, nil, maxJSONBody)
