@@ -116,6 +116,19 @@ func TestBrowser_Foundation(t *testing.T) {
 	}
 	checkA11y(t, ctx, "search results")
 	screenshot(t, ctx, "06_search")
+	// The search box is drawn like the filters beside it: USWDS styles every
+	// type=search input as half of its search component (no right border, a
+	// shorter box), which left this one looking cut off.
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const q = getComputedStyle(document.querySelector('#q')), s = document.querySelector('#status');
+		return [q.borderRightStyle, q.borderRightWidth, q.height, getComputedStyle(s).height].join(' ');
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(box); len(f) != 4 || f[0] != "solid" || f[1] != "1px" || f[2] != f[3] {
+		t.Errorf("search box border-right style, width, height and the status filter's height = %q, want a solid 1px right border and the filter's height", box)
+	}
 
 	// Sign out from the case page, then press back: nothing private shows.
 	do(t, ctx, "back to case", chromedp.Navigate(p.URL+"/cases"), chromedp.Click(chromedp.CSS(`[data-testid=case-row] a`)),
