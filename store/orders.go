@@ -449,9 +449,12 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	}
 	var changed bool
 	var caseID int64
-	err := s.inTx(ctx, s.announcing(ctx, func() []Change {
+	// Written with the inbox's other writes (groupTx): most status changes
+	// come from webhook deliveries, many at once.
+	err := s.groupTx(ctx, s.announcing(ctx, func() []Change {
 		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
 	}, func(tx *sql.Tx) error {
+		changed = false // a transaction run again starts over
 		var provider, cur, lastDetail string
 		var outcome Outcome
 		var statusAt sql.NullString

@@ -111,6 +111,15 @@ func TestReplicas_InboxClaimsNeverDoubleProcessed(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	checkEachOnce(t, claimed, n)
+	if _, pending, err := s.InboxStats(ctx, "truv"); err != nil || pending != 0 {
+		t.Fatalf("pending after the workers: %d, %v", pending, err)
+	}
+}
+
+// checkEachOnce fails t unless n deliveries were processed, each once.
+func checkEachOnce(t *testing.T, claimed map[int64]int, n int) {
+	t.Helper()
 	if len(claimed) != n {
 		t.Fatalf("%d of %d deliveries processed", len(claimed), n)
 	}
@@ -118,9 +127,6 @@ func TestReplicas_InboxClaimsNeverDoubleProcessed(t *testing.T) {
 		if c != 1 {
 			t.Errorf("delivery %d processed %d times", id, c)
 		}
-	}
-	if _, pending, err := s.InboxStats(ctx, "truv"); err != nil || pending != 0 {
-		t.Fatalf("pending after the workers: %d, %v", pending, err)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,9 +48,14 @@ type Store struct {
 	// of searches queues behind itself and never holds every connection
 	// a case page needs (issue 17).
 	lists *sql.DB
-	crypt *Crypt
-	now   func() time.Time
-	Feed  *Feed // change feed: published after commit
+	// ckpt checkpoints the WAL, off the commit path (checkpoint.go;
+	// SQLite only, nil on PostgreSQL).
+	ckpt               *sql.DB
+	ckptQuit, ckptDone chan struct{}
+	ckptOnce           sync.Once
+	crypt              *Crypt
+	now                func() time.Time
+	Feed               *Feed // change feed: published after commit
 	// inboxWriter writes webhook deliveries in batches (inbox_batch.go).
 	inboxWriter *inboxWriter
 	// wait bounds each wait for the database (Options.Wait).
@@ -138,6 +144,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	s.startInboxWriter()
+	if s.ckpt != nil {
+		s.ckptQuit, s.ckptDone = make(chan struct{}), make(chan struct{})
+		go s.runCheckpoints(s.ckpt, s.ckptQuit, s.ckptDone)
+	}
 	return s, nil
 }
 
@@ -175,7 +185,7 @@ func openSQLite(path string, opts Options, crypt *Crypt, wait time.Duration) (*S
 	}
 	common := "_journal_mode=WAL&_synchronous=" + sync + "&_busy_timeout=" + strconv.FormatInt(wait.Milliseconds(), 10) +
 		"&_foreign_keys=on&_secure_delete=on"
-	write, err := sql.Open("sqlite3", base+"?"+common+"&_txlock=immediate")
+	write, err := sql.Open(writerDriver, base+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
@@ -197,7 +207,16 @@ func openSQLite(path string, opts Options, crypt *Crypt, wait time.Duration) (*S
 	// cores and a case page waits for CPU (17.6 ms p95 against 7.7 ms with
 	// one, make bench); searches take a few ms, so they queue briefly.
 	lists.SetMaxOpenConns(1)
-	s := &Store{write: write, read: read, lists: lists, crypt: crypt, now: opts.Now, Feed: NewFeed(), wait: wait}
+	// Checkpoints run from a connection of their own (checkpoint.go).
+	ckpt, err := sql.Open("sqlite3", base+"?"+common)
+	if err != nil {
+		write.Close()
+		read.Close()
+		lists.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	s := &Store{write: write, read: read, lists: lists, ckpt: ckpt, crypt: crypt, now: opts.Now, Feed: NewFeed(), wait: wait}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -274,7 +293,11 @@ func (s *Store) Close() error {
 	if s.read == s.write { // PostgreSQL: one pool serves both
 		return errors.Join(s.lists.Close(), s.write.Close())
 	}
-	return errors.Join(s.lists.Close(), s.read.Close(), s.write.Close())
+	if s.ckptDone != nil {
+		s.ckptOnce.Do(func() { close(s.ckptQuit) })
+		<-s.ckptDone
+	}
+	return errors.Join(s.lists.Close(), s.read.Close(), s.write.Close(), s.ckpt.Close())
 }
 
 // Ping reports whether the database answers (health checks).
