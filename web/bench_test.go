@@ -511,8 +511,8 @@ func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
 	s := signInHTTP(b, p.URL, 8)
 	var rows []*goalRow
 	row := func(g *goalRow) *goalRow { g.engine = engine; rows = append(rows, g); return g }
-	// BENCH_ONLY=webhook (or search, list, page) runs one part, e.g. under
-	// -cpuprofile.
+	// BENCH_ONLY=webhook (or search, list, page, process, live, fanout)
+	// runs one part, e.g. under -cpuprofile.
 	only := os.Getenv("BENCH_ONLY")
 	part := func(name string) bool { return only == "" || strings.Contains(only, name) }
 
@@ -599,6 +599,23 @@ func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
 		close(stop)
 		wg.Wait()
 		busy.add(ms(r.pct(0.95)))
+	}
+
+	// Processing rate and webhook-to-browser latency, before the intake
+	// rounds leave their deliveries (for unknown orders) waiting for retries.
+	// SQLite only: the orders are recorded through a second store on the
+	// portal's database file.
+	if (part("process") || part("live") || part("fanout")) && engine == engineSQLite {
+		bo := openBenchOrders(b, p)
+		if part("process") {
+			benchProcessing(b, bo, row)
+		}
+		if part("live") {
+			benchLive(b, p, s, bo, casePath, row)
+		}
+		if part("fanout") {
+			benchFanout(b, p, s, bo, casePath, row)
+		}
 	}
 
 	// Webhook intake at c=64: the portal against the bare Echo server,
