@@ -34,6 +34,9 @@ const DefaultPoolSize = 10
 // connection a case page needs).
 const listsPoolSize = 2
 
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.d.pg }
+
 // IsPostgres reports whether a DATABASE_URL names a PostgreSQL database.
 func IsPostgres(url string) bool {
 	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")

@@ -63,24 +63,36 @@ func (s *Service) processItem(ctx context.Context, it *store.InboxItem) store.In
 	return store.InboxDone{ID: it.ID, Err: errText, RetryAt: retryAt}
 }
 
-// Inbox pool settings (issue 13 item 4; issue 17).
-const (
-	// inboxWorkers is how many deliveries are processed at once. Most of a
-	// delivery's time is spent waiting for a commit it shares with others
-	// (store.ClaimInboxBatch, ApplyUpdate), so the more at once, the more
-	// each commit carries: 8 processed about 300 a second, 64 several times
-	// that (make bench).
-	inboxWorkers = 64
-	// perProviderLimit is how many of them may wait on one provider whose
+// inboxPool sizes the inbox pool (issue 13 item 4; issue 17).
+type inboxPool struct {
+	// workers is how many deliveries are processed at once.
+	workers int
+	// perProvider is how many of them may wait on one provider whose
 	// deliveries make the portal call it (hints, shared-secret webhooks: a
 	// read of the order each): a hung provider holds at most this many
 	// workers, and the provider sees at most this many calls at once.
-	perProviderLimit = 4
-	// signedProviderLimit is the same for a provider whose signed
-	// deliveries carry their updates (providers.WebhooksSigned), which only
-	// call it for a report: half the pool, so a hung one still leaves the
-	// other half to the others.
-	signedProviderLimit = inboxWorkers / 2
+	perProvider int
+	// signed is the same for a provider whose signed deliveries carry
+	// their updates (providers.WebhooksSigned), which only call it for a
+	// report.
+	signed int
+}
+
+// sqlitePool: on SQLite most of a delivery's time is spent waiting for a
+// commit it shares with others (store.ClaimInboxBatch, ApplyUpdate ride in
+// the intake's group commit), so the more at once, the more each commit
+// carries: 8 processed about 300 a second, 64 several times that (make
+// bench). A signed provider may take half the pool, so a hung one still
+// leaves the other half to the others.
+var sqlitePool = inboxPool{workers: 64, perProvider: 4, signed: 32}
+
+// postgresPool: on PostgreSQL each status change is a SERIALIZABLE
+// transaction of its own and nothing shares a commit: the pool stays as it
+// was before issue 17 (RunInbox).
+var postgresPool = inboxPool{workers: 8, perProvider: 2, signed: 2}
+
+// Inbox pool settings that do not depend on the engine.
+const (
 	// breakerFailures consecutive failed deliveries of a provider open its
 	// circuit for breakerOpen: its deliveries stay in the inbox, untouched,
 	// until then; the next one tries again (and one more failure reopens it).
@@ -152,9 +164,9 @@ func (s *Service) claimBatch(ctx context.Context, max int, done []store.InboxDon
 // once.
 func (s *Service) providerLimit(name string) int {
 	if s.caps(name).Webhooks == providers.WebhooksSigned {
-		return signedProviderLimit
+		return s.pool.signed
 	}
-	return perProviderLimit
+	return s.pool.perProvider
 }
 
 // fullProviders names the providers at their limit or with an open
@@ -689,7 +701,7 @@ func (s *Service) Notify() {
 	}
 }
 
-// RunInbox processes deliveries with a pool of inboxWorkers until ctx
+// RunInbox processes deliveries with a pool of s.pool.workers until ctx
 // ends. One order's deliveries are applied one at a time in the order
 // received (store.ClaimInboxBatch), different orders and providers in
 // parallel; a provider holds at most its providerLimit workers, and one
@@ -703,11 +715,27 @@ func (s *Service) Notify() {
 // gather for the next, so under load a commit serves many deliveries. A
 // wake-up (Notify) claims at once; otherwise it looks every second, which
 // also picks up deliveries stored by another process.
+//
+// On PostgreSQL each worker claims and finishes its own deliveries
+// (ProcessNext) with the pool as it was before issue 17 (postgresPool):
+// there claims do not share the intake's commits, so batching them gains
+// little, and the batched claimer with 64 workers left deliveries
+// unprocessed for minutes in the PostgreSQL pass
+// (TestInbox_HungProviderDoesNotStallOthers, TestRenew_Bulk500WithRestart;
+// not yet explained, see notes/i17land.md).
 func (s *Service) RunInbox(ctx context.Context) {
-	items := make(chan *store.InboxItem, inboxWorkers)
-	results := make(chan store.InboxDone, inboxWorkers)
+	if s.store.Postgres() {
+		var wg sync.WaitGroup
+		for range s.pool.workers {
+			wg.Go(func() { s.work(ctx, "inbox", time.Second, s.wake, s.ProcessNext) })
+		}
+		wg.Wait()
+		return
+	}
+	items := make(chan *store.InboxItem, s.pool.workers)
+	results := make(chan store.InboxDone, s.pool.workers)
 	var wg sync.WaitGroup
-	for range inboxWorkers {
+	for range s.pool.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -718,7 +746,7 @@ func (s *Service) RunInbox(ctx context.Context) {
 	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	idle := inboxWorkers
+	idle := s.pool.workers
 	var done []store.InboxDone
 	gather := func(d store.InboxDone) {
 		done = append(done, d)
@@ -904,6 +932,7 @@ type inboxStore interface {
 	AddEvent(ctx context.Context, agencyID, orderID int64, source store.Source, detail string) error
 	ApplyUpdate(ctx context.Context, agencyID, orderID int64, u store.StatusUpdate) (*store.Order, bool, error)
 	ClaimInboxBatch(ctx context.Context, c store.InboxClaim) ([]*store.InboxItem, error)
+	Postgres() bool
 	ClaimInboxExcept(ctx context.Context, lease time.Duration, skip []string) (*store.InboxItem, error)
 	FinishInbox(ctx context.Context, id int64, errText string, retryAt time.Time) error
 	HasAnyReport(ctx context.Context, agencyID, orderID int64) (bool, error)

@@ -56,6 +56,7 @@ type Service struct {
 	// store is the union of the small interfaces each workflow file declares
 	// for itself (inboxStore in inbox.go, renewStore in renew.go, ...).
 	store     storeAPI
+	pool      inboxPool // the inbox pool's size (inbox.go)
 	log       *slog.Logger
 	providers map[string]*Provider
 	order     []string // provider names in display order
@@ -157,9 +158,13 @@ var errNoMessages = errors.New("verify: no Messages configured to write the appl
 // New returns a Service.
 func New(st *store.Store, log *slog.Logger, cfg Config) *Service {
 	s := &Service{store: st, log: log, providers: map[string]*Provider{}, smtp: cfg.SMTP, twilio: cfg.Twilio,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, inboxWorkers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), renewing: map[string]int{}, reconcileQuiet: cfg.ReconcileQuiet,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), wake: make(chan struct{}, sqlitePool.workers), gates: map[string]*providerGate{}, renewWake: make(chan struct{}, 1), renewing: map[string]int{}, reconcileQuiet: cfg.ReconcileQuiet,
 		renewRate: cfg.RenewalRate, hintInterval: cfg.HintInterval, hintCovered: map[int64]int64{},
 		metrics: cfg.Metrics, checkedAt: map[string]time.Time{}, messages: cfg.Messages}
+	s.pool = sqlitePool
+	if st.Postgres() {
+		s.pool = postgresPool
+	}
 	if s.hintInterval <= 0 {
 		s.hintInterval = defaultHintInterval
 	}
