@@ -155,10 +155,10 @@ func (e *acEnv) order(t *testing.T, id int64) *store.Order {
 }
 
 // processUntil works the inbox (as the portal's worker does) until cond
-// holds, or fails after 10 s.
+// holds, or fails after settleWithin.
 func (e *acEnv) processUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.drainInbox(t)
 		if cond() {
@@ -170,7 +170,7 @@ func (e *acEnv) processUntil(t *testing.T, what string, cond func() bool) {
 					t.Logf("order %d: %s %s %s -> %s %s", o.ID, ev.Source, ev.RawEvent, ev.RawStatus, ev.Status, ev.Detail)
 				}
 			}
-			t.Fatalf("%s did not happen within 10s", what)
+			t.Fatalf("%s did not happen within %v", what, settleWithin)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -385,11 +385,11 @@ func (p *postbackCounter) state() (inFlight, sent int) {
 // flight, nothing new for 200 ms) and every stored postback is processed.
 func (e *acEnv) settle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	last, calm := -1, 0
 	for calm < 10 {
 		if time.Now().After(deadline) {
-			t.Fatal("the emulator's postbacks did not settle within 15s")
+			t.Fatalf("the emulator's postbacks did not settle within %v", settleWithin)
 		}
 		e.drainInbox(t)
 		inFlight, sent := e.postbacks.state()

@@ -71,7 +71,7 @@ func TestInbox_HungProviderDoesNotStallOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hung := &hungTruuth{Client: tu, hangFor: 15 * time.Second}
+	hung := &hungTruuth{Client: tu, hangFor: 5 * time.Minute} // longer than the test waits: the Truv deliveries must all land while Truuth still hangs, however slow the machine
 	e.svc = verify.New(e.st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, Providers: []*verify.Provider{
 		{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv},
 		{Name: "truuth", Label: "Truuth", Verifier: hung, Webhooks: tu}}})

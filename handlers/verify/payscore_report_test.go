@@ -71,7 +71,7 @@ func (e *payscoreEnv) count(t *testing.T, id int64, rawEvent, detail string) int
 // waitFor works the inbox until cond holds and nothing is pending.
 func (e *payscoreEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.process(t)
 		_, pending, _ := e.st.InboxStats(context.Background(), "payscore")
@@ -79,7 +79,7 @@ func (e *payscoreEnv) waitFor(t *testing.T, what string, cond func() bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 10 s", what)
+			t.Fatalf("%s did not happen within %v", what, settleWithin)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -141,7 +141,7 @@ func (e *payscoreEnv) process(t *testing.T) {
 
 func (e *payscoreEnv) waitStatus(t *testing.T, id int64, want store.OrderStatus) *store.Order {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.process(t)
 		o, _ := e.st.Order(context.Background(), e.user.AgencyID, id)
@@ -216,7 +216,7 @@ func TestPayscore_Household(t *testing.T) {
 	if n := e.em.FireExpiryWebhooks(); n == 0 {
 		t.Fatal("the emulator had no expiry webhook to send")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.process(t)
 		events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
@@ -280,7 +280,7 @@ func TestPayscore_RefireSequence(t *testing.T) {
 		}
 	}
 	o = e.waitStatus(t, o.ID, store.StatusCompleted)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.process(t)
 		total, pending, _ := e.st.InboxStats(ctx, "payscore")
@@ -325,7 +325,7 @@ func TestPayscore_HouseholdReminders(t *testing.T) {
 			t.Fatalf("%s: %v", step[0], err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		e.process(t)
 		oms, _ = e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)

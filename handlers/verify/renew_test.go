@@ -61,7 +61,7 @@ func (e *env) renewCase(t *testing.T) *store.RenewalItem {
 func (e *env) settle(t *testing.T, itemID int64) *store.RenewalItem {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		for {
 			ok, err := e.svc.ProcessNext(ctx)

@@ -32,7 +32,7 @@ func TestRenew_TrueworkReverification(t *testing.T) {
 			if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
 				t.Fatalf("renew: %v %v", ok, err)
 			}
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(settleWithin)
 			var it *store.RenewalItem
 			for {
 				e.drainOnce(t)

@@ -132,7 +132,7 @@ func (e *twEnv) send(t *testing.T, m *store.Member, ssn string) *store.Order {
 func (e *twEnv) drain(t *testing.T, orderID int64, want store.OrderStatus) *store.Order {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		for {
 			ok, err := e.svc.ProcessNext(ctx)
@@ -160,7 +160,7 @@ func (e *twEnv) drain(t *testing.T, orderID int64, want store.OrderStatus) *stor
 // waitReport polls until the order has a report.
 func (e *twEnv) waitReport(t *testing.T, orderID int64) *store.Report {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for {
 		r, err := e.st.LatestReport(context.Background(), e.user.AgencyID, orderID)
 		if err == nil {

@@ -288,7 +288,7 @@ func TestTruuth_IdentityWithIncome(t *testing.T) {
 	if err := e.truv.Complete(income.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for e.order(t, income.ID).Status != store.StatusCompleted {
 		if time.Now().After(deadline) {
 			t.Fatalf("income order %s", e.order(t, income.ID).Status)

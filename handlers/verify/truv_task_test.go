@@ -26,7 +26,7 @@ func TestTruv_TaskEventsWithoutOrderIDReachTheirOrder(t *testing.T) {
 	}
 	// A failed sign-in, then a good one.
 	_ = e.em.Complete(o.ProviderOrderID, "error.user", "login_error")
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(settleWithin)
 	for !hasTimeline(t, e, o.ID, "task-status-updated", "login_error") {
 		if time.Now().After(deadline) {
 			t.Fatal("the login_error task event never reached the order")
