@@ -3,11 +3,13 @@ package store
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,5 +75,115 @@ func TestPGChanges_LogsNameNoHostUserOrDatabase(t *testing.T) {
 	// A redacted error still says what kind of failure it was.
 	if got := pgSafe(context.DeadlineExceeded).Error(); !strings.Contains(got, "timed out") {
 		t.Errorf("pgSafe(deadline) = %q", got)
+	}
+}
+
+// cutProxy forwards TCP connections to target until cut, which closes the
+// listener and every connection: a database server that went away (or a
+// network that failed) under a running store.
+type cutProxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) cut() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// Errors of ordinary queries name no database host, port, user or
+// database when the server goes away under a running store (issue 18):
+// the pooled connections break mid-use and the pool's reconnects are
+// refused, on every pool (lists, reads, writes in a transaction). These
+// errors are what handlers log and what background jobs log; pgx's text
+// ("failed to connect to `user=… database=…`: 127.0.0.1:port …") named
+// all of them before the driver wrappers passed errors through redactConn.
+func TestPostgres_QueryErrorsNameNoHostUserOrDatabase(t *testing.T) {
+	pgtest.URL(t) // skips unless the suite may start PostgreSQL
+	u, err := url.Parse(DatabaseURLForTest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	p := newCutProxy(t, "127.0.0.1:"+q.Get("port"))
+	proxyPort := strconv.Itoa(p.l.Addr().(*net.TCPAddr).Port)
+	socketDir := q.Get("host")
+	q.Set("host", "127.0.0.1")
+	q.Set("port", proxyPort)
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	user, db := u.User.Username(), strings.TrimPrefix(u.Path, "/")
+	ctx := context.Background()
+	s, err := Open(ctx, u.String(), Options{DataKey: make([]byte, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, err := s.CreateAgency(ctx, "Redaction County")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Cases(ctx, a.ID, CaseFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	p.cut()
+	secrets := []string{"user=", "database=", "127.0.0.1", proxyPort, q.Get("port"), user, db, socketDir}
+	ops := map[string]func() error{
+		"list (lists pool)": func() error { _, _, err := s.Cases(ctx, a.ID, CaseFilter{}); return err },
+		"read":              func() error { _, err := s.Case(ctx, a.ID, 1); return err },
+		"write (a transaction)": func() error {
+			_, err := s.CreateCase(ctx, a.ID, 0, CaseInput{Number: "R-1", Program: "snap"})
+			return err
+		},
+	}
+	for name, op := range ops {
+		for i := range 3 { // a broken pooled connection first, then refused reconnects
+			err := op()
+			if err == nil {
+				t.Fatalf("%s %d: no error with the server gone", name, i)
+			}
+			for _, sec := range secrets {
+				if sec != "" && strings.Contains(err.Error(), sec) {
+					t.Errorf("%s %d: the error names %q: %v", name, i, sec, err)
+				}
+			}
+			if i == 2 && !strings.Contains(err.Error(), "database connection") {
+				t.Errorf("%s: %q does not say the database connection failed", name, err)
+			}
+		}
 	}
 }

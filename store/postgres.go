@@ -110,14 +110,53 @@ func pgSafe(err error) error {
 	return err
 }
 
+// connError is a connection-level failure (connect, network, a connection
+// cut mid-query) as the store's callers see it: its text is pgSafe's, so no
+// log line or error page built from it names the host, port, user or
+// database; it still unwraps to the driver's error, so driver.ErrBadConn
+// (database/sql's cue to retry on a fresh connection), context errors and
+// the rest match as before.
+type connError struct {
+	msg string
+	err error
+}
+
+func (e *connError) Error() string { return e.msg }
+func (e *connError) Unwrap() error { return e.err }
+
+// redactConn is applied by the driver wrappers below to every error pgx
+// returns to the store (issue 18): the one place ordinary queries' errors
+// pass, whichever pool, request or background job ran them. Errors about a
+// statement (a PgError on a working connection: constraint, lock timeout,
+// serialization) carry no address and keep their type for the store's
+// mapping (formatError, BusyError).
+func redactConn(err error) error {
+	if err == nil {
+		return nil
+	}
+	var done *connError
+	var conn *pgconn.ConnectError
+	var op *net.OpError
+	var ne net.Error
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &done):
+		return err
+	case errors.As(err, &conn), errors.As(err, &op), errors.As(err, &ne), errors.As(err, &errno):
+		return &connError{msg: pgSafe(err).Error(), err: err}
+	}
+	return err // io.EOF ending rows, driver.ErrBadConn, a statement's PgError: as they are
+}
+
 // rebindConnector gives database/sql pgx connections that accept the
-// store's "?" placeholders: the one place they become PostgreSQL's $n.
+// store's "?" placeholders: the one place they become PostgreSQL's $n,
+// and the one place pgx's errors are redacted (redactConn).
 type rebindConnector struct{ driver.Connector }
 
 func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
-		return nil, err
+		return nil, redactConn(err)
 	}
 	return &rebindConn{conn.(*stdlib.Conn)}, nil
 }
@@ -125,20 +164,73 @@ func (c rebindConnector) Connect(ctx context.Context) (driver.Conn, error) {
 type rebindConn struct{ *stdlib.Conn }
 
 func (c *rebindConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(context.Background(), rebind(query))
+	return c.PrepareContext(context.Background(), query)
 }
 
 func (c *rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebind(query))
+	st, err := c.Conn.PrepareContext(ctx, rebind(query))
+	if err != nil {
+		return nil, redactConn(err)
+	}
+	return &redactStmt{st.(*stdlib.Stmt)}, nil
 }
 
 func (c *rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.ExecContext(ctx, rebind(query), args)
+	r, err := c.Conn.ExecContext(ctx, rebind(query), args)
+	return r, redactConn(err)
 }
 
 func (c *rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.QueryContext(ctx, rebind(query), args)
+	rows, err := c.Conn.QueryContext(ctx, rebind(query), args)
+	if err != nil {
+		return nil, redactConn(err)
+	}
+	return &redactRows{rows.(*stdlib.Rows)}, nil
 }
+
+func (c *rebindConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *rebindConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, redactConn(err)
+	}
+	return redactTx{tx}, nil
+}
+
+func (c *rebindConn) Ping(ctx context.Context) error { return redactConn(c.Conn.Ping(ctx)) }
+
+func (c *rebindConn) ResetSession(ctx context.Context) error {
+	return redactConn(c.Conn.ResetSession(ctx))
+}
+
+// redactRows, redactStmt and redactTx pass pgx's results through redactConn
+// (a connection lost while rows stream, at a prepared statement, at commit).
+type redactRows struct{ *stdlib.Rows }
+
+func (r *redactRows) Next(dest []driver.Value) error { return redactConn(r.Rows.Next(dest)) }
+
+type redactStmt struct{ *stdlib.Stmt }
+
+func (s *redactStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	r, err := s.Stmt.ExecContext(ctx, args)
+	return r, redactConn(err)
+}
+
+func (s *redactStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := s.Stmt.QueryContext(ctx, args)
+	if err != nil {
+		return nil, redactConn(err)
+	}
+	return &redactRows{rows.(*stdlib.Rows)}, nil
+}
+
+type redactTx struct{ driver.Tx }
+
+func (t redactTx) Commit() error   { return redactConn(t.Tx.Commit()) }
+func (t redactTx) Rollback() error { return redactConn(t.Tx.Rollback()) }
 
 // CheckNamedValue passes Go booleans as 0/1: the schema keeps SQLite's
 // integer flags on both engines.
