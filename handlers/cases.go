@@ -19,6 +19,11 @@ func (h *Handler) caseList(c echo.Context) error {
 	f := store.CaseFilter{Status: store.CaseStatus(c.QueryParam("status"))}
 	f.AssignedUserID, _ = strconv.ParseInt(c.QueryParam("worker"), 10, 64)
 	f.Page, _ = strconv.Atoi(c.QueryParam("page"))
+	// Keyset paging (issue 17): the pager's links say where their page
+	// starts; a page number alone (the go-to-page box) is found by skipping.
+	if after := c.QueryParam("after"); store.IsCaseCursor(after) && f.Page > 1 {
+		f.After = after
+	}
 	return h.renderCaseList(c, f, c.QueryParam("engagement"), false)
 }
 
@@ -63,8 +68,16 @@ func (h *Handler) renderCaseList(c echo.Context, f store.CaseFilter, result stri
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.CaseListPage(views.CaseList{Filter: f, Cases: cases, Total: total,
-		Workers: workers, Searched: searched, Engagement: result, EngagementShown: set.Shown}))
+	l := views.CaseList{Filter: f, Cases: cases, Total: total,
+		Workers: workers, Searched: searched, Engagement: result, EngagementShown: set.Shown}
+	if !searched {
+		starts, err := h.store.CasePageStarts(ctx, u.AgencyID, f, cases, total, views.PagerWindow+1)
+		if err != nil {
+			return err
+		}
+		l.UseStarts(starts)
+	}
+	return render(c, http.StatusOK, views.CaseListPage(l))
 }
 
 func isCaseStatus(s store.CaseStatus) bool {
@@ -256,6 +269,7 @@ type casesStore interface {
 	Case(ctx context.Context, agencyID, caseID int64) (*store.Case, error)
 	CaseViewers(ctx context.Context, agencyID, caseID int64) ([]*store.CaseViewer, error)
 	Cases(ctx context.Context, agencyID int64, f store.CaseFilter) ([]*store.Case, int, error)
+	CasePageStarts(ctx context.Context, agencyID int64, f store.CaseFilter, cases []*store.Case, total, window int) (store.CasePageStarts, error)
 	CreateCase(ctx context.Context, agencyID, createdBy int64, in store.CaseInput) (*store.Case, error)
 	EngagementSettings(ctx context.Context, agencyID int64) (engagement.Settings, error)
 	Members(ctx context.Context, agencyID, caseID int64) ([]*store.Member, error)

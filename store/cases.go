@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -205,9 +206,15 @@ type CaseFilter struct {
 	AssignedUserID int64
 	// ByIDs keeps only the cases in IDs (a filter computed outside SQL:
 	// the community engagement result).
-	ByIDs   bool
-	IDs     []int64
-	Page    int // from 1
+	ByIDs bool
+	IDs   []int64
+	// After continues the list after this position (CaseCursor of the
+	// previous page's last case): keyset paging, so any page is an index
+	// seek, and cases updated meanwhile neither repeat on the next page nor
+	// push it along. Page is then the page's number for display. A search
+	// (Query) ignores it: it never reaches past SearchCountLimit matches.
+	After   string
+	Page    int // from 1; without After, the page is found by skipping index entries
 	PerPage int
 }
 
@@ -215,22 +222,40 @@ type CaseFilter struct {
 // never counts the whole agency; the list says "more than" beyond it.
 const SearchCountLimit = 500
 
-// Cases lists an agency's cases matching f, most recently updated first,
-// and the total number of matches. For a search (f.Query) the total stops
-// at SearchCountLimit + 1.
-//
-// At 100,000 members every part is an indexed lookup: a search is the union
-// of separate lookups (case number prefix, name word prefix in
-// member_words, exact email and phone through their blind indexes), and a
-// page is chosen on the (agency_id, updated_at) index alone before its
-// cases are read (a deep page skips index entries, not rows).
-func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Case, int, error) {
-	if f.PerPage <= 0 || f.PerPage > 100 {
-		f.PerPage = 25
+// CaseCursor is the position of c in the case list (newest updated_at
+// first, then highest id): what CaseFilter.After takes. It names no person
+// (a time and an id), and every query also scopes by agency, so a cursor
+// from elsewhere only ever selects the caller's own cases.
+func CaseCursor(c *Case) string {
+	return fmtTime(c.UpdatedAt) + "~" + strconv.FormatInt(c.ID, 10)
+}
+
+// IsCaseCursor says whether s is a CaseCursor (what a URL may carry).
+func IsCaseCursor(s string) bool {
+	_, _, ok := parseCaseCursor(s)
+	return ok
+}
+
+// parseCaseCursor reads a CaseCursor; ok is false for anything else (the
+// list then starts from the top).
+func parseCaseCursor(s string) (updatedAt string, id int64, ok bool) {
+	at, idText, found := strings.Cut(s, "~")
+	if !found {
+		return "", 0, false
 	}
-	if f.Page < 1 {
-		f.Page = 1
+	t, err := time.Parse(timeLayout, at)
+	if err != nil {
+		return "", 0, false
 	}
+	id, err = strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		return "", 0, false
+	}
+	return fmtTime(t), id, true
+}
+
+// caseFilterSQL is f's conditions on cases c (besides the search).
+func (s *Store) caseFilterSQL(agencyID int64, f CaseFilter) (string, []any, error) {
 	where := []string{"c.agency_id = ?"}
 	args := []any{agencyID}
 	if f.Status != "" {
@@ -244,17 +269,52 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	if f.ByIDs {
 		ids, err := json.Marshal(f.IDs)
 		if err != nil {
-			return nil, 0, wrap("Cases", err)
+			return "", nil, err
 		}
 		where = append(where, "c.id IN ("+s.d.jsonInts()+")")
 		args = append(args, string(ids))
 	}
-	w := strings.Join(where, " AND ")
+	return strings.Join(where, " AND "), args, nil
+}
+
+// The list's order, newest first, and the keyset conditions on it: one
+// index, cases(agency_id, updated_at, id), serves all three.
+const (
+	caseOrderDesc = ` ORDER BY c.updated_at DESC, c.id DESC`
+	caseOrderAsc  = ` ORDER BY c.updated_at, c.id`
+	caseOlderThan = ` AND (c.updated_at, c.id) < (?, ?)`
+	caseNewerThan = ` AND (c.updated_at, c.id) > (?, ?)`
+)
+
+// Cases lists an agency's cases matching f, most recently updated first,
+// and the total number of matches. For a search (f.Query) the total stops
+// at SearchCountLimit + 1.
+//
+// At 100,000 members every part is an indexed lookup: a search is the union
+// of separate lookups (case number prefix, name word prefix in
+// member_words, exact email and phone through their blind indexes), and a
+// page is chosen on the (agency_id, updated_at, id) index alone before its
+// cases are read: a seek after f.After, or for a page by number, index
+// entries skipped, not rows.
+func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Case, int, error) {
+	if f.PerPage <= 0 || f.PerPage > 100 {
+		f.PerPage = 25
+	}
+	if f.Page < 1 {
+		f.Page = 1
+	}
+	w, args, err := s.caseFilterSQL(agencyID, f)
+	if err != nil {
+		return nil, 0, wrap("Cases", err)
+	}
 	q := strings.TrimSpace(f.Query)
-	var hits string
+	var hits, anyHits string
 	var hitArgs []any
 	if q != "" {
-		hits, hitArgs = s.searchHits(agencyID, q)
+		var parts []string
+		parts, hitArgs = s.searchHits(agencyID, q)
+		// Each case once to count and sort; an IN test needs no dedupe.
+		hits, anyHits = strings.Join(parts, " UNION "), strings.Join(parts, " UNION ALL ")
 	}
 	// A search starts from its hits (CROSS JOIN keeps that order: SQLite
 	// would otherwise check every case of the agency against them) and
@@ -270,23 +330,25 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 		return nil, 0, wrap("Cases", err)
 	}
 	// The page is chosen on an index (or the hits) alone, then its rows are
-	// read: a deep page skips index entries, not whole rows. A search with
-	// few hits sorts them; with many (a common name) walking the list's
-	// index in order and keeping the hits fills a page sooner.
+	// read. A search with few hits sorts them; with many (a common name)
+	// walking the list's index in order and keeping the hits fills a page
+	// sooner. The list seeks after its cursor, or skips index entries.
 	page, pageArgs := `SELECT c.id FROM cases c WHERE `+w, args
-	switch {
+	offset := (f.Page - 1) * f.PerPage
+	switch at, id, ok := parseCaseCursor(f.After); {
 	case q != "" && total <= SearchCountLimit:
 		page, pageArgs = `SELECT c.id FROM (`+hits+`) h `+s.d.crossJoin()+` cases c ON c.id = h.id WHERE `+w, countArgs
 	case q != "":
-		page, pageArgs = page+` AND c.id IN (`+hits+`)`, append(slices.Clone(args), hitArgs...)
+		page, pageArgs = page+` AND `+s.d.inHits("c.id", anyHits), append(slices.Clone(args), hitArgs...)
+	case ok:
+		page, pageArgs, offset = page+caseOlderThan, append(slices.Clone(args), at, id), 0
 	}
 	rows, err := s.lists.QueryContext(ctx, `SELECT `+caseColumns+`,
 		COALESCE((SELECT m.first_name || ' ' || m.last_name FROM members m WHERE m.case_id = c.id ORDER BY m.position LIMIT 1), ''),
 		(SELECT count(*) FROM members m WHERE m.case_id = c.id)
 		FROM cases c LEFT JOIN users u ON u.id = c.assigned_user_id
-		WHERE c.id IN (`+page+` ORDER BY c.updated_at DESC, c.id DESC LIMIT ? OFFSET ?)
-		ORDER BY c.updated_at DESC, c.id DESC`,
-		append(pageArgs, f.PerPage, (f.Page-1)*f.PerPage)...)
+		WHERE c.id IN (`+page+caseOrderDesc+` LIMIT ? OFFSET ?)`+caseOrderDesc,
+		append(pageArgs, f.PerPage, offset)...)
 	if err != nil {
 		return nil, 0, wrap("Cases", err)
 	}
@@ -305,13 +367,101 @@ func (s *Store) Cases(ctx context.Context, agencyID int64, f CaseFilter) ([]*Cas
 	return out, total, rows.Err()
 }
 
+// CasePageStarts says where the pages around a page of the case list
+// start, for a pager that shows a window of pages and the last one: each
+// is the CaseFilter.After that opens it ("" opens the first page).
+type CasePageStarts struct {
+	Before []string // the pages before the current one, nearest first; ends at the first page
+	After  []string // the pages after it, nearest first, as many as exist
+	Last   string   // the last page ("" when the list has one page)
+}
+
+// CasePageStarts finds, for the list page holding cases (a page of Cases
+// with filter f, not a search, total its total), where up to window pages
+// on each side and the last page start. Each is one index seek from the
+// page's first or last case or from the list's end, however deep.
+func (s *Store) CasePageStarts(ctx context.Context, agencyID int64, f CaseFilter, cases []*Case, total, window int) (CasePageStarts, error) {
+	var out CasePageStarts
+	if f.PerPage <= 0 || f.PerPage > 100 {
+		f.PerPage = 25
+	}
+	if len(cases) == 0 || f.Query != "" {
+		return out, nil
+	}
+	w, args, err := s.caseFilterSQL(agencyID, f)
+	if err != nil {
+		return out, wrap("CasePageStarts", err)
+	}
+	per := f.PerPage
+	positions := func(sql string, args []any) ([]string, error) {
+		rows, err := s.lists.QueryContext(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var c Case
+			var at string
+			if err := rows.Scan(&at, &c.ID); err != nil {
+				return nil, err
+			}
+			c.UpdatedAt = parseTime(at)
+			out = append(out, CaseCursor(&c))
+		}
+		return out, rows.Err()
+	}
+	first, last := cases[0], cases[len(cases)-1]
+	// Before: the cases newer than the page's first, nearest first. Page
+	// cur-k opens after the last case of page cur-k-1: the (k*per+1)th of
+	// them; fewer than that, and page cur-k is the first.
+	newer, err := positions(`SELECT c.updated_at, c.id FROM cases c WHERE `+w+caseNewerThan+caseOrderAsc+` LIMIT ?`,
+		append(slices.Clone(args), fmtTime(first.UpdatedAt), first.ID, window*per+1))
+	if err != nil {
+		return out, wrap("CasePageStarts", err)
+	}
+	for k := 1; k <= window && len(newer) > 0; k++ {
+		if k*per >= len(newer) {
+			out.Before = append(out.Before, "")
+			break
+		}
+		out.Before = append(out.Before, newer[k*per])
+	}
+	// After: page cur+1 opens after this page's last case; page cur+k
+	// after the (k-1)*per-th case older than it, if a case follows that.
+	older, err := positions(`SELECT c.updated_at, c.id FROM cases c WHERE `+w+caseOlderThan+caseOrderDesc+` LIMIT ?`,
+		append(slices.Clone(args), fmtTime(last.UpdatedAt), last.ID, (window-1)*per+1))
+	if err != nil {
+		return out, wrap("CasePageStarts", err)
+	}
+	if len(older) > 0 {
+		out.After = append(out.After, CaseCursor(last))
+	}
+	for k := 2; k <= window && (k-1)*per < len(older); k++ {
+		out.After = append(out.After, older[(k-1)*per-1])
+	}
+	// Last: it holds the oldest total-(pages-1)*per cases and opens after
+	// the case just newer than them, found from the list's other end.
+	if pages := (total + per - 1) / per; pages > 1 {
+		end, err := positions(`SELECT c.updated_at, c.id FROM cases c WHERE `+w+caseOrderAsc+` LIMIT 1 OFFSET ?`,
+			append(slices.Clone(args), total-(pages-1)*per))
+		if err != nil {
+			return out, wrap("CasePageStarts", err)
+		}
+		if len(end) == 1 {
+			out.Last = end[0]
+		}
+	}
+	return out, nil
+}
+
 // searchHits is the SQL (and its arguments) of the ids of the agency's
-// cases a search q finds. One search box for everything a caseworker might
+// cases a search q finds, as lookups to join by UNION (or UNION ALL). One search box for everything a caseworker might
 // know: the start of the case number, the start of words of a member's name
 // (every word typed must start a word of the same member's name), or a
 // member's exact email or phone (matched through the blind indexes; those
 // fields are encrypted). Each is its own indexed lookup; a UNION joins them.
-func (s *Store) searchHits(agencyID int64, q string) (string, []any) {
+func (s *Store) searchHits(agencyID int64, q string) ([]string, []any) {
 	parts := []string{`SELECT id FROM cases WHERE agency_id = ? AND ` + s.d.nocaseCmp("case_number", ">=") + ` AND ` + s.d.nocaseCmp("case_number", "<")}
 	args := []any{agencyID, q, prefixEnd(q)}
 	if words := nameWords(q); len(words) > 0 && len(words) <= 4 {
@@ -334,7 +484,7 @@ func (s *Store) searchHits(agencyID int64, q string) (string, []any) {
 		parts = append(parts, `SELECT case_id FROM members WHERE agency_id = ? AND phone_idx = ?`)
 		args = append(args, agencyID, s.crypt.Index("phone", phone))
 	}
-	return strings.Join(parts, " UNION "), args
+	return parts, args
 }
 
 // prefixEnd is the least string above every string that starts with p:

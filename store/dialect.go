@@ -88,3 +88,17 @@ func (d dialect) crossJoin() string {
 	}
 	return "CROSS JOIN"
 }
+
+// inHits keeps the rows whose expr is among sub's (many) results while a
+// list is walked in its index's order, so a page stops after a few rows.
+// SQLite evaluates "IN (sub)" once into a lookup table, which is that.
+// PostgreSQL turns a top-level IN into a join and, for a common last name
+// (10,000 hits among 30,000 cases), chose to hash-join and sort every hit
+// (50-190 ms on the bench); as an expression it stays a hashed subplan,
+// built once, probed per row of the ordered index walk (about 3 ms).
+func (d dialect) inHits(expr, sub string) string {
+	if d.pg {
+		return "(" + expr + " IN (" + sub + ")) IS TRUE"
+	}
+	return expr + " IN (" + sub + ")"
+}

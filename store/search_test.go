@@ -136,3 +136,147 @@ func TestCases_PagesCoverEveryCaseOnce(t *testing.T) {
 		t.Fatalf("search total = %d, %v; want it to stop at %d", total, err, store.SearchCountLimit+1)
 	}
 }
+
+// The list pages by keyset (issue 17): walking Next from the first page
+// visits every case once, in order, ties on updated_at included; a case
+// updated meanwhile (it moves to the top) neither repeats on the next page
+// nor pushes it along, as OFFSET paging did; the filters apply; and the
+// pager's starts (a window each side, the last page) open exactly the
+// pages a walk from the top finds. Agency scoped: another agency's cursor
+// opens only this agency's cases.
+func TestCases_KeysetPaging(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	const n = 130
+	ids := map[int64]string{}
+	for i := range n {
+		if i%4 != 0 {
+			clk.Add(1e9) // every fourth case shares its updated_at with the one before
+		}
+		c, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: fmt.Sprintf("K-%03d", i), Program: "snap"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.ID] = c.Number
+	}
+	other, err := s.CreateCase(ctx, f.agencyB.ID, f.userB.ID, store.CaseInput{Number: "K-B", Program: "snap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const per = 20
+	walk := func(filter store.CaseFilter) (pages [][]*store.Case, starts []string) {
+		t.Helper()
+		filter.PerPage = per
+		after := ""
+		for p := 1; p <= 20; p++ {
+			filter.After, filter.Page = after, p
+			got, _, err := s.Cases(ctx, f.agencyA.ID, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				return pages, starts
+			}
+			pages, starts = append(pages, got), append(starts, after)
+			after = store.CaseCursor(got[len(got)-1])
+		}
+		t.Fatal("more pages than cases")
+		return nil, nil
+	}
+	pages, starts := walk(store.CaseFilter{})
+	var all []*store.Case
+	for _, p := range pages {
+		all = append(all, p...)
+	}
+	if len(pages) != 7 || len(all) != n {
+		t.Fatalf("%d pages, %d cases; want 7 pages of %d cases", len(pages), len(all), n)
+	}
+	seen := map[int64]bool{}
+	for i, c := range all {
+		if seen[c.ID] || ids[c.ID] == "" {
+			t.Fatalf("case %d (%s) twice or not this agency's", c.ID, c.Number)
+		}
+		seen[c.ID] = true
+		if i > 0 && (c.UpdatedAt.After(all[i-1].UpdatedAt) || (c.UpdatedAt.Equal(all[i-1].UpdatedAt) && c.ID > all[i-1].ID)) {
+			t.Fatalf("%s comes after %s out of order", c.Number, all[i-1].Number)
+		}
+	}
+	numbers := func(cs []*store.Case) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Number)
+		}
+		return out
+	}
+
+	// The pager's starts, from page 4 (of 7) with a window of 2.
+	total := n
+	ps, err := s.CasePageStarts(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per, After: starts[3], Page: 4}, pages[3], total, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{starts[2], starts[1]}; !slices.Equal(ps.Before, want) {
+		t.Errorf("before page 4: %q, want %q", ps.Before, want)
+	}
+	if want := []string{starts[4], starts[5]}; !slices.Equal(ps.After, want) {
+		t.Errorf("after page 4: %q, want %q", ps.After, want)
+	}
+	if ps.Last != starts[6] {
+		t.Errorf("last page opens at %q, want %q", ps.Last, starts[6])
+	}
+	// Near the ends: page 2 reaches back to the first page (""), page 6
+	// has one page after it.
+	if ps, _ := s.CasePageStarts(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per}, pages[1], total, 2); !slices.Equal(ps.Before, []string{""}) {
+		t.Errorf("before page 2: %q, want the first page", ps.Before)
+	}
+	if ps, _ := s.CasePageStarts(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per}, pages[5], total, 2); !slices.Equal(ps.After, []string{starts[6]}) {
+		t.Errorf("after page 6: %q, want only page 7", ps.After)
+	}
+
+	// A case on page 5 is updated while someone reads page 2: it moves to
+	// the top, and page 3 (after page 2's last case) is still what it was,
+	// minus nothing, plus nothing. (With OFFSET, page 3 would now start
+	// with page 2's last case.)
+	moved := pages[4][3]
+	clk.Add(1e9)
+	if err := s.UpdateCase(ctx, f.agencyA.ID, moved.ID, store.CaseInput{Number: moved.Number, Program: "medicaid"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per, After: starts[2], Page: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(numbers(got), numbers(pages[2])) {
+		t.Errorf("page 3 after an update elsewhere:\n got %v\nwant %v", numbers(got), numbers(pages[2]))
+	}
+	if top, _, _ := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per}); top[0].ID != moved.ID {
+		t.Errorf("the updated case is not first: %s", top[0].Number)
+	}
+
+	// Filters apply to keyset pages: the walk by status finds the same
+	// cases as the one-page list by status.
+	byProgram, _ := walk(store.CaseFilter{Status: store.CaseStatus("new")})
+	var filtered int
+	for _, p := range byProgram {
+		filtered += len(p)
+	}
+	if filtered != n {
+		t.Errorf("walking status=new found %d cases, want %d", filtered, n)
+	}
+	if got, _, _ := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per, Status: store.CaseStatus("completed"), After: starts[2]}); len(got) != 0 {
+		t.Errorf("status=completed after a cursor: %v", numbers(got))
+	}
+
+	// Another agency's case as a cursor opens only this agency's cases, and
+	// this agency's cursor opens nothing of the other's; junk is the top.
+	if got, _, _ := s.Cases(ctx, f.agencyB.ID, store.CaseFilter{After: starts[1]}); len(got) != 0 && got[0].ID != other.ID {
+		t.Errorf("agency B's list after agency A's cursor: %v", numbers(got))
+	}
+	for _, junk := range []string{"x", "2026-01-01~", "~5", "nope~5", "2026-11-23T15:00:00.000000000Z~-1"} {
+		got, _, err := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{PerPage: per, After: junk})
+		if err != nil || len(got) == 0 || got[0].ID != moved.ID {
+			t.Errorf("cursor %q: %v, %v; want the first page", junk, len(got), err)
+		}
+	}
+}

@@ -20,6 +20,10 @@ type CaseList struct {
 	// "not_enough_data"); EngagementShown offers it.
 	Engagement      string
 	EngagementShown bool
+	// Starts maps the page numbers the pager links to where each starts
+	// (store.CaseFilter.After; "" for the first page): the list pages by
+	// keyset (UseStarts). Nil on a search, which pages by number.
+	Starts map[int]string
 }
 
 // Pages returns the number of pages. A search counts at most
@@ -45,9 +49,46 @@ func (l CaseList) countLimit() int {
 // Page is the current page, from 1.
 func (l CaseList) Page() int { return max(l.Filter.Page, 1) }
 
-// pagerWindow is how many pages the pager shows each side of the current
+// PagerWindow is how many pages the pager shows each side of the current
 // one (besides the first and the last): the pager stays small at any size.
-const pagerWindow = 2
+const PagerWindow = 2
+
+// UseStarts numbers the keyset starts of the pages around the current one
+// (store.CasePageStarts, asked for PagerWindow+1 each side so that a single
+// page left out beside the window can be shown instead of "…"): the list's
+// pager then links each page it shows by where it starts.
+func (l *CaseList) UseStarts(ps store.CasePageStarts) {
+	cur := l.Page()
+	l.Starts = map[int]string{1: ""}
+	for k, after := range ps.Before {
+		if after == "" || cur-k-1 <= 1 {
+			break
+		}
+		l.Starts[cur-k-1] = after
+	}
+	for k, after := range ps.After {
+		l.Starts[cur+k+1] = after
+	}
+	if ps.Last != "" {
+		l.Starts[l.Pages()] = ps.Last
+	}
+	if cur > 1 {
+		l.Starts[cur] = l.Filter.After
+	}
+}
+
+// HasPage says whether the pager can link page n: on a keyset list, only a
+// page whose start is known.
+func (l CaseList) HasPage(n int) bool {
+	if n < 1 || n > l.Pages() {
+		return false
+	}
+	if l.Starts == nil {
+		return true
+	}
+	_, ok := l.Starts[n]
+	return ok
+}
 
 // PagerItems lists the page numbers the pager shows, in order: the first,
 // the window around the current page, the last; a 0 stands for the pages
@@ -55,17 +96,19 @@ const pagerWindow = 2
 func (l CaseList) PagerItems() []int {
 	last, cur := l.Pages(), l.Page()
 	shown := []int{1}
-	for n := max(2, cur-pagerWindow); n <= min(last, cur+pagerWindow); n++ {
-		shown = append(shown, n)
+	for n := max(2, cur-PagerWindow); n <= min(last, cur+PagerWindow); n++ {
+		if l.HasPage(n) || n == cur {
+			shown = append(shown, n)
+		}
 	}
-	if last > shown[len(shown)-1] {
+	if last > shown[len(shown)-1] && l.HasPage(last) {
 		shown = append(shown, last)
 	}
 	var out []int
 	for i, n := range shown {
-		if i > 0 && n == shown[i-1]+2 {
+		if i > 0 && n == shown[i-1]+2 && l.HasPage(n-1) {
 			out = append(out, n-1) // one page left out: show it, not "…"
-		} else if i > 0 && n > shown[i-1]+2 {
+		} else if i > 0 && n > shown[i-1]+1 {
 			out = append(out, 0)
 		}
 		out = append(out, n)
@@ -73,9 +116,32 @@ func (l CaseList) PagerItems() []int {
 	return out
 }
 
+// GoToPage offers a page number box: on a long list the window does not
+// reach a deep page, and a caseworker who knows roughly where to look (the
+// oldest cases are at the end) types its number. Such a page is found by
+// skipping index entries; the pager's links from it are keyset again.
+func (l CaseList) GoToPage() bool {
+	return !l.Searched && l.Pages() > 2*PagerWindow+3
+}
+
 // PageURL returns the GET URL of page n with the current filters. Only
-// status, worker and page go in URLs: they are not personal data.
+// status, worker, the page and where it starts go in URLs: they are not
+// personal data.
 func (l CaseList) PageURL(n int) string {
+	v := l.filterValues()
+	if n > 1 {
+		v.Set("page", fmt.Sprint(n))
+		if after := l.Starts[n]; after != "" {
+			v.Set("after", after)
+		}
+	}
+	if len(v) == 0 {
+		return "/cases"
+	}
+	return "/cases?" + v.Encode()
+}
+
+func (l CaseList) filterValues() url.Values {
 	v := url.Values{}
 	if l.Filter.Status != "" {
 		v.Set("status", string(l.Filter.Status))
@@ -86,13 +152,7 @@ func (l CaseList) PageURL(n int) string {
 	if l.Engagement != "" {
 		v.Set("engagement", l.Engagement)
 	}
-	if n > 1 {
-		v.Set("page", fmt.Sprint(n))
-	}
-	if len(v) == 0 {
-		return "/cases"
-	}
-	return "/cases?" + v.Encode()
+	return v
 }
 
 // Showing says "Showing 1–25 of 40 cases" (or "of more than 500 cases"

@@ -62,3 +62,45 @@ func TestCaseListShowing_SearchPastTheCountLimit(t *testing.T) {
 		t.Errorf("Pages() = %d, want %d", got, store.SearchCountLimit/25)
 	}
 }
+
+// On the list (not a search) the pager links pages by where they start
+// (keyset, issue 17): each link it shows carries its page's start, a page
+// whose start is unknown is left out, and a go-to-page box reaches any
+// page by number.
+func TestCaseListPager_KeysetLinks(t *testing.T) {
+	l := views.CaseList{Filter: store.CaseFilter{Page: 600, PerPage: 25, After: "A600", Status: "pending"}, Total: 30_000}
+	for i := range 25 {
+		l.Cases = append(l.Cases, &store.Case{ID: int64(i + 1), Number: fmt.Sprint("C-", i), Program: "snap"})
+	}
+	l.UseStarts(store.CasePageStarts{Before: []string{"A599", "A598", "A597"}, After: []string{"A601", "A602", "A603"}, Last: "A1200"})
+	if got, want := l.PagerItems(), []int{1, 0, 598, 599, 600, 601, 602, 0, 1200}; !slices.Equal(got, want) {
+		t.Errorf("pager %v, want %v", got, want)
+	}
+	var b strings.Builder
+	if err := views.CaseListPage(l).Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		`href="/cases?after=A599&amp;page=599&amp;status=pending" class="usa-pagination__button" aria-label="Previous page"`,
+		`href="/cases?after=A601&amp;page=601&amp;status=pending" class="usa-pagination__button" aria-label="Next page"`,
+		`href="/cases?after=A598&amp;page=598&amp;status=pending" class="usa-pagination__button" aria-label="Page 598"`,
+		`href="/cases?after=A1200&amp;page=1200&amp;status=pending" class="usa-pagination__button" aria-label="Page 1200"`,
+		`href="/cases?status=pending" class="usa-pagination__button" aria-label="Page 1"`,
+		`data-testid="goto-page"`, `<input type="hidden" name="status" value="pending">`, `max="1200"`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
+	// Page 2 of a list whose page 3 start is unknown (the list shrank):
+	// no link to it, and no "…" standing for nothing.
+	l = views.CaseList{Filter: store.CaseFilter{Page: 2, PerPage: 25, After: "A2"}, Total: 100, Cases: l.Cases}
+	l.UseStarts(store.CasePageStarts{Before: []string{""}})
+	if got, want := l.PagerItems(), []int{1, 2}; !slices.Equal(got, want) {
+		t.Errorf("pager %v, want %v", got, want)
+	}
+	if !l.HasPage(1) || l.HasPage(3) {
+		t.Error("page 1 always has a start; page 3's is unknown")
+	}
+}

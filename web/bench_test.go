@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -546,7 +547,17 @@ func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
 	if part("list") {
 		row(size)
 	}
-	for _, page := range []struct{ name, path string }{{"case list page 1 p95", "/cases"}, {"case list page 1,000 p95", "/cases?page=1000"}} {
+	// Page 1,000 by its number (the go-to-page box: index entries skipped)
+	// and page 1,001 by the pager's Next link from it (keyset: one seek).
+	var nextPath string
+	if part("list") {
+		nextPath = benchNextLink(b, s, "/cases?page=1000")
+	}
+	for _, page := range []struct{ name, path string }{
+		{"case list page 1 p95", "/cases"},
+		{"case list page 1,000 by number p95", "/cases?page=1000"},
+		{"case list page 1,001 by Next (keyset) p95", nextPath},
+	} {
 		if !part("list") {
 			break
 		}
@@ -656,6 +667,21 @@ func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
 		row(benchRenewal(b))
 	}
 	return rows
+}
+
+// benchNextLink returns the pager's Next link on the page at path.
+func benchNextLink(b *testing.B, s *session, path string) string {
+	resp, err := s.cl.Get(s.base + path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`href="([^"]+)" class="usa-pagination__button" aria-label="Next page"`).FindSubmatch(body)
+	if m == nil || !bytes.Contains(m[1], []byte("after=")) {
+		b.Fatalf("no keyset Next link on %s", path)
+	}
+	return html.UnescapeString(string(m[1]))
 }
 
 // benchCaseFind returns the path of the case numbered number (through the

@@ -16,7 +16,8 @@ import (
 
 // Issue 17: at 40 pages of cases the pager shows the first and last pages,
 // two each side of the current one and Previous / Next (it used to link
-// every page), passes axe, and Next walks on to the following page.
+// every page), passes axe, Next walks on to the following page by keyset,
+// and the go-to-page box reaches any page by its number.
 func TestBrowser_CaseListPager(t *testing.T) {
 	p := startPortal(t, nil)
 	// The cases go in through the store API beside the running portal (one
@@ -63,6 +64,26 @@ func TestBrowser_CaseListPager(t *testing.T) {
 	screenshot(t, b, "01_pager")
 	do(t, b, "next", chromedp.Click(chromedp.CSS(`[aria-label="Next page"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[aria-current=page][aria-label="Page 21"]`)))
+	// Next is a keyset link (issue 17): the URL says where page 21 starts,
+	// and the page holds the 25 cases after page 20's last.
+	loc, err := chromedp.Run(b, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(loc, "after=") || !strings.Contains(loc, "page=21") {
+		t.Errorf("page 21's URL = %q, want a keyset link", loc)
+	}
+	if got := textOf(t, b, `[data-testid=case-table]`); !strings.Contains(got, "PG-0499") || !strings.Contains(got, "PG-0475") || strings.Contains(got, "PG-0500") {
+		t.Errorf("page 21 holds %q, want PG-0499 to PG-0475", got)
+	}
+	// The go-to-page box reaches a page outside the window.
+	do(t, b, "go to page 33", chromedp.SetValue(chromedp.CSS(`#goto-page`), "33"),
+		chromedp.Click(chromedp.CSS(`[data-testid=goto-page] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[aria-current=page][aria-label="Page 33"]`)))
+	if got := textOf(t, b, `[data-testid=case-table]`); !strings.Contains(got, "PG-0199") {
+		t.Errorf("page 33 holds %q, want PG-0199 first", got)
+	}
+	checkA11y(t, b, "case list, page 33 by number")
 	do(t, b, "last", chromedp.Click(chromedp.CSS(`[aria-label="Page 40"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[aria-current=page][aria-label="Page 40"]`)))
 	if got := strings.Join(strings.Fields(textOf(t, b, `[data-testid=pager]`)), " "); got != "Previous 1 … 38 39 40" {
