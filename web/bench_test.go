@@ -209,7 +209,7 @@ func benchPortal(b *testing.B, engine string) (p *portal, stop func()) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p = &portal{Dir: dir, logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	p = &portal{Dir: dir, logs: &syncBuffer{}, vars: vars, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() { p.done <- serve(ctx, cfg, func(k string) string { return vars[k] }, io.Discard, p.logs, ready) }()
 	select {
@@ -224,6 +224,29 @@ func benchPortal(b *testing.B, engine string) (p *portal, stop func()) {
 	stop = func() { once.Do(func() { cancel(); <-p.done }) }
 	b.Cleanup(stop)
 	return p, stop
+}
+
+// benchReplica starts a second portal with p's settings (its own
+// address): on PostgreSQL, another replica of the same deployment. It
+// stops when the bench ends.
+func benchReplica(b *testing.B, p *portal) string {
+	cfg, err := loadConfig(func(k string) string { return p.vars[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done, ready := make(chan error, 1), make(chan string, 1)
+	go func() { done <- serve(ctx, cfg, func(k string) string { return p.vars[k] }, io.Discard, &syncBuffer{}, ready) }()
+	b.Cleanup(func() { cancel(); <-done })
+	select {
+	case addr := <-ready:
+		return "http://" + addr
+	case err := <-done:
+		b.Fatalf("replica B did not start: %v", err)
+	case <-time.After(2 * time.Minute):
+		b.Fatal("replica B did not start within 2m")
+	}
+	return ""
 }
 
 // bareEcho is the reference: an Echo server that reads and decodes the same
@@ -622,11 +645,24 @@ func benchGoals(b *testing.B, engine, echoURL string) []*goalRow {
 			benchProcessing(b, bo, row)
 		}
 		if part("live") {
-			benchLive(b, p, s, bo, casePath, row)
+			g := row(&goalRow{name: "webhook received → row changed on a watching browser p95", goal: 250, unit: "ms", lowerIsBetter: true,
+				note: "SANDBOX_DELAY=0, SSE client"})
+			benchLive(b, g, p.URL, s, bo, casePath, 40)
 		}
 		if part("fanout") {
 			benchFanout(b, p, s, bo, casePath, row)
 		}
+	}
+
+	// Live status across replicas (issue 18): a second replica on the same
+	// PostgreSQL database serves the watching browser; the webhook goes to
+	// the first. PostgreSQL only: SQLite is one process.
+	if part("replica") && engine == enginePostgres {
+		g := row(&goalRow{name: "webhook at replica A → row changed on a browser watching replica B p95", goal: 250, unit: "ms",
+			lowerIsBetter: true, note: "SANDBOX_DELAY=0, SSE client, 70 changes a round (210 in all)"})
+		replica := benchReplica(b, p)
+		watch := &session{base: replica, cl: s.cl, csrf: s.csrf} // sessions live in the database
+		benchLive(b, g, p.URL, watch, openBenchOrders(b, p), casePath, 70)
 	}
 
 	// Webhook intake at c=64: the portal against the bare Echo server,

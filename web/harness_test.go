@@ -27,6 +27,7 @@ type portal struct {
 	Dir    string
 	cfg    Config // what it runs with: its database and keys
 	logs   *syncBuffer
+	vars   map[string]string // the settings it runs with (make bench's second replica reuses them)
 	cancel context.CancelFunc
 	done   chan error
 }
