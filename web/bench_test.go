@@ -236,7 +236,9 @@ func benchReplica(b *testing.B, p *portal) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done, ready := make(chan error, 1), make(chan string, 1)
-	go func() { done <- serve(ctx, cfg, func(k string) string { return p.vars[k] }, io.Discard, &syncBuffer{}, ready) }()
+	go func() {
+		done <- serve(ctx, cfg, func(k string) string { return p.vars[k] }, io.Discard, &syncBuffer{}, ready)
+	}()
 	b.Cleanup(func() { cancel(); <-done })
 	select {
 	case addr := <-ready:
