@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -158,22 +159,14 @@ func (e *acEnv) order(t *testing.T, id int64) *store.Order {
 // holds, or fails after settleWithin.
 func (e *acEnv) processUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.drainInbox(t)
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, o := range e.allOrders(t) {
-				for _, ev := range e.events(t, o.ID) {
-					t.Logf("order %d: %s %s %s -> %s %s", o.ID, ev.Source, ev.RawEvent, ev.RawStatus, ev.Status, ev.Detail)
-				}
+	processUntil(t, e.svc, cond, func() string {
+		for _, o := range e.allOrders(t) {
+			for _, ev := range e.events(t, o.ID) {
+				t.Logf("order %d: %s %s %s -> %s %s", o.ID, ev.Source, ev.RawEvent, ev.RawStatus, ev.Status, ev.Detail)
 			}
-			t.Fatalf("%s did not happen within %v", what, settleWithin)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Sprintf("%s did not happen within %v", what, settleWithin)
+	})
 }
 
 func (e *acEnv) allOrders(t *testing.T) []*store.Order {

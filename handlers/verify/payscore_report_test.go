@@ -71,18 +71,10 @@ func (e *payscoreEnv) count(t *testing.T, id int64, rawEvent, detail string) int
 // waitFor works the inbox until cond holds and nothing is pending.
 func (e *payscoreEnv) waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.process(t)
+	processUntil(t, e.svc, func() bool {
 		_, pending, _ := e.st.InboxStats(context.Background(), "payscore")
-		if pending == 0 && cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within %v", what, settleWithin)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return pending == 0 && cond()
+	}, func() string { return fmt.Sprintf("%s did not happen within %v", what, settleWithin) })
 }
 
 // SCREENING_GROUP_COMPLETED fetches and stores the report once: the

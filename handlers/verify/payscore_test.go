@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,18 +143,9 @@ func (e *payscoreEnv) process(t *testing.T) {
 
 func (e *payscoreEnv) waitStatus(t *testing.T, id int64, want store.OrderStatus) *store.Order {
 	t.Helper()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.process(t)
-		o, _ := e.st.Order(context.Background(), e.user.AgencyID, id)
-		if o.Status == want {
-			return o
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status %s, want %s", o.Status, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitOrder(t, e.svc, e.st, e.user.AgencyID, id, want, func(o *store.Order) string {
+		return fmt.Sprintf("status %s, want %s", o.Status, want)
+	})
 }
 
 // Issue 5: one request for a two-member household; one member connects a
@@ -216,24 +209,10 @@ func TestPayscore_Household(t *testing.T) {
 	if n := e.em.FireExpiryWebhooks(); n == 0 {
 		t.Fatal("the emulator had no expiry webhook to send")
 	}
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.process(t)
+	processUntil(t, e.svc, func() bool {
 		events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
-		expired := false
-		for _, ev := range events {
-			if ev.RawEvent == "REPORT_EXPIRED" {
-				expired = true
-			}
-		}
-		if expired {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("REPORT_EXPIRED not on the timeline")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return slices.ContainsFunc(events, func(ev *store.Event) bool { return ev.RawEvent == "REPORT_EXPIRED" })
+	}, func() string { return "REPORT_EXPIRED not on the timeline" })
 	if reports, _ := e.st.CaseReports(ctx, e.user.AgencyID, e.caseID); reports[o.ID] {
 		t.Fatal("the expired report is still readable")
 	}
@@ -280,26 +259,22 @@ func TestPayscore_RefireSequence(t *testing.T) {
 		}
 	}
 	o = e.waitStatus(t, o.ID, store.StatusCompleted)
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.process(t)
-		total, pending, _ := e.st.InboxStats(ctx, "payscore")
-		last, _ := e.st.LatestReport(ctx, e.user.AgencyID, o.ID)
-		var groups int
+	var total, pending, groups int
+	var last *store.Report
+	processUntil(t, e.svc, func() bool {
+		total, pending, _ = e.st.InboxStats(ctx, "payscore")
+		last, _ = e.st.LatestReport(ctx, e.user.AgencyID, o.ID)
 		events, _ := e.st.Events(ctx, e.user.AgencyID, o.ID)
+		groups = 0
 		for _, ev := range events {
 			if ev.RawEvent == "SCREENING_GROUP_COMPLETED" {
 				groups++
 			}
 		}
-		if groups >= 1 && pending == 0 && last.ID > first.ID {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group completions %d (inbox %d, pending %d), newest report %d after %d", groups, total, pending, last.ID, first.ID)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return groups >= 1 && pending == 0 && last.ID > first.ID
+	}, func() string {
+		return fmt.Sprintf("group completions %d (inbox %d, pending %d), newest report %d after %d", groups, total, pending, last.ID, first.ID)
+	})
 	if o, _ := e.st.Order(ctx, e.user.AgencyID, o.ID); o.Status != store.StatusCompleted {
 		t.Fatalf("final status %s", o.Status)
 	}
@@ -325,18 +300,10 @@ func TestPayscore_HouseholdReminders(t *testing.T) {
 			t.Fatalf("%s: %v", step[0], err)
 		}
 	}
-	deadline := time.Now().Add(settleWithin)
-	for {
-		e.process(t)
+	processUntil(t, e.svc, func() bool {
 		oms, _ = e.st.OrderMembers(ctx, e.user.AgencyID, o.ID)
-		if oms[0].Status == store.StatusCompleted {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Mara's screening: %s", oms[0].Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return oms[0].Status == store.StatusCompleted
+	}, func() string { return fmt.Sprintf("Mara's screening: %s", oms[0].Status) })
 	e.clock.Add(25 * time.Hour)
 	e.svc.SendReminders(ctx)
 	ds, _ := e.st.Deliveries(ctx, e.user.AgencyID, o.ID)

@@ -3,13 +3,13 @@ package verify_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"caseverify/handlers"
 	"caseverify/handlers/verify"
@@ -192,26 +192,11 @@ func TestRenew_AccountChekPostbackFinishesRefresh(t *testing.T) {
 		t.Fatalf("renewal: %+v", it)
 	}
 	var got *store.RenewalItem
-	deadline := 0
-	for {
-		for {
-			ok, err := svc.ProcessNext(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-		}
+	// The emulator posts in the background.
+	processUntil(t, svc, func() bool {
 		got, _ = e.st.LatestRenewalItem(ctx, e.user.AgencyID, e.member.ID)
-		if got.Status != "refreshing" {
-			break
-		}
-		if deadline++; deadline > 500 {
-			t.Fatalf("still refreshing: %+v", got)
-		}
-		time.Sleep(20 * time.Millisecond) // the emulator posts in the background
-	}
+		return got.Status != "refreshing"
+	}, func() string { return fmt.Sprintf("still refreshing: %+v", got) })
 	if got.Status != "refreshed" || got.PrevReportID != it.PrevReportID {
 		t.Fatalf("after the postback: %+v", got)
 	}

@@ -60,30 +60,15 @@ func (e *env) renewCase(t *testing.T) *store.RenewalItem {
 // "refreshing".
 func (e *env) settle(t *testing.T, itemID int64) *store.RenewalItem {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		for {
-			ok, err := e.svc.ProcessNext(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-		}
-		it, err := e.st.LatestRenewalItem(ctx, e.user.AgencyID, e.member.ID)
-		if err != nil {
+	var it *store.RenewalItem
+	processUntil(t, e.svc, func() bool {
+		var err error
+		if it, err = e.st.LatestRenewalItem(context.Background(), e.user.AgencyID, e.member.ID); err != nil {
 			t.Fatal(err)
 		}
-		if it.ID == itemID && it.Status != "refreshing" {
-			return it
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("renewal still %s", it.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return it.ID == itemID && it.Status != "refreshing"
+	}, func() string { return fmt.Sprintf("renewal still %s", it.Status) })
+	return it
 }
 
 func TestRenew_TruvRefreshSucceeds(t *testing.T) {

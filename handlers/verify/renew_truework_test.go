@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,20 +33,12 @@ func TestRenew_TrueworkReverification(t *testing.T) {
 			if ok, err := e.svc.RenewNext(ctx); !ok || err != nil {
 				t.Fatalf("renew: %v %v", ok, err)
 			}
-			deadline := time.Now().Add(settleWithin)
 			var it *store.RenewalItem
-			for {
-				e.drainOnce(t)
+			processUntil(t, e.svc, func() bool {
 				items, _ := e.st.RenewalItems(ctx, run.ID)
 				it = items[0]
-				if it.Status != "refreshing" && it.Status != "working" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("renewal stuck at %s: %s", it.Status, it.Detail)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return it.Status != "refreshing" && it.Status != "working"
+			}, func() string { return fmt.Sprintf("renewal stuck at %s: %s", it.Status, it.Detail) })
 			if it.Status != tc.wantStatus || it.PrevOrderID != prev.ID {
 				t.Fatalf("renewal: %+v", it)
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -131,47 +132,24 @@ func (e *twEnv) send(t *testing.T, m *store.Member, ssn string) *store.Order {
 // drain processes the inbox until the order reaches want.
 func (e *twEnv) drain(t *testing.T, orderID int64, want store.OrderStatus) *store.Order {
 	t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		for {
-			ok, err := e.svc.ProcessNext(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-		}
-		o, err := e.st.Order(ctx, e.user.AgencyID, orderID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Status == want {
-			return o
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("order %d status %s, want %s\nlog:\n%s", orderID, o.Status, want, e.logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return waitOrder(t, e.svc, e.st, e.user.AgencyID, orderID, want, func(o *store.Order) string {
+		return fmt.Sprintf("order %d status %s, want %s\nlog:\n%s", orderID, o.Status, want, e.logs.String())
+	})
 }
 
 // waitReport polls until the order has a report.
 func (e *twEnv) waitReport(t *testing.T, orderID int64) *store.Report {
 	t.Helper()
-	deadline := time.Now().Add(settleWithin)
-	for {
-		r, err := e.st.LatestReport(context.Background(), e.user.AgencyID, orderID)
-		if err == nil {
-			return r
+	var r *store.Report
+	var err error
+	processUntil(t, e.svc, func() bool {
+		r, err = e.st.LatestReport(context.Background(), e.user.AgencyID, orderID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("report of order %d: %v", orderID, err)
 		}
-		if !errors.Is(err, store.ErrNotFound) || time.Now().After(deadline) {
-			t.Fatalf("no report for order %d: %v", orderID, err)
-		}
-		e.drainOnce(t)
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err == nil
+	}, func() string { return fmt.Sprintf("no report for order %d: %v", orderID, err) })
+	return r
 }
 
 func (e *twEnv) drainOnce(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -288,14 +289,11 @@ func TestTruuth_IdentityWithIncome(t *testing.T) {
 	if err := e.truv.Complete(income.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(settleWithin)
-	for e.order(t, income.ID).Status != store.StatusCompleted {
-		if time.Now().After(deadline) {
-			t.Fatalf("income order %s", e.order(t, income.ID).Status)
-		}
-		e.settle(t)
-		time.Sleep(20 * time.Millisecond)
-	}
+	processUntil(t, e.svc, func() bool {
+		e.settle(t) // the emulators post in the background
+		return e.order(t, income.ID).Status == store.StatusCompleted
+	},
+		func() string { return fmt.Sprintf("income order %s", e.order(t, income.ID).Status) })
 	if r := rollUp(); r.Sentence() != "2 of 2 verifications completed." {
 		t.Fatalf("roll-up with both done: %q", r.Sentence())
 	}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"caseverify/handlers/verify"
 	"caseverify/store"
@@ -26,18 +25,8 @@ func TestTruv_TaskEventsWithoutOrderIDReachTheirOrder(t *testing.T) {
 	}
 	// A failed sign-in, then a good one.
 	_ = e.em.Complete(o.ProviderOrderID, "error.user", "login_error")
-	deadline := time.Now().Add(settleWithin)
-	for !hasTimeline(t, e, o.ID, "task-status-updated", "login_error") {
-		if time.Now().After(deadline) {
-			t.Fatal("the login_error task event never reached the order")
-		}
-		for ok := true; ok; {
-			if ok, err = e.svc.ProcessNext(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	processUntil(t, e.svc, func() bool { return hasTimeline(t, e, o.ID, "task-status-updated", "login_error") },
+		func() string { return "the login_error task event never reached the order" })
 	if err := e.em.Complete(o.ProviderOrderID, "goodlogin", "goodpassword"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -116,33 +117,44 @@ func newEnvWith(t *testing.T, emCfg truv.EmulatorConfig) *env {
 // belong in make bench).
 const settleWithin = 90 * time.Second
 
-// drain processes the inbox until the order reaches want or time runs out.
-func (e *env) drain(t *testing.T, orderID int64, want store.OrderStatus) *store.Order {
+// processUntil works the inbox as the portal's workers do (drainInbox) until
+// done holds, or fails after settleWithin with why's account of the state.
+// Every test that waits for webhooks to land waits through it.
+func processUntil(t *testing.T, svc *verify.Service, done func() bool, why func() string) {
 	t.Helper()
-	ctx := context.Background()
 	deadline := time.Now().Add(settleWithin)
 	for {
-		for {
-			ok, err := e.svc.ProcessNext(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-		}
-		o, err := e.st.Order(ctx, e.user.AgencyID, orderID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if o.Status == want {
-			return o
+		drainInbox(t, svc)
+		if done() {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("order status %s, want %s", o.Status, want)
+			t.Fatal(why())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitOrder works the inbox until the order reaches want.
+func waitOrder(t *testing.T, svc *verify.Service, st *store.Store, agencyID, orderID int64, want store.OrderStatus, why func(*store.Order) string) *store.Order {
+	t.Helper()
+	var o *store.Order
+	processUntil(t, svc, func() bool {
+		var err error
+		if o, err = st.Order(context.Background(), agencyID, orderID); err != nil {
+			t.Fatal(err)
+		}
+		return o.Status == want
+	}, func() string { return why(o) })
+	return o
+}
+
+// drain processes the inbox until the order reaches want or time runs out.
+func (e *env) drain(t *testing.T, orderID int64, want store.OrderStatus) *store.Order {
+	t.Helper()
+	return waitOrder(t, e.svc, e.st, e.user.AgencyID, orderID, want, func(o *store.Order) string {
+		return fmt.Sprintf("order status %s, want %s", o.Status, want)
+	})
 }
 
 func TestSend_EmailToOutboxThenCompleteAndReport(t *testing.T) {
