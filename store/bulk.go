@@ -162,21 +162,9 @@ func (s *Store) MemberIDsOfCases(ctx context.Context, agencyID int64, caseIDs []
 	if err != nil {
 		return nil, wrap("MemberIDsOfCases", err)
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (`+s.d.jsonInts()+`)
-		ORDER BY case_id, position`, agencyID, string(js))
-	if err != nil {
-		return nil, wrap("MemberIDsOfCases", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, wrap("MemberIDsOfCases", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	out, err := scanIDs(s.read.QueryContext(ctx, `SELECT id FROM members WHERE agency_id = ? AND case_id IN (`+s.d.jsonInts()+`)
+		ORDER BY case_id, position`, agencyID, string(js)))
+	return out, wrap("MemberIDsOfCases", err)
 }
 
 // scanWith scans a row into a scanner's destinations and then extra ones.

@@ -716,20 +716,8 @@ func touchCases(ctx context.Context, tx *sql.Tx, agencyID int64, st *intakeState
 // IntakeMemberIDs lists the members a file named (its batch), in the file's
 // order of import.
 func (s *Store) IntakeMemberIDs(ctx context.Context, agencyID, userID int64, id string) ([]int64, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT l.member_id FROM csv_import_members l JOIN csv_imports i ON i.id = l.import_id
+	out, err := scanIDs(s.read.QueryContext(ctx, `SELECT l.member_id FROM csv_import_members l JOIN csv_imports i ON i.id = l.import_id
 		JOIN members m ON m.id = l.member_id
-		WHERE i.agency_id = ? AND i.user_id = ? AND i.id = ? AND m.agency_id = ? ORDER BY l.`+s.d.rowid(), agencyID, userID, id, agencyID)
-	if err != nil {
-		return nil, wrap("IntakeMemberIDs", err)
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var mid int64
-		if err := rows.Scan(&mid); err != nil {
-			return nil, wrap("IntakeMemberIDs", err)
-		}
-		out = append(out, mid)
-	}
-	return out, rows.Err()
+		WHERE i.agency_id = ? AND i.user_id = ? AND i.id = ? AND m.agency_id = ? ORDER BY l.`+s.d.rowid(), agencyID, userID, id, agencyID))
+	return out, wrap("IntakeMemberIDs", err)
 }

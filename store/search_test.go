@@ -280,3 +280,80 @@ func TestCases_KeysetPaging(t *testing.T) {
 		}
 	}
 }
+
+// A search's pages are its matches in the list's order, each once, both
+// when it has few matches (sorted) and when it has more than
+// store.SearchCountLimit (the list walked, keeping the matches), and
+// filters and the agency apply to both.
+func TestCases_SearchPagesInListOrder(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	var want []int64 // "few-" cases, newest first
+	for i := range store.SearchCountLimit + 100 {
+		if i%2 == 0 {
+			clk.Add(1e9) // pairs share an updated_at: the id breaks the tie
+		}
+		number := fmt.Sprintf("MANY-%04d", i)
+		if i%10 == 0 {
+			number = fmt.Sprintf("FEW-%04d", i)
+		}
+		c, err := s.CreateCase(ctx, f.agencyA.ID, f.userA.ID, store.CaseInput{Number: number, Program: "snap"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%10 == 0 {
+			want = append([]int64{c.ID}, want...)
+		}
+	}
+	if _, err := s.CreateCase(ctx, f.agencyB.ID, f.userB.ID, store.CaseInput{Number: "MANY-B", Program: "snap"}); err != nil {
+		t.Fatal(err)
+	}
+	list, _, err := s.Cases(ctx, f.agencyA.ID, store.CaseFilter{PerPage: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := func(filter store.CaseFilter) (ids []int64, total int) {
+		t.Helper()
+		for p := 1; p <= 30; p++ {
+			filter.Page, filter.PerPage = p, 20
+			got, n, err := s.Cases(ctx, f.agencyA.ID, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total = n
+			for _, c := range got {
+				ids = append(ids, c.ID)
+			}
+		}
+		return ids, total
+	}
+	if got, total := walk(store.CaseFilter{Query: "few-"}); !slices.Equal(got, want) || total != len(want) {
+		t.Errorf("few matches: %v (total %d), want %v", got, total, want)
+	}
+	// Many: the first SearchCountLimit + 1 of the list, whose newest 100
+	// are the list's first page minus the "few-" cases.
+	got, total := walk(store.CaseFilter{Query: "many-"})
+	if total != store.SearchCountLimit+1 || len(got) != store.SearchCountLimit+1 {
+		t.Fatalf("many matches: %d on the pages, total %d; want %d", len(got), total, store.SearchCountLimit+1)
+	}
+	var top []int64
+	for _, c := range list {
+		if !slices.Contains(want, c.ID) {
+			top = append(top, c.ID)
+		}
+	}
+	if !slices.Equal(got[:len(top)], top) {
+		t.Errorf("many matches start %v, want the list's order %v", got[:len(top)], top)
+	}
+	seen := map[int64]bool{}
+	for _, id := range got {
+		if seen[id] || slices.Contains(want, id) {
+			t.Fatalf("case %d twice or not a match", id)
+		}
+		seen[id] = true
+	}
+	if got, total := walk(store.CaseFilter{Query: "many-", Status: store.CaseStatus("completed")}); len(got) != 0 || total != 0 {
+		t.Errorf("many matches, none completed: %v (total %d)", got, total)
+	}
+}
