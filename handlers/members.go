@@ -156,7 +156,7 @@ func (h *Handler) memberReveal(c echo.Context) error {
 	if err := h.audit(c, store.AuditRevealPII, cs.ID, m.ID, "case page"); err != nil {
 		return err
 	}
-	return h.renderCase(c, cs.ID, http.StatusOK, m.ID, views.NoteForm{})
+	return h.renderCase(c, cs, http.StatusOK, m.ID, views.NoteForm{})
 }
 
 // membersStore is what members.go uses of the store (declared here, where it is used; *store.Store satisfies it).
