@@ -341,14 +341,16 @@ const orderColumns = `o.id, o.agency_id, o.case_id, o.member_id, m.first_name ||
 	o.short_link_enc, o.widget_token_enc, o.link_expires_at, COALESCE(o.refresh_of, 0), COALESCE(o.created_by, 0),
 	o.created_at, o.updated_at, o.last_event_at, o.completed_at, o.unconfirmed_at`
 
-func (s *Store) scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+// scanOrder reads a row of orderColumns; extra receives the columns a
+// query selects after them.
+func (s *Store) scanOrder(row interface{ Scan(...any) error }, extra ...any) (*Order, error) {
 	var o Order
 	var products, status, created, updated, lastEvent string
 	var link, short, widget []byte
 	var expires, completed, unconfirmed sql.NullString
-	if err := row.Scan(&o.ID, &o.AgencyID, &o.CaseID, &o.MemberID, &o.MemberName, &o.Reference, &o.Provider, &products,
+	if err := row.Scan(append([]any{&o.ID, &o.AgencyID, &o.CaseID, &o.MemberID, &o.MemberName, &o.Reference, &o.Provider, &products,
 		&o.Notify, &o.ProviderOrderID, &o.ProviderUserID, &status, &o.Outcome, &o.Detail, &link, &short, &widget, &expires,
-		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed, &unconfirmed); err != nil {
+		&o.RefreshOf, &o.CreatedBy, &created, &updated, &lastEvent, &completed, &unconfirmed}, extra...)...); err != nil {
 		return nil, wrap("scanOrder", formatError(err))
 	}
 	if products != "" {
@@ -449,19 +451,24 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 	}
 	var changed bool
 	var caseID int64
+	// o is the order as this transaction leaves it: read whole at its start
+	// and given the columns it writes, so the caller gets it without
+	// another read after the commit (issue 17: the inbox's hot path).
+	var o *Order
 	// Written with the inbox's other writes (groupTx): most status changes
 	// come from webhook deliveries, many at once.
 	err := s.groupTx(ctx, s.announcing(ctx, func() []Change {
 		return []Change{{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"}}
 	}, func(tx *sql.Tx) error {
 		changed = false // a transaction run again starts over
-		var provider, cur, lastDetail string
-		var outcome Outcome
 		var statusAt sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT case_id, provider, status, outcome, detail, status_at FROM orders
-			WHERE agency_id = ? AND id = ?`, agencyID, orderID).Scan(&caseID, &provider, &cur, &outcome, &lastDetail, &statusAt); err != nil {
-			return wrap("ApplyUpdate", formatError(err))
+		var err error
+		if o, err = s.scanOrder(tx.QueryRowContext(ctx, `SELECT `+orderColumns+`, o.status_at FROM orders o
+			JOIN members m ON m.id = o.member_id WHERE o.agency_id = ? AND o.id = ?`, agencyID, orderID), &statusAt); err != nil {
+			return wrap("ApplyUpdate", err)
 		}
+		caseID = o.CaseID
+		cur, outcome, lastDetail := string(o.Status), o.Outcome, o.Detail
 		reopen := u.Reopen
 		candidate := u.Status
 		if u.SubID != "" && u.Status != "" {
@@ -514,7 +521,11 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		var completed any
 		if changed && next == StatusCompleted {
 			completed = fmtTime(now)
+			o.CompletedAt = parseTime(fmtTime(now))
 		}
+		// As stored: the times at their stored precision.
+		o.Status, o.Outcome, o.Detail = next, outcome, detail
+		o.UpdatedAt, o.LastEventAt = parseTime(fmtTime(now)), parseTime(fmtTime(now))
 		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = ?, outcome = ?, detail = ?, updated_at = ?, last_event_at = ?,
 			completed_at = COALESCE(?, completed_at), status_at = ? WHERE id = ?`, string(next), outcome, detail, fmtTime(now), fmtTime(now),
 			completed, nullTime(newAt), orderID); err != nil {
@@ -540,8 +551,7 @@ func (s *Store) ApplyUpdate(ctx context.Context, agencyID, orderID int64, u Stat
 		return nil, false, wrap("ApplyUpdate", err)
 	}
 	s.Feed.Publish(Change{AgencyID: agencyID, CaseID: caseID, OrderID: orderID, Kind: "order"})
-	o, err := s.Order(ctx, agencyID, orderID)
-	return o, changed, wrap("ApplyUpdate", err)
+	return o, changed, nil
 }
 
 // applyItem moves one sub-item through the rules. The item's updated_at is

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,38 @@ func TestInboxPathForSecret(t *testing.T) {
 	}
 	if bytes.Contains(readAll(t, path, path+"-wal"), []byte(secret)) {
 		t.Fatal("the secret is in the database files")
+	}
+}
+
+// Issue 17: ApplyUpdate returns the order as its transaction left it
+// (read once inside it, no read after the commit): the same order a read
+// afterwards gives, through changes, repeats, sub-items, a completion and
+// an ignored late update.
+func TestApplyUpdate_ReturnsTheOrderAsStored(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	o := mustOrder(t, s, f, "truv")
+	t0 := clk.Now()
+	for i, u := range []store.StatusUpdate{
+		{Status: store.StatusSent, Source: store.SourceWebhook, At: t0},
+		{Status: store.StatusSent, Source: store.SourceWebhook, At: t0.Add(time.Second), Detail: "again"},
+		{SubID: "a", Status: store.StatusInProgress, Source: store.SourceWebhook, At: t0.Add(2 * time.Second)},
+		{Status: store.StatusCompleted, Outcome: "verified", Source: store.SourceWebhook, At: t0.Add(3 * time.Second), Detail: "done"},
+		{Status: store.StatusInProgress, Source: store.SourceWebhook, At: t0.Add(time.Second), Detail: "late"},
+		{Source: store.SourcePoll, Detail: "a note"},
+	} {
+		clk.Add(time.Minute)
+		got, _, err := s.ApplyUpdate(ctx, f.agencyA.ID, o.ID, u)
+		if err != nil {
+			t.Fatalf("update %d: %v", i, err)
+		}
+		want, err := s.Order(ctx, f.agencyA.ID, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("update %d returned\n%+v\nread afterwards\n%+v", i, *got, *want)
+		}
 	}
 }
