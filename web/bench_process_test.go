@@ -152,11 +152,15 @@ func truvEvent(webhookID, orderID, what string, at time.Time) []byte {
 // benchProcessing: 2,000 orders, two deliveries each ("sent", then
 // "connected"). The deliveries are stored through a second store on the
 // portal's database, 256 at a time (the intake's speed is the intake rows'
-// business): the portal's processor finds them on its next look (every
-// second) and the rate is the deliveries over the time from the first
-// stored to the last processed. Every order must have taken both, in
-// order: its "sent" applied (a "sent" after "in progress" would be refused
-// as a step back).
+// business): the portal's processor finds them on its next look. That look
+// is its once-a-second poll, because a second store cannot wake it (a
+// delivery through the portal's intake wakes a worker at once), so the
+// clock runs from the first delivery processed to the last (processed_at,
+// written by the portal), and the rate counts the deliveries finished after
+// the first: the poll's wait, up to a second of a 2-3 s round, is the
+// bench's artefact, not processing. The note gives the wall time from the
+// first stored too. Every order must have taken both, in order: its "sent"
+// applied (a "sent" after "in progress" would be refused as a step back).
 func benchProcessing(b *testing.B, bo *benchOrders, row func(*goalRow) *goalRow) {
 	const n = 2000
 	g := row(&goalRow{name: "inbox processing rate (2 deliveries × 2,000 orders)", goal: 2000, unit: "/s"})
@@ -196,7 +200,20 @@ func benchProcessing(b *testing.B, bo *benchOrders, row func(*goalRow) *goalRow)
 			time.Sleep(5 * time.Millisecond)
 		}
 		took := time.Since(start)
-		g.add(float64(2*n) / took.Seconds())
+		var first, last string
+		var after int
+		if err := bo.db.QueryRow(`SELECT min(processed_at), max(processed_at),
+			(SELECT count(*) FROM webhook_inbox WHERE dedupe_key LIKE ? AND processed_at > (SELECT min(processed_at) FROM webhook_inbox WHERE dedupe_key LIKE ?))
+			FROM webhook_inbox WHERE dedupe_key LIKE ?`, prefix+"%", prefix+"%", prefix+"%").Scan(&first, &last, &after); err != nil {
+			b.Fatal(err)
+		}
+		t0, err0 := time.Parse(time.RFC3339Nano, first)
+		t1, err1 := time.Parse(time.RFC3339Nano, last)
+		if err0 != nil || err1 != nil || !t1.After(t0) {
+			b.Fatalf("processing: processed_at %q to %q: %v %v", first, last, err0, err1)
+		}
+		busy := t1.Sub(t0)
+		g.add(float64(after) / busy.Seconds())
 		ids := make([]string, n)
 		for i, o := range orders {
 			ids[i] = strconv.FormatInt(o.id, 10)
@@ -206,7 +223,7 @@ func benchProcessing(b *testing.B, bo *benchOrders, row func(*goalRow) *goalRow)
 			(SELECT count(*) FROM orders WHERE status = 'in_progress' AND id IN (`+strings.Join(ids, ",")+`))`).Scan(&inOrder, &inProgress); err != nil {
 			b.Fatal(err)
 		}
-		g.note = fmt.Sprintf("storing took %.2fs of %.2fs; applied in order: %d/%d orders, in progress: %d/%d", stored.Seconds(), took.Seconds(), inOrder, n, inProgress, n)
+		g.note = fmt.Sprintf("first to last processed %.2fs; from the first stored %.2fs (storing %.2fs, then the processor's next poll); applied in order: %d/%d orders, in progress: %d/%d", busy.Seconds(), took.Seconds(), stored.Seconds(), inOrder, n, inProgress, n)
 		if inOrder != n || inProgress != n {
 			b.Errorf("processing: %s", g.note)
 		}
