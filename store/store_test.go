@@ -437,3 +437,54 @@ func dumpRows(t *testing.T, url string) []byte {
 	}
 	return out
 }
+
+// A signed-in request reads its session; it records the activity (a write
+// and a commit) only when the recorded activity is a minute old. So page
+// views go on while the database's writes are held, as long as the session
+// was seen within the minute; before, every request was a write transaction.
+func TestSession_RecordsActivityAtMostEveryMinute(t *testing.T) {
+	s, clk, url := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	tok, err := s.CreateSession(ctx, f.userA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the sessions table's writes from another connection.
+	raw := store.RawDBForTest(t, url)
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	lock, unlock := "BEGIN IMMEDIATE", "ROLLBACK"
+	if store.IsPostgres(url) {
+		lock = "BEGIN; LOCK TABLE sessions IN EXCLUSIVE MODE" // reads go on, writes wait
+	}
+	if _, err := conn.ExecContext(ctx, lock); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(30 * time.Second)
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if u, err := s.SessionUser(short, tok); err != nil || u.ID != f.userA.ID {
+		t.Fatalf("30 s after the last activity, with writes held: %v, %v (a page view must not need a write)", u, err)
+	}
+	clk.Add(31 * time.Second) // 61 s: now the activity is recorded, which waits for the lock
+	late, cancel2 := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel2()
+	if _, err := s.SessionUser(late, tok); err == nil {
+		t.Fatal("a minute after the last activity, with writes held: the activity was not recorded")
+	}
+	if _, err := conn.ExecContext(ctx, unlock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionUser(ctx, tok); err != nil {
+		t.Fatalf("once released: %v", err)
+	}
+	// That activity counts: 29:59 later the session is alive, 30:01 it is not.
+	clk.Add(29*time.Minute + 59*time.Second)
+	if _, err := s.SessionUser(ctx, tok); err != nil {
+		t.Fatalf("29:59 after the recorded activity: %v", err)
+	}
+}

@@ -426,45 +426,45 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 	return u, wrap("SessionUser", err)
 }
 
+// sessionTouchEvery is how stale a session's recorded activity may get: a
+// request records it only when it is older than this. So a page view is a
+// read, not a write transaction and its commit (an fsync on SQLite, a
+// SERIALIZABLE transaction on PostgreSQL) on every request. The idle limit
+// counts from the recorded activity, so a session may end up to this much
+// before SessionIdleTimeout of real idleness: earlier, never later.
+const sessionTouchEvery = time.Minute
+
 // Session returns the user and stage of a live session and records the
-// activity. It returns ErrNotFound (and deletes the row) when the session is
-// unknown, idle for more than SessionIdleTimeout, older than
-// SessionAbsoluteTimeout (PendingTimeout before it is full), or its user is
-// disabled.
+// activity (at most every sessionTouchEvery). It returns ErrNotFound (and
+// deletes the row) when the session is unknown, idle for more than
+// SessionIdleTimeout, older than SessionAbsoluteTimeout (PendingTimeout
+// before it is full), or its user is disabled.
 func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage, error) {
 	if token == "" {
 		return nil, "", ErrNotFound
 	}
 	h := hashToken(token)
-	var u *User
-	var stage string
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var created, seen string
-		user, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+`, s.created_at, s.last_seen_at, s.stage
-			FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id
-			WHERE s.token_hash = ?`, h), &created, &seen, &stage)
-		if err != nil {
-			return wrap("Session", err)
-		}
-		now := s.Now()
-		if sessionEnded(now, created, seen, SessionStage(stage), user.Disabled) {
-			return errExpired // rolls back; the row is deleted below
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?`, fmtTime(now), h); err != nil {
-			return wrap("Session", err)
-		}
-		u = user
-		return nil
-	})
-	if errors.Is(err, errExpired) {
-		// The deletion must commit even though the caller gets no user.
-		_, _ = s.execWrite(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
-		return nil, "", ErrNotFound
-	}
+	var created, seen, stage string
+	user, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, s.created_at, s.last_seen_at, s.stage
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN agencies a ON a.id = u.agency_id
+		WHERE s.token_hash = ?`, h), &created, &seen, &stage)
 	if err != nil {
 		return nil, "", wrap("Session", err)
 	}
-	return u, SessionStage(stage), nil
+	now := s.Now()
+	if sessionEnded(now, created, seen, SessionStage(stage), user.Disabled) {
+		_, _ = s.execWrite(ctx, `DELETE FROM sessions WHERE token_hash = ?`, h)
+		return nil, "", ErrNotFound
+	}
+	if now.Sub(parseTime(seen)) >= sessionTouchEvery {
+		// Only forward: a request that read an older time must not undo a
+		// newer one recorded meanwhile.
+		if _, err := s.execWrite(ctx, `UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND last_seen_at < ?`,
+			fmtTime(now), h, fmtTime(now)); err != nil {
+			return nil, "", wrap("Session", err)
+		}
+	}
+	return user, SessionStage(stage), nil
 }
 
 var errExpired = errors.New("session expired")
