@@ -282,6 +282,12 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 	wg.Wait()
 	run, _ = e.st.RenewalRun(ctx, e.user.AgencyID, run.ID)
 	if run.Status != "done" || run.Counts.Remaining() != 0 || run.Counts.Refreshing+run.Counts.Refreshed != cases*perCase {
+		items, _ := e.st.RenewalItems(ctx, run.ID)
+		for _, it := range items {
+			if it.Status != "refreshing" && it.Status != "refreshed" {
+				t.Logf("member %d: %s: %s", it.MemberID, it.Status, it.Detail)
+			}
+		}
 		t.Fatalf("run after restart: %s %+v", run.Status, run.Counts)
 	}
 	items, _ := e.st.RenewalItems(ctx, run.ID)
