@@ -70,10 +70,11 @@ func (h *Handler) caseEvents(c echo.Context) error {
 	// The stream outlives the request that checked the session: a sign-out,
 	// a disabled account or the session's time limits must end it too, so
 	// the session is checked (without counting as activity) before anything
-	// is sent, and on every ping.
+	// is sent, and on every ping. The streams of a case ask together when a
+	// change arrives, and are answered by one read (live_sessions.go).
 	sid := h.sessionToken(c.Request())
 	ended := func() bool {
-		live, err := h.store.SessionLive(ctx, sid)
+		live, err := h.sessions.live(ctx, sid)
 		return err != nil || !live
 	}
 	ping := time.NewTicker(ssePing)
@@ -253,5 +254,5 @@ type eventsStore interface {
 	CaseOrders(ctx context.Context, agencyID, caseID int64) ([]*store.Order, error)
 	CaseReports(ctx context.Context, agencyID, caseID int64) (map[int64]bool, error)
 	OrderMembers(ctx context.Context, agencyID, orderID int64) ([]*store.OrderMember, error)
-	SessionLive(ctx context.Context, token string) (bool, error)
+	SessionsLive(ctx context.Context, tokens []string) (map[string]bool, error)
 }

@@ -252,10 +252,16 @@ func TestEvents_ManyWatchersOneRendering(t *testing.T) {
 // liveRenders reads caseverify_live_renders_total from the metrics.
 func liveRenders(t *testing.T, l *live) int {
 	t.Helper()
+	return metricValue(t, l, "caseverify_live_renders_total")
+}
+
+// metricValue reads a counter from the metrics.
+func metricValue(t *testing.T, l *live, name string) int {
+	t.Helper()
 	rec := httptest.NewRecorder()
 	l.metrics.Handler(slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
-		if v, ok := strings.CutPrefix(line, "caseverify_live_renders_total "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
 				t.Fatalf("metrics: %q", line)
@@ -263,6 +269,97 @@ func liveRenders(t *testing.T, l *live) int {
 			return n
 		}
 	}
-	t.Fatal("no caseverify_live_renders_total in the metrics")
+	t.Fatalf("no %s in the metrics", name)
 	return 0
+}
+
+// Issue 17: the streams of a case check their sessions together, one read
+// for many streams, not one per stream; and a stream whose session ended
+// just before the change still ends with the signed-out event, though it
+// shares that read with streams whose sessions are live.
+func TestEvents_ManyWatchersShareSessionReads(t *testing.T) {
+	l := newLive(t)
+	ctx := context.Background()
+	other, err := l.st.CreateUser(ctx, l.user.AgencyID, store.NewUser{Email: "x@l.gov", Name: "X", Role: store.RoleCaseworker, Password: testPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &liveClient{t: t, base: l.srv.URL}
+	w.signIn(l, "w@l.gov")
+	x := &liveClient{t: t, base: l.srv.URL}
+	x.signIn(l, "x@l.gov")
+	const watchers = 24
+	reqCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	// Each stream sends everything it got when it closes, or when it got
+	// the change.
+	want := "event: order-" + strconv.FormatInt(l.order.ID, 10) + "\n"
+	got := make(chan string, watchers+1)
+	open := func(cookie string) {
+		u := l.srv.URL + "/cases/" + strconv.FormatInt(l.order.CaseID, 10) + "/events?at=" + strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10)
+		req, _ := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream: %d", resp.StatusCode)
+		}
+		go func() {
+			var sent strings.Builder
+			r := bufio.NewReader(resp.Body)
+			for {
+				line, err := r.ReadString('\n')
+				sent.WriteString(line)
+				if err != nil || line == want {
+					got <- sent.String()
+					return
+				}
+			}
+		}()
+	}
+	for range watchers {
+		open(w.cookie)
+	}
+	open(x.cookie)
+	before := liveSessionReads(t, l)
+	if err := l.st.SetUserDisabled(ctx, l.user.AgencyID, other.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.st.ApplyUpdate(ctx, l.user.AgencyID, l.order.ID, store.StatusUpdate{Status: store.StatusInProgress, Source: "webhook"}); err != nil {
+		t.Fatal(err)
+	}
+	changed, ended := 0, 0
+	for range watchers + 1 {
+		var sent string
+		select {
+		case sent = <-got:
+		case <-reqCtx.Done():
+			t.Fatalf("%d streams got the change, %d ended, of %d", changed, ended, watchers+1)
+		}
+		switch {
+		case strings.Contains(sent, want):
+			changed++
+		case strings.Contains(sent, "event: signed-out\n") && !strings.Contains(sent, "order-"):
+			ended++
+		default:
+			t.Fatalf("a stream sent neither the change nor the signed-out event:\n%s", sent)
+		}
+	}
+	if changed != watchers || ended != 1 {
+		t.Fatalf("%d streams got the change (want %d), %d ended (want 1)", changed, watchers, ended)
+	}
+	// The streams that ask while a read runs wait for the next one, so a
+	// few reads, never one per stream.
+	if n := liveSessionReads(t, l) - before; n < 1 || n > watchers/2 {
+		t.Fatalf("%d session reads for %d streams of one change", n, watchers+1)
+	}
+}
+
+// liveSessionReads reads caseverify_live_session_reads_total from the metrics.
+func liveSessionReads(t *testing.T, l *live) int {
+	t.Helper()
+	return metricValue(t, l, "caseverify_live_session_reads_total")
 }

@@ -5,6 +5,7 @@
 package handlers
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -59,7 +60,10 @@ type Handler struct {
 	stopping chan struct{}
 	// live shares the renderings of a case's changes between its streams
 	// (live_render.go).
-	live     liveRenders
+	live liveRenders
+	// sessions checks the sessions of live streams, many in one read
+	// (live_sessions.go).
+	sessions *liveSessions
 	stopOnce sync.Once
 	// imports holds the progress of the CSV imports this process runs, by
 	// file id (*importProgress): an import in one transaction shows no
@@ -79,7 +83,12 @@ func New(s *store.Store, log *slog.Logger, cookies sessions.Store, svc *verify.S
 	if cfg.Zone == nil {
 		cfg.Zone = time.Local
 	}
-	return &Handler{store: s, feed: s.Feed, log: log, cookies: cookies, verify: svc, cfg: cfg, stopping: make(chan struct{})}
+	h := &Handler{store: s, feed: s.Feed, log: log, cookies: cookies, verify: svc, cfg: cfg, stopping: make(chan struct{})}
+	h.sessions = &liveSessions{read: func(ctx context.Context, tokens []string) (map[string]bool, error) {
+		cfg.Metrics.LiveSessionRead()
+		return h.store.SessionsLive(ctx, tokens)
+	}}
+	return h
 }
 
 // CookieName is the session cookie's name: with the __Host- prefix when

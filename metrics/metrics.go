@@ -30,16 +30,17 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	webhooks      *prometheus.CounterVec
-	processed     *prometheus.CounterVec
-	processing    *prometheus.HistogramVec
-	lag           *prometheus.HistogramVec
-	providerCalls *prometheus.CounterVec
-	providerTime  *prometheus.HistogramVec
-	messages      *prometheus.CounterVec
-	streams       prometheus.Gauge
-	liveRenders   prometheus.Counter
-	db            *dbCollector
+	webhooks         *prometheus.CounterVec
+	processed        *prometheus.CounterVec
+	processing       *prometheus.HistogramVec
+	lag              *prometheus.HistogramVec
+	providerCalls    *prometheus.CounterVec
+	providerTime     *prometheus.HistogramVec
+	messages         *prometheus.CounterVec
+	streams          prometheus.Gauge
+	liveRenders      prometheus.Counter
+	liveSessionReads prometheus.Counter
+	db               *dbCollector
 }
 
 // Providers names the configured providers: their inbox gauges are there
@@ -103,8 +104,12 @@ func New(st *store.Store) *Metrics {
 			Name: "caseverify_live_renders_total",
 			Help: "Case states rendered for live streams: one per change (and role) however many streams watch the case.",
 		}),
+		liveSessionReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "caseverify_live_session_reads_total",
+			Help: "Session reads for live streams: one per change (or ping) for all the streams that check their session together.",
+		}),
 	}
-	m.reg.MustRegister(m.webhooks, m.processed, m.processing, m.lag, m.providerCalls, m.providerTime, m.messages, m.streams, m.liveRenders,
+	m.reg.MustRegister(m.webhooks, m.processed, m.processing, m.lag, m.providerCalls, m.providerTime, m.messages, m.streams, m.liveRenders, m.liveSessionReads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.db = &dbCollector{st: st}
 	m.reg.MustRegister(m.db)
@@ -213,6 +218,13 @@ func (m *Metrics) StreamOpened() (closed func()) {
 func (m *Metrics) LiveRender() {
 	if m != nil {
 		m.liveRenders.Inc()
+	}
+}
+
+// LiveSessionRead counts a read of live streams' sessions.
+func (m *Metrics) LiveSessionRead() {
+	if m != nil {
+		m.liveSessionReads.Inc()
 	}
 }
 

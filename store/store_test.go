@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -345,6 +347,55 @@ func TestSessions_Timeouts(t *testing.T) {
 			t.Fatalf("after sign-out: %v", err)
 		}
 	})
+}
+
+// SessionsLive answers many sessions in one call with the same rule as
+// SessionLive: more sessions than one IN list holds, signed out, of a
+// disabled user, a sign-in under way, idle too long, unknown and empty.
+func TestSessionsLive_ManyAtOnce(t *testing.T) {
+	s, clk, _ := mustOpen(t)
+	f := mustFixture(t, s)
+	ctx := context.Background()
+	idle, _ := s.CreateSession(ctx, f.userA)
+	clk.Add(31 * time.Minute)
+	want := map[string]bool{idle: false, "unknown": false, "": false}
+	for range 260 { // two IN lists
+		tok, err := s.CreateSession(ctx, f.userA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[tok] = true
+	}
+	out, _ := s.CreateSession(ctx, f.userA)
+	if err := s.DeleteSession(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	want[out] = false
+	pending, _ := s.StartSession(ctx, f.userA, store.StageCode)
+	want[pending] = false
+	disabled, _ := s.CreateSession(ctx, f.userB)
+	if err := s.SetUserDisabled(ctx, f.agencyB.ID, f.userB.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	want[disabled] = false
+	tokens := slices.Collect(maps.Keys(want))
+	got, err := s.SessionsLive(ctx, append(tokens, tokens[0])) // a token asked twice
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(got, want) {
+		for tok, live := range want {
+			if got[tok] != live {
+				t.Errorf("session %q: live = %v, want %v", tok, got[tok], live)
+			}
+		}
+		t.Fatalf("%d answers for %d sessions", len(got), len(want))
+	}
+	for tok, live := range want {
+		if one, err := s.SessionLive(ctx, tok); err != nil || one != live {
+			t.Fatalf("SessionLive(%q) = %v, %v; SessionsLive said %v", tok, one, err, live)
+		}
+	}
 }
 
 func TestSessionToken_Entropy(t *testing.T) {

@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 )
@@ -486,7 +488,76 @@ func (s *Store) SessionLive(ctx context.Context, token string) (bool, error) {
 	if err != nil {
 		return false, wrap("SessionLive", err)
 	}
-	return SessionStage(stage) == StageFull && !sessionEnded(s.Now(), created, seen, StageFull, disabled.Valid), nil
+	return fullSessionLive(s.Now(), created, seen, stage, disabled.Valid), nil
+}
+
+// SessionsLive is SessionLive for many sessions in one read: the live
+// streams of a case ask together when a change arrives (handlers'
+// live_sessions.go), instead of one read per stream. The answer has every
+// token asked; unknown and empty ones are false.
+func (s *Store) SessionsLive(ctx context.Context, tokens []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(tokens))
+	byHash := map[string]string{}
+	for _, t := range tokens {
+		out[t] = false
+		if t != "" {
+			byHash[hashToken(t)] = t
+		}
+	}
+	hashes := slices.Sorted(maps.Keys(byHash))
+	now := s.Now()
+	for len(hashes) > 0 {
+		n := sessionsChunk(len(hashes))
+		// Padded to one of a few list lengths (repeating the last hash,
+		// which IN does not mind), so the statement's text is one of a few
+		// and a prepared-statement cache keeps them.
+		chunk := make([]string, n)
+		m := copy(chunk, hashes)
+		for i := m; i < n; i++ {
+			chunk[i] = chunk[m-1]
+		}
+		hashes = hashes[m:]
+		list, args := inList(chunk)
+		rows, err := s.read.QueryContext(ctx, `SELECT s.token_hash, s.created_at, s.last_seen_at, s.stage, u.disabled_at
+			FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash IN `+list, args...)
+		if err != nil {
+			return nil, wrap("SessionsLive", err)
+		}
+		for rows.Next() {
+			var h, created, seen, stage string
+			var disabled sql.NullString
+			if err := rows.Scan(&h, &created, &seen, &stage, &disabled); err != nil {
+				rows.Close()
+				return nil, wrap("SessionsLive", err)
+			}
+			out[byHash[h]] = fullSessionLive(now, created, seen, stage, disabled.Valid)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, wrap("SessionsLive", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, wrap("SessionsLive", err)
+		}
+	}
+	return out, nil
+}
+
+// sessionsChunk is the IN list length SessionsLive uses for n sessions: the
+// smallest of a few that holds them, at most 256 (well under SQLite's and
+// PostgreSQL's limits on parameters).
+func sessionsChunk(n int) int {
+	for _, size := range []int{1, 4, 16, 64} {
+		if n <= size {
+			return size
+		}
+	}
+	return 256
+}
+
+// fullSessionLive is whether a session row is a full session that has not
+// ended (sessionEnded), as of now.
+func fullSessionLive(now time.Time, created, seen, stage string, userDisabled bool) bool {
+	return SessionStage(stage) == StageFull && !sessionEnded(now, created, seen, StageFull, userDisabled)
 }
 
 // sessionEnded is the one rule for when a session is over: its user is
