@@ -271,18 +271,5 @@ func (s *Store) groupTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // nextInboxIDs takes n ids from webhook_inbox's sequence (PostgreSQL).
 func (s *Store) nextInboxIDs(ctx context.Context, tx *sql.Tx, n int) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('webhook_inbox', 'id')) FROM generate_series(1, ?::int)`, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := make([]int64, 0, n)
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return scanIDs(tx.QueryContext(ctx, `SELECT nextval(pg_get_serial_sequence('webhook_inbox', 'id')) FROM generate_series(1, ?::int)`, n))
 }

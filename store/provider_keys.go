@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 )
@@ -20,15 +21,26 @@ func (s *Store) RememberProviderKeys(ctx context.Context, provider string, order
 		q = `INSERT INTO provider_keys (provider, key, order_id) VALUES (?, ?, ?)
 			ON CONFLICT (provider, key) DO UPDATE SET order_id = excluded.order_id`
 	}
+	var record []string
 	for _, k := range keys {
-		if strings.TrimSpace(k) == "" || strings.HasPrefix(k, "user:") {
-			continue
-		}
-		if _, err := s.execWrite(ctx, q, provider, k, orderID); err != nil {
-			return wrap("RememberProviderKeys", err)
+		if strings.TrimSpace(k) != "" && !strings.HasPrefix(k, "user:") {
+			record = append(record, k)
 		}
 	}
-	return nil
+	if len(record) == 0 {
+		return nil
+	}
+	// In the inbox writer's next transaction (groupTx), like the status
+	// change that follows: a delivery that names a task and a link would
+	// otherwise make a commit (an fsync on SQLite) per key.
+	return wrap("RememberProviderKeys", s.groupTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range record {
+			if _, err := tx.ExecContext(ctx, q, provider, k, orderID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 // OrderByProviderKeys finds the order a provider event belongs to when the
