@@ -469,8 +469,6 @@ func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage,
 	return user, SessionStage(stage), nil
 }
 
-var errExpired = errors.New("session expired")
-
 // SessionLive says whether a full session is still valid, without recording
 // activity: a long-lived stream (the case page's live status) asks this
 // every few seconds, and must not keep an idle session alive by doing so.
