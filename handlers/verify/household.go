@@ -138,7 +138,7 @@ func (s *Service) attachHousehold(ctx context.Context, u *store.User, o *store.O
 		if ok, err := s.store.ConfirmOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil || !ok {
 			return o, false, err
 		}
-	} else if err := s.store.AttachProviderOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
+	} else if err := s.attachMade(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
 		return nil, false, err
 	}
 	if err := s.store.AddOrderMembers(ctx, o.AgencyID, o.ID, orderMembers(oms)); err != nil {

@@ -176,6 +176,10 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 		reportID, baseline = r.ProviderReportID, r.ID
 	}
 	if err := s.store.SetRenewalBaseline(ctx, it.ID, prev.ID, baseline); err != nil {
+		if isBusy(err) {
+			return "pending", "", "", 0, 0 // nothing was sent: another try later
+		}
+		s.log.Warn("renewal: could not record the refresh", "step", "baseline", "order_id", prev.ID, "error", err)
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	it.PrevOrderID, it.PrevReportID = prev.ID, baseline
@@ -197,9 +201,17 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 	o, err := s.store.CreateOrder(ctx, it.AgencyID, store.NewOrder{CaseID: prev.CaseID, MemberID: prev.MemberID, Reference: ref,
 		Provider: prev.Provider, Products: productStrings(products), Notify: store.NotifyAgency, RefreshOf: prev.ID})
 	if err != nil {
+		if isBusy(err) {
+			return "pending", "", "", 0, 0 // nothing was sent: another try later
+		}
+		s.log.Warn("renewal: could not record the refresh", "step", "order", "order_id", prev.ID, "error", err)
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	if err := s.store.SetRenewalOrder(ctx, it.ID, o.ID); err != nil {
+		if isBusy(err) && s.store.DeleteOrder(ctx, it.AgencyID, o.ID) == nil {
+			return "pending", "", "", 0, 0 // nothing was sent: another try later
+		}
+		s.log.Warn("renewal: could not record the refresh", "step", "item order", "order_id", prev.ID, "error", err)
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	// One product per request (Truv). A provider that refreshes in place
@@ -253,9 +265,10 @@ func (s *Service) renew(ctx context.Context, it *store.RenewalItem) (status, pat
 			return "failed", "", "The portal could not make the applicant's page.", prev.ID, o.ID
 		}
 	}
-	if err := s.store.AttachProviderOrder(ctx, it.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+	if err := s.attachMade(ctx, it.AgencyID, o.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
 		Status: store.StatusInProgress, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
 		fmt.Sprintf("Refresh of %s requested at %s for recertification.", prev.Reference, p.Label)); err != nil {
+		s.log.Warn("renewal: could not record the refresh", "step", "provider order", "order_id", prev.ID, "error", err)
 		return "failed", "", "The portal could not record the refresh.", prev.ID, 0
 	}
 	// The outcome arrives by webhook (RenewalOutcome); a refresh that already
@@ -710,4 +723,12 @@ type renewStore interface {
 	SetRenewalOrder(ctx context.Context, itemID, orderID int64) error
 	Settings(ctx context.Context, agencyID int64) (store.AgencySettings, error)
 	TakeRateSlot(ctx context.Context, name string, perSecond float64) (time.Time, error)
+}
+
+// isBusy says the database could not take a write in time (store.BusyError:
+// a write lock held past DB_WAIT, or on PostgreSQL a transaction that kept
+// losing races): the same write may well succeed a moment later.
+func isBusy(err error) bool {
+	var busy *store.BusyError
+	return errors.As(err, &busy)
 }

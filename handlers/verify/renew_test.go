@@ -245,7 +245,7 @@ func TestRenew_Bulk500WithRestart(t *testing.T) {
 		return st
 	}
 	newProcess := func(st *store.Store) *verify.Service {
-		return verify.New(st, slog.New(slog.NewTextHandler(io.Discard, nil)), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, RenewalRate: 10000,
+		return verify.New(st, slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn})), verify.Config{Messages: handlers.LinkMessages{}, BaseURL: e.url, RenewalRate: 10000,
 			Providers: []*verify.Provider{{Name: "truv", Label: "Truv", Verifier: e.truv, Webhooks: e.truv}}})
 	}
 	first := newProcess(openStore())
@@ -527,3 +527,8 @@ func TestRenew_SlowWorkerLostItsLease(t *testing.T) {
 		t.Fatalf("%d orders, want the original only", len(orders))
 	}
 }
+
+// tlog writes a service's warnings into the test's log.
+type tlog struct{ t *testing.T }
+
+func (w tlog) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

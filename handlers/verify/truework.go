@@ -335,7 +335,7 @@ func (s *Service) Reverify(ctx context.Context, u *store.User, o *store.Order) (
 		// its report.
 		status = store.StatusCreated
 	}
-	if err := s.store.AttachProviderOrder(ctx, o.AgencyID, n.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
+	if err := s.attachMade(ctx, o.AgencyID, n.ID, store.ProviderOrder{OrderID: po.OrderID, UserID: po.UserID,
 		Status: status, Link: link.URL, ShortLink: link.ShortURL, WidgetToken: link.WidgetToken, ExpiresAt: po.ExpiresAt},
 		fmt.Sprintf("Reverification %s of order %s started at %s by %s.", ref, o.Reference, p.Label, u.Name)); err != nil {
 		return nil, err

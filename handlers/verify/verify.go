@@ -305,7 +305,7 @@ func (s *Service) attachCreated(ctx context.Context, u *store.User, o *store.Ord
 		if err != nil || !ok {
 			return o, false, err
 		}
-	} else if err := s.store.AttachProviderOrder(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
+	} else if err := s.attachMade(ctx, o.AgencyID, o.ID, attach, detail); err != nil {
 		return nil, false, err
 	}
 	if o, err = s.store.Order(ctx, o.AgencyID, o.ID); err != nil {
@@ -1044,4 +1044,24 @@ type storeAPI interface {
 	unconfirmedStore
 	verifyStore
 	outboxStore
+}
+
+// attachMade records the order a provider has just made. The provider has
+// it (and may bill it), so a record that lost its races (a
+// *store.BusyError: PostgreSQL's serialization failures when many sends or
+// renewals touch one case at once, or SQLite's write lock held past
+// DB_WAIT) is tried again for a few seconds, instead of reporting a failure
+// that the provider's order would contradict.
+func (s *Service) attachMade(ctx context.Context, agencyID, orderID int64, p store.ProviderOrder, detail string) error {
+	pause := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := s.store.AttachProviderOrder(ctx, agencyID, orderID, p, detail)
+		if !isBusy(err) || attempt == 5 {
+			return err
+		}
+		if providers.Sleep(ctx, pause) != nil {
+			return err
+		}
+		pause *= 2
+	}
 }
