@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Check the sessions of many streams in one read (issue 17). A stream
@@ -18,6 +19,10 @@ import (
 // and a read already under way may have missed it. So a round only takes
 // askers until its read starts; those who ask while it runs join the next
 // round, which reads when the current one is done.
+
+// sessionReadTimeout bounds one round's read; past it the round's streams
+// end as on any read error: with the signed-out banner.
+const sessionReadTimeout = 10 * time.Second
 
 // liveSessions gathers session checks into rounds of one read each.
 type liveSessions struct {
@@ -62,7 +67,7 @@ func (l *liveSessions) live(ctx context.Context, token string) (bool, error) {
 }
 
 // run reads rounds until none is waiting. The read is not any one stream's:
-// it does not end with a stream's request.
+// it does not end with a stream's request, only after sessionReadTimeout.
 func (l *liveSessions) run() {
 	for {
 		l.mu.Lock()
@@ -78,7 +83,11 @@ func (l *liveSessions) run() {
 		for t := range r.tokens {
 			tokens = append(tokens, t)
 		}
-		r.live, r.err = l.read(context.Background(), tokens)
+		// Bounded, so a database that stops answering cannot hold every
+		// stream's next round (a stream's own request ends its wait only).
+		ctx, cancel := context.WithTimeout(context.Background(), sessionReadTimeout)
+		r.live, r.err = l.read(ctx, tokens)
+		cancel()
 		close(r.done)
 	}
 }
