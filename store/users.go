@@ -473,20 +473,8 @@ func (s *Store) Session(ctx context.Context, token string) (*User, SessionStage,
 // activity: a long-lived stream (the case page's live status) asks this
 // every few seconds, and must not keep an idle session alive by doing so.
 func (s *Store) SessionLive(ctx context.Context, token string) (bool, error) {
-	if token == "" {
-		return false, nil
-	}
-	var created, seen, stage string
-	var disabled sql.NullString
-	err := s.read.QueryRowContext(ctx, `SELECT s.created_at, s.last_seen_at, s.stage, u.disabled_at
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, hashToken(token)).Scan(&created, &seen, &stage, &disabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, wrap("SessionLive", err)
-	}
-	return fullSessionLive(s.Now(), created, seen, stage, disabled.Valid), nil
+	live, err := s.SessionsLive(ctx, []string{token}) // one query and one rule for both
+	return live[token], err
 }
 
 // SessionsLive is SessionLive for many sessions in one read: the live
